@@ -1,0 +1,77 @@
+"""The ``maexlab`` command: data generation, import and validation, and report runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from maexlab import synth
+
+    synth.write_embedded(Path(args.out), seed=args.seed, n_initiatives=args.n, effects=not args.no_effects)
+    print(f"wrote a synthetic dataset (seed {args.seed}) to {args.out}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from maexlab.data import load
+    from maexlab.validation import DataValidationError
+
+    try:
+        data = load(args.source)
+    except (DataValidationError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(data.notice())
+    print(data.row_counts().to_string(index=False))
+    print(f"{args.source}: valid")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from maexlab import mapping
+
+    return mapping.import_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="maexlab", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="generate, import and validate datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+
+    generate = data_commands.add_parser("generate", help="write the synthetic MAEX-like dataset")
+    generate.add_argument("--seed", type=int, default=20261128)
+    generate.add_argument("--out", required=True, help="folder to write")
+    generate.add_argument("--n", type=int, default=2500, help="number of initiatives (default 2500)")
+    generate.add_argument("--no-effects", action="store_true", help="switch every planted effect off")
+    generate.set_defaults(handler=_generate)
+
+    validate = data_commands.add_parser("validate", help="check a canonical dataset (folder or .duckdb)")
+    validate.add_argument("source")
+    validate.set_defaults(handler=_validate)
+
+    importer = data_commands.add_parser("import", help="import external tables through a mapping file")
+    importer.add_argument("mapping", help="mapping YAML file")
+    importer.add_argument("--out", required=True, help="folder for the canonical dataset")
+    importer.set_defaults(handler=_import)
+
+    try:
+        from maexlab.runner.cli_run import add_run_parser
+    except ImportError:  # the runner is optional while it is being built
+        pass
+    else:
+        add_run_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Reading and writing canonical datasets on disk: a folder of CSV or Parquet files, or DuckDB.
+
+A canonical dataset folder holds one file per table (``funding.csv`` or ``funding.parquet``)
+and an optional ``dataset.json`` describing it (``synthetic``, ``tables`` for a partial
+dataset, ``description``). Writes are atomic so an interrupted write never looks complete.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from maexlab.schema import TABLES
+from maexlab.validation import Problem
+
+METADATA_FILE = "dataset.json"
+CSV_LINE_OFFSET = 1  # the header is line 1, so data row N is line N + 1
+
+
+def read_csv_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a canonical CSV as text cells, reporting encoding and emptiness problems."""
+    raw = path.read_bytes()
+    origin = str(path)
+    if not raw.strip():
+        return None, [Problem(origin, "the file is empty; expected a header row with the table's columns")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        byte = raw[error.start : error.start + 1].hex()
+        return None, [Problem(origin, f"the file is not UTF-8: byte 0x{byte} at line {line} (offset {error.start}); save it as UTF-8")]
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[])
+    except pd.errors.ParserError as error:
+        return None, [Problem(origin, f"the file is not valid CSV: {error}")]
+    return frame, []
+
+
+def read_parquet_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    try:
+        return pd.read_parquet(path), []
+    except Exception as error:  # pyarrow raises several types for a damaged file
+        return None, [Problem(str(path), f"the file is not a readable Parquet file: {error}")]
+
+
+def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int | None], dict, list[Problem]]:
+    """Read every canonical table present in ``folder`` as raw frames."""
+    metadata = read_metadata(folder)
+    expected = metadata.get("tables", list(TABLES))
+    raw: dict[str, pd.DataFrame] = {}
+    origins: dict[str, str] = {}
+    offsets: dict[str, int | None] = {}
+    problems: list[Problem] = []
+    for name in TABLES:
+        csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+        if csv_path.exists():
+            frame, found = read_csv_file(csv_path)
+            origins[name], offsets[name] = str(csv_path), CSV_LINE_OFFSET
+        elif parquet_path.exists():
+            frame, found = read_parquet_file(parquet_path)
+            origins[name], offsets[name] = str(parquet_path), None
+        else:
+            if name in expected:
+                problems.append(
+                    Problem(str(folder), f"table {name!r} is missing: expected {name}.csv or {name}.parquet "
+                            f"(a partial dataset lists its tables in {METADATA_FILE} under 'tables')")
+                )
+            continue
+        problems.extend(found)
+        if frame is not None:
+            raw[name] = frame
+    return raw, origins, offsets, metadata, problems
+
+
+def read_duckdb(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int | None], dict, list[Problem]]:
+    """Read canonical tables from a DuckDB database file (table names as in the schema)."""
+    import duckdb
+
+    raw: dict[str, pd.DataFrame] = {}
+    origins: dict[str, str] = {}
+    problems: list[Problem] = []
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+    except Exception as error:  # duckdb raises its own IOException types
+        return {}, {}, {}, {}, [Problem(str(path), f"not a readable DuckDB database: {error}")]
+    with connection:
+        present = {row[0] for row in connection.execute("select table_name from information_schema.tables").fetchall()}
+        metadata: dict = {}
+        if "dataset_metadata" in present:
+            rows = connection.execute("select key, value from dataset_metadata").fetchall()
+            metadata = {key: json.loads(value) for key, value in rows}
+        expected = metadata.get("tables", list(TABLES))
+        for name in TABLES:
+            if name not in present:
+                if name in expected:
+                    problems.append(Problem(str(path), f"table {name!r} is missing from the database"))
+                continue
+            raw[name] = connection.execute(f'select * from "{name}"').df()
+            origins[name] = f"{path}:{name}"
+    return raw, origins, {name: None for name in raw}, metadata, problems
+
+
+def read_metadata(folder: Path) -> dict:
+    path = folder / METADATA_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def table_to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """Deterministic CSV bytes: ISO dates, no index, '\\n' line ends."""
+    out = df.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(out[column]):
+            out[column] = out[column].map({True: "true", False: "false"})
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, metadata: dict, fmt: str = "csv") -> Path:
+    """Write a canonical dataset folder atomically: built beside ``out_dir`` and renamed in.
+
+    An existing ``out_dir`` is replaced only once the new one is complete.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".partial"))
+    try:
+        for name, df in tables.items():
+            if fmt == "csv":
+                (staging / f"{name}.csv").write_bytes(table_to_csv_bytes(df))
+            elif fmt == "parquet":
+                df.to_parquet(staging / f"{name}.parquet", index=False)
+            else:
+                raise ValueError(f"unknown format {fmt!r}: expected 'csv' or 'parquet'")
+        meta = {**metadata, "tables": sorted(tables)}
+        (staging / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(staging, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,249 @@
+"""Parse raw tables into canonical types and check them, collecting every problem at once.
+
+A problem names the file, the row, the column and what was expected, so a researcher can fix
+the source without reading a traceback. Rows are counted from 1 for the first data row;
+for CSV files the line number (header = line 1) is given as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from maexlab.schema import PHASES, TABLES, Column, TableSchema
+
+#: How many problems of one file a message lists before summarising the rest.
+MAX_PROBLEMS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one cell, row, column or file."""
+
+    origin: str  # file name, or file:table for a database
+    message: str
+    row: int | None = None  # 1-based data row
+    column: str | None = None
+    line_offset: int | None = None  # add to row to get a line number (1 for CSV with header)
+
+    def __str__(self) -> str:
+        where = [self.origin]
+        if self.row is not None:
+            line = f" (line {self.row + self.line_offset})" if self.line_offset is not None else ""
+            where.append(f"row {self.row}{line}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        return ", ".join(where) + f": {self.message}"
+
+
+class DataValidationError(ValueError):
+    """Raised when loaded data breaks the canonical model; ``problems`` lists every problem."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(format_problems(problems))
+
+
+def format_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_SHOWN) -> str:
+    """Render problems grouped by origin, at most ``limit`` per origin."""
+    lines = [f"{len(problems)} problem(s) in the data:"]
+    by_origin: dict[str, list[Problem]] = {}
+    for p in problems:
+        by_origin.setdefault(p.origin, []).append(p)
+    for origin, items in by_origin.items():
+        for p in items[:limit]:
+            lines.append(f"  - {p}")
+        if len(items) > limit:
+            lines.append(f"  - ... and {len(items) - limit} more problem(s) in {origin}")
+    return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "...'"
+
+
+# --- parsing one column --------------------------------------------------------------------
+
+
+def _is_empty(series: pd.Series) -> pd.Series:
+    as_text = series.astype("string")
+    return series.isna() | as_text.str.strip().eq("").fillna(True)
+
+
+def _parse_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
+    """Return (parsed values, mask of unparseable cells, what was expected)."""
+    empty = _is_empty(raw)
+    text = raw.astype("string").str.strip()
+    if col.kind in ("id", "str", "category"):
+        values = text.where(~empty).astype(object)
+        values = values.where(values.notna(), None)
+        bad = pd.Series(False, index=raw.index)
+        expected = "text"
+        if col.vocabulary:
+            bad = ~empty & ~text.isin(col.vocabulary).fillna(False)
+            expected = "one of: " + ", ".join(col.vocabulary)
+        elif col.pattern:
+            bad = ~empty & ~text.str.fullmatch(col.pattern).fillna(False)
+            expected = f"text matching {col.pattern}"
+        return values, bad, expected
+    if col.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            values = pd.to_datetime(raw).dt.tz_localize(None) if raw.dt.tz is not None else raw
+            return values.astype("datetime64[ns]"), pd.Series(False, index=raw.index), "a date"
+        values = pd.to_datetime(text.where(~empty), format="%Y-%m-%d", errors="coerce")
+        return values.astype("datetime64[ns]"), ~empty & values.isna(), "a date as YYYY-MM-DD"
+    if col.kind in ("int", "float"):
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            numbers = raw.astype("float64")
+        else:
+            numbers = pd.to_numeric(text.where(~empty), errors="coerce").astype("float64")
+        bad = ~empty & numbers.isna()
+        expected = "a number"
+        if col.kind == "int":
+            fractional = numbers.notna() & (numbers != np.floor(numbers))
+            bad |= fractional
+            expected = "a whole number"
+            return numbers.round().astype("Int64"), bad, expected
+        return numbers, bad, expected
+    if col.kind == "bool":
+        mapping = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+        lowered = text.str.lower()
+        values = lowered.map(mapping).astype("boolean")
+        return values, ~empty & values.isna(), "true or false"
+    raise AssertionError(f"unknown column kind {col.kind}")
+
+
+def parse_table(raw: pd.DataFrame, schema: TableSchema, origin: str, line_offset: int | None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse ``raw`` (any dtypes, text from CSV) into canonical dtypes and check each cell.
+
+    Columns the schema does not know are reported, not kept: nothing unknown reaches a
+    canonical table (it could be personal data).
+    """
+    problems: list[Problem] = []
+
+    def cell_problems(mask: pd.Series, column: str, message_for) -> None:
+        for position in np.flatnonzero(mask.to_numpy()):
+            value = raw[column].iloc[position] if column in raw else None
+            problems.append(Problem(origin, message_for(value), int(position) + 1, column, line_offset))
+
+    missing = [c for c in schema.required_columns if c not in raw.columns]
+    for name in missing:
+        problems.append(Problem(origin, f"required column is missing (table {schema.name} needs: {', '.join(schema.required_columns)})", column=name))
+    unknown = [c for c in raw.columns if c not in schema.column_names]
+    for name in unknown:
+        problems.append(Problem(origin, f"unknown column for table {schema.name} (expected only: {', '.join(schema.column_names)})", column=name))
+
+    parsed: dict[str, pd.Series] = {}
+    for col in schema.columns:
+        if col.name not in raw.columns:
+            continue
+        values, bad, expected = _parse_column(raw[col.name], col)
+        cell_problems(bad, col.name, lambda v, e=expected: f"expected {e}, got {_shown(v)}")
+        empty = _is_empty(raw[col.name])
+        if not col.nullable:
+            cell_problems(empty, col.name, lambda v: "a value is required here but the cell is empty")
+        if col.minimum is not None:
+            below = (values < col.minimum).fillna(False) & ~bad
+            cell_problems(below, col.name, lambda v, m=col.minimum: f"expected a value >= {m:g}, got {_shown(v)}")
+        if col.maximum is not None:
+            above = (values > col.maximum).fillna(False) & ~bad
+            cell_problems(above, col.name, lambda v, m=col.maximum: f"expected a value <= {m:g}, got {_shown(v)}")
+        parsed[col.name] = values
+    frame = pd.DataFrame(parsed, index=raw.index)
+    return frame.reset_index(drop=True), problems
+
+
+# --- checks within a table and across tables ---------------------------------------------
+
+
+def _rows(mask: pd.Series) -> list[int]:
+    return [int(i) + 1 for i in np.flatnonzero(mask.to_numpy())]
+
+
+def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_offset: int | None) -> list[Problem]:
+    """Unique keys and the rules of one table that involve several columns."""
+    problems: list[Problem] = []
+
+    def add(mask: pd.Series, column: str, message: str) -> None:
+        for row in _rows(mask.fillna(False)):
+            problems.append(Problem(origin, message, row, column, line_offset))
+
+    key = [k for k in schema.key if k in df.columns]
+    if len(key) == len(schema.key) and len(df):
+        dup = df.duplicated(subset=key, keep="first") & df[key].notna().all(axis=1)
+        for row in _rows(dup):
+            values = ", ".join(f"{k}={df[k].iloc[row - 1]!r}" for k in key)
+            problems.append(Problem(origin, f"duplicate key ({values}); each must be unique", row, key[0], line_offset))
+
+    has = set(df.columns).__contains__
+    if schema.name == "initiatives":
+        if has("founded_on") and has("closed_on"):
+            add(df["closed_on"] < df["founded_on"], "closed_on", "expected closed_on on or after founded_on")
+        if has("closed_on") and has("observed_until"):
+            add(df["closed_on"] > df["observed_until"], "closed_on", "expected closed_on on or before observed_until")
+        if has("founded_on") and has("observed_until"):
+            add(df["founded_on"] > df["observed_until"], "founded_on", "expected founded_on on or before observed_until")
+        if has("joined_on") and has("founded_on"):
+            add(df["joined_on"] < df["founded_on"], "joined_on", "expected joined_on on or after founded_on")
+        if has("joined_on") and has("observed_until"):
+            add(df["joined_on"] > df["observed_until"], "joined_on", "expected joined_on on or before observed_until")
+    elif schema.name == "funding":
+        if has("decided_on") and has("applied_on"):
+            add(df["decided_on"] < df["applied_on"], "decided_on", "expected decided_on on or after applied_on")
+        if {"status", "amount_granted", "amount_requested"} <= set(df.columns):
+            granted = df["amount_granted"].fillna(0)
+            no_money = df["status"].isin(["rejected", "withdrawn", "pending"])
+            add(no_money & (granted > 0), "amount_granted", "expected 0 or empty for a rejected, withdrawn or pending application")
+            add((df["status"] == "partial") & ((granted <= 0) | (granted >= df["amount_requested"])), "amount_granted", "expected 0 < amount_granted < amount_requested for status 'partial'")
+            add((df["status"] == "granted") & (granted <= 0), "amount_granted", "expected amount_granted > 0 for status 'granted'")
+            # Only 'granted' may exceed the request (a documented top-up); others never do.
+            add((df["status"] != "granted") & (granted > df["amount_requested"]), "amount_granted", "expected amount_granted <= amount_requested unless status is 'granted'")
+    elif schema.name == "financials":
+        pass
+    elif schema.name == "assessments":
+        if has("valuation") and has("instrument"):
+            add(df["valuation"].notna() & (df["instrument"] != "equity"), "valuation", "a valuation is only expected for instrument 'equity'")
+        if has("interest_rate") and has("instrument"):
+            add(df["interest_rate"].notna() & (df["instrument"] != "loan"), "interest_rate", "an interest rate is only expected for instrument 'loan'")
+    return problems
+
+
+def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], offsets: dict[str, int | None]) -> list[Problem]:
+    """Foreign keys that must resolve and date order across initiatives and phases."""
+    problems: list[Problem] = []
+    for name, df in tables.items():
+        schema = TABLES[name]
+        for fk in schema.foreign_keys:
+            target = tables.get(fk.table)
+            if target is None or not set(fk.columns) <= set(df.columns):
+                continue  # checked only against tables that are present
+            known = set(map(tuple, target[list(fk.target_columns)].dropna().to_numpy().tolist()))
+            values = df[list(fk.columns)].to_numpy().tolist()
+            for position, value in enumerate(values):
+                if tuple(value) not in known and all(v is not None and v == v for v in value):
+                    problems.append(Problem(origins[name], f"{', '.join(fk.columns)}={value[0]!r} does not exist in table {fk.table}", position + 1, fk.columns[0], offsets[name]))
+
+    phases, initiatives = tables.get("phases"), tables.get("initiatives")
+    if phases is not None and initiatives is not None and len(phases) and {"initiative_id", "entered_on"} <= set(phases.columns):
+        dates = initiatives.set_index("initiative_id")[[c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]]
+        joined = phases[["initiative_id", "phase", "entered_on"]].join(dates, on="initiative_id")
+        checks = [
+            ("founded_on", joined["entered_on"] < joined.get("founded_on"), "expected entered_on on or after the initiative's founded_on"),
+            ("closed_on", joined["entered_on"] > joined.get("closed_on"), "expected entered_on on or before the initiative's closed_on"),
+            ("observed_until", joined["entered_on"] > joined.get("observed_until"), "expected entered_on on or before the initiative's observed_until"),
+        ]
+        for needed, mask, message in checks:
+            if needed in joined.columns:
+                for row in _rows(mask.fillna(False)):
+                    problems.append(Problem(origins["phases"], message, row, "entered_on", offsets["phases"]))
+        # Phases are entered in the order plan, start, growth, mature (closed may come any time).
+        order = {p: i for i, p in enumerate(PHASES)}
+        ranked = joined.assign(rank=joined["phase"].map(order), row=np.arange(len(joined)) + 1)
+        ranked = ranked[ranked["phase"] != "closed"].sort_values(["initiative_id", "rank"])
+        previous = ranked.groupby("initiative_id")["entered_on"].shift()
+        for row in ranked.loc[ranked["entered_on"] < previous, "row"]:
+            problems.append(Problem(origins["phases"], "expected phases entered in the order plan, start, growth, mature; this phase is dated before an earlier one", int(row), "entered_on", offsets["phases"]))
+    return problems
