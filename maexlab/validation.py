@@ -200,7 +200,7 @@ def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_o
             add((df["status"] == "partial") & ((granted <= 0) | (granted >= df["amount_requested"])), "amount_granted", "expected 0 < amount_granted < amount_requested for status 'partial'")
             add((df["status"] == "granted") & (granted <= 0), "amount_granted", "expected amount_granted > 0 for status 'granted'")
             # Only 'granted' may exceed the request (a documented top-up); others never do.
-            add((df["status"] != "granted") & (granted > df["amount_requested"]), "amount_granted", "expected amount_granted <= amount_requested unless status is 'granted'")
+            add((df["status"] != "granted") & (df["amount_requested"] >= 0) & (granted > df["amount_requested"]), "amount_granted", "expected amount_granted <= amount_requested unless status is 'granted'")
     elif schema.name == "financials":
         pass
     elif schema.name == "assessments":

@@ -1,0 +1,58 @@
+# The two commands a new user needs: `make report` (set up + all reports) and `make test`.
+# Everything else here serves those two or the maintainers.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.maexlab-installed
+LOCK := constraints/requirements.lock
+NBVAL_FLAGS := --nbval --nbval-kernel-name maexlab --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: setup report test unit nbval lab notebooks lint bench data clean
+
+# Virtual environment with the exact versions of the lock, the package editable, and the kernel.
+$(STAMP): pyproject.toml $(LOCK)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name maexlab --display-name "Python (maexlab)" >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Main job: every notebook on its default parameters (the embedded synthetic data).
+report: setup
+	$(VENV)/bin/maexlab run params/default.yaml --run-name default
+
+# The whole suite: unit tests, doctests and nbval over the committed notebooks.
+test: setup
+	$(PY) -m pytest tests maexlab --doctest-modules -q
+	$(PY) -m pytest $(NBVAL_FLAGS) notebooks -q -p no:cacheprovider
+
+unit: setup
+	$(PY) -m pytest tests maexlab --doctest-modules -q
+
+nbval: setup
+	$(PY) -m pytest $(NBVAL_FLAGS) notebooks -q -p no:cacheprovider
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+# Maintainers: re-execute the committed notebooks in place after changing the package.
+notebooks: setup
+	$(PY) -m maexlab.notebook_exec notebooks/*.ipynb
+
+lint: setup
+	$(VENV)/bin/ruff check maexlab tests benchmarks
+	$(VENV)/bin/ruff format --check maexlab tests benchmarks
+
+bench: setup
+	$(PY) benchmarks/bench_runner.py
+	$(PY) benchmarks/bench_load.py
+
+# Regenerate the embedded synthetic dataset with its recorded seed.
+data: setup
+	$(VENV)/bin/maexlab data generate --seed 20261128 --out data/embedded
+
+clean:
+	rm -rf outputs/*/ .pytest_cache

@@ -1,0 +1,57 @@
+"""Small-cell suppression: no published group table shows a group below the minimum size."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+DEFAULT_MIN_GROUP_SIZE = 10
+SUPPRESSED_FLAG = "suppressed"
+
+
+def suppress_small_cells(
+    table: pd.DataFrame,
+    count_column: str = "n",
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    keep: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Blank every statistic of groups with fewer than ``min_group_size`` units.
+
+    The group labels stay, so a reader sees the group exists; the count and every other
+    value column become missing and ``suppressed`` is True, marking the row in the output.
+    Columns in ``keep`` (the group labels; by default every text column) are left as they are.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"phase": ["start", "growth"], "n": [4, 25], "coverage": [0.5, 0.6]})
+    >>> suppress_small_cells(t, keep=("phase",))
+        phase     n  coverage  suppressed
+    0   start  <NA>       NaN        True
+    1  growth    25       0.6       False
+    """
+    if count_column not in table.columns:
+        raise KeyError(f"suppress_small_cells needs a count column {count_column!r}; columns are {list(table.columns)}")
+    if min_group_size < 1:
+        raise ValueError(f"min_group_size must be at least 1, got {min_group_size}")
+    out = table.copy()
+    small = (out[count_column] < min_group_size).fillna(False).astype(bool)
+    # Without an explicit ``keep``, text columns are the group labels.
+    labels = set(keep) if keep else {c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c]) and c != count_column}
+    for column in out.columns:
+        if column in labels:
+            continue
+        if column == count_column:
+            out[column] = out[column].astype("Int64").mask(small)
+        elif pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(out[column]):
+            out[column] = out[column].astype("float64").mask(small)
+        else:
+            out[column] = out[column].astype(object).mask(small)
+    out[SUPPRESSED_FLAG] = small.to_numpy()
+    return out
+
+
+def assert_no_small_groups(table: pd.DataFrame, count_column: str = "n", min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> None:
+    """Raise if a published table still shows a count below ``min_group_size``."""
+    counts = pd.to_numeric(table[count_column], errors="coerce")
+    shown_small = counts.notna() & (counts < min_group_size)
+    if shown_small.any():
+        raise AssertionError(f"{int(shown_small.sum())} group(s) below {min_group_size} are visible in the table")

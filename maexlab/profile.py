@@ -1,0 +1,48 @@
+"""What is in a loaded dataset: counts, place and phase mix, missingness (notebook 00)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from maexlab.data import MaexData
+from maexlab.phases import current_phase
+from maexlab.schema import PHASES, PROVINCES
+
+
+def missingness(data: MaexData) -> pd.DataFrame:
+    """Share of empty cells per table and column, for every present table.
+
+    >>> from maexlab import load
+    >>> m = missingness(load("embedded"))
+    >>> set(m.columns) == {"table", "column", "rows", "missing", "share_missing"}
+    True
+    """
+    rows = []
+    for name, df in data.tables.items():
+        if df is None:
+            continue
+        for column in df.columns:
+            missing = int(df[column].isna().sum())
+            rows.append({"table": name, "column": column, "rows": len(df), "missing": missing, "share_missing": missing / len(df) if len(df) else 0.0})
+    return pd.DataFrame(rows, columns=["table", "column", "rows", "missing", "share_missing"])
+
+
+def initiatives_by_province(data: MaexData) -> pd.DataFrame:
+    """Initiatives per province (all 12 listed, zero where none), with the count as ``n``."""
+    counts = data.initiatives["province"].value_counts()
+    return pd.DataFrame({"province": list(PROVINCES), "n": [int(counts.get(p, 0)) for p in PROVINCES]})
+
+
+def phase_mix(data: MaexData) -> pd.DataFrame:
+    """Initiatives by phase at the data cut-off, with counts ``n`` and shares."""
+    phase = current_phase(data.phases, data.initiatives).fillna("unknown")
+    counts = phase.value_counts()
+    order = [p for p in (*PHASES, "unknown") if p in counts.index]
+    table = pd.DataFrame({"phase": order, "n": [int(counts[p]) for p in order]})
+    table["share"] = table["n"] / table["n"].sum()
+    return table
+
+
+def counts_by(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Rows per group as ``n``, sorted by the group columns."""
+    return df.groupby(by, dropna=False).size().rename("n").reset_index().sort_values(by).reset_index(drop=True)
