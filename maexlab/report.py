@@ -1,7 +1,7 @@
 """The notebook toolkit: output folder, figures, tables and the results file every report writes.
 
 >>> from maexlab import report
->>> out = report.output_dir(None, "00_data_profile")   # doctest: +SKIP
+>>> out = report.resolve_output_dir(None, "00_data_profile")   # doctest: +SKIP
 >>> report.save_results(out, {"headline": {"initiatives": 2500}})  # doctest: +SKIP
 """
 
@@ -23,7 +23,7 @@ OUTPUTS_ROOT = REPO_ROOT / "outputs"
 FIGURE_DPI = 100
 
 
-def output_dir(parameter: str | Path | None, notebook: str) -> Path:
+def resolve_output_dir(parameter: str | Path | None, notebook: str) -> Path:
     """Resolve a notebook's ``output_dir`` parameter: None means outputs/<notebook>/.
 
     Creates ``figures/`` and ``tables/`` inside it.
@@ -108,3 +108,101 @@ def data_requirements_note(data, needs: dict[str, tuple[str, ...]], section: str
     if not gaps:
         return None
     return f"Not computed: {section} needs {', '.join(gaps)}, which this dataset lacks."
+
+
+class Report:
+    """What one executed notebook needs: the loaded data, its output folder and its results.
+
+    Notebooks call :func:`open_report` with their parameters, publish tables and figures
+    through it, and call :meth:`save` at the end.
+
+    Examples
+    --------
+    >>> r = open_report("00_data_profile", data_source="embedded", province="Zeeland",
+    ...                 output_dir=None, echo=False)  # doctest: +SKIP
+    >>> r.data.synthetic  # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, notebook: str, data, out: Path, parameters: dict[str, Any], min_group_size: int, seed: int):
+        self.notebook = notebook
+        self.data = data
+        self.out = out
+        self.parameters = parameters
+        self.min_group_size = min_group_size
+        self.seed = seed
+        self.results: dict[str, Any] = {"headline": {}, "not_computed": {}}
+
+    def table(self, table: pd.DataFrame, name: str, **options: Any) -> pd.DataFrame:
+        """Publish a table (small groups suppressed, rounded, saved as CSV) and return it."""
+        options.setdefault("min_group_size", self.min_group_size)
+        return publish_table(table, self.out, name, **options)
+
+    def figure(self, fig, name: str) -> Path:
+        from maexlab.plots import synthetic_caption
+
+        synthetic_caption(fig.axes[0], self.data.synthetic) if fig.axes else None
+        return save_figure(fig, self.out, name)
+
+    def requires(self, section: str, needs: dict[str, tuple[str, ...]]) -> bool:
+        """True when ``section`` can be computed; otherwise says why and records it."""
+        note = data_requirements_note(self.data, needs, section)
+        if note is None:
+            return True
+        print(note)
+        self.results["not_computed"][section] = note
+        return False
+
+    def headline(self, label: str, value: Any) -> None:
+        self.results["headline"][label] = value
+
+    def save(self) -> Path:
+        self.results.update(
+            notebook=self.notebook,
+            parameters=self.parameters,
+            synthetic=self.data.synthetic,
+            data_notice=self.data.notice(),
+            rows=dict(zip(self.data.row_counts()["table"], self.data.row_counts()["rows"], strict=True)),
+        )
+        return save_results(self.out, self.results)
+
+
+def open_report(
+    notebook: str,
+    *,
+    data_source: str = "embedded",
+    province: str | None = None,
+    municipality: str | None = None,
+    period_start: int | None = None,
+    period_end: int | None = None,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    seed: int = 20261128,
+    output_dir: str | None = None,
+    echo: bool = True,
+) -> Report:
+    """Load the data a notebook's parameters ask for and prepare its output folder.
+
+    Prints where the data comes from (and that it is synthetic, when it is).
+    """
+    from maexlab.data import load
+    from maexlab.plots import set_theme
+
+    period = None if period_start is None and period_end is None else (period_start, period_end)
+    data = load(data_source, province=province, municipality=municipality, period=period)
+    out = resolve_output_dir(output_dir, notebook)
+    parameters = {
+        "data_source": str(data_source),
+        "province": province,
+        "municipality": municipality,
+        "period_start": period_start,
+        "period_end": period_end,
+        "min_group_size": min_group_size,
+        "seed": seed,
+    }
+    set_theme()
+    if echo:
+        print(data.notice())
+        scope = ", ".join(f"{k}={v}" for k, v in parameters.items() if v is not None and k not in ("seed", "min_group_size", "data_source"))
+        print(f"Scope: {scope or 'national, all years'}; groups smaller than {min_group_size} are suppressed.")
+    return Report(notebook, data, out, parameters, min_group_size, seed)
+
