@@ -94,8 +94,7 @@ def _check_proxies(proxies: pd.DataFrame) -> pd.DataFrame:
         ind = row.indicator
         if _is_blank(row.source):
             raise ValueError(
-                f"proxy for indicator {ind!r} has no source; every euro proxy must cite the study "
-                "or statistic it comes from"
+                f"proxy for indicator {ind!r} has no source; every euro proxy must cite the study or statistic it comes from"
             )
         value = pd.to_numeric(pd.Series([row.euro_per_unit]), errors="coerce").iloc[0]
         if pd.isna(value):
@@ -336,8 +335,7 @@ VOLUNTEER_RATES: dict[str, tuple[float | None, str]] = {
     ),
     "opportunity_cost": (
         None,
-        "No national default: the volunteers' own forgone hourly wage; an assumption the "
-        "user must set",
+        "No national default: the volunteers' own forgone hourly wage; an assumption the user must set",
     ),
 }
 
@@ -500,9 +498,7 @@ class SocialReturnFulfilment:
     remaining: float  # max(obligation - fulfilled, 0)
 
 
-def social_return_fulfilment(
-    obligation: float, se_contract_value: float, credit_rate: float = 1.0
-) -> SocialReturnFulfilment:
+def social_return_fulfilment(obligation: float, se_contract_value: float, credit_rate: float = 1.0) -> SocialReturnFulfilment:
     """How much of a social return obligation a purchase from a social enterprise fulfils.
 
     Formula: ``fulfilled = se_contract_value x credit_rate``;
@@ -623,9 +619,7 @@ def maex_ratios(initiatives: pd.DataFrame, financials: pd.DataFrame, year: int |
     return out
 
 
-def cost_per_person_reached(
-    initiatives: pd.DataFrame, financials: pd.DataFrame, year: int | None = None
-) -> pd.DataFrame:
+def cost_per_person_reached(initiatives: pd.DataFrame, financials: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
     """Yearly costs per person reached.
 
     Formula: ``cost_per_person = costs / people_reached`` (NaN when nobody is reached or

@@ -1,0 +1,69 @@
+"""A shared battery every notebook passes: the contract of docs/architecture.md.
+
+nbval (in `make test`) re-runs each notebook on its defaults and compares outputs; this battery
+checks the contract and runs each notebook through papermill with a province parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import papermill
+import pytest
+from conftest import REPO
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+STANDARD_PARAMETERS = ["data_source", "province", "municipality", "period_start", "period_end", "min_group_size", "seed", "output_dir"]
+
+
+def _code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_is_first_and_documented(path):
+    first = _code_cells(path)[0]
+    assert "parameters" in first.metadata.get("tags", []), "first code cell must be tagged 'parameters'"
+    lines = [line for line in first.source.splitlines() if line.strip()]
+    names = [line.split("=")[0].strip() for line in lines]
+    assert names == STANDARD_PARAMETERS
+    for line in lines:
+        assert re.search(r"#\s*\S", line), f"parameter line has no comment: {line!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_executed_without_errors(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.kernelspec.name == "maexlab"
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in cells), "notebook is not fully executed: run `make notebooks`"
+    errors = [o for c in cells for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"committed notebook holds an error: {errors[0].get('ename')}"
+    text = json.dumps(nb.cells[0].source) + json.dumps([o for c in cells for o in c.outputs])
+    assert "SYNTHETIC" in text, "a notebook on the embedded data must say the data is synthetic"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_with_a_province_parameter(path, tmp_path):
+    out = tmp_path / "out"
+    papermill.execute_notebook(
+        str(path), str(tmp_path / path.name), parameters={"province": "Zeeland", "output_dir": str(out)},
+        kernel_name="maexlab", cwd=str(REPO / "notebooks"), progress_bar=False,
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert results["parameters"]["province"] == "Zeeland"
+    assert results["synthetic"] is True
+    for table in (out / "tables").glob("*.csv"):
+        text = table.read_text()
+        header = text.splitlines()[0].split(",")
+        if "n" in header:
+            import pandas as pd
+
+            counts = pd.read_csv(table)["n"].dropna()
+            assert (counts >= 10).all(), f"{table.name} shows a group below the minimum size"

@@ -1,0 +1,71 @@
+"""The notebook toolkit: output folders, suppression, tables, figures and results."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+import maexlab
+from maexlab import report
+from maexlab.privacy import assert_no_small_groups, suppress_small_cells
+
+
+def test_suppression_blanks_small_groups_and_marks_them():
+    table = pd.DataFrame({"province": ["Zeeland", "Utrecht"], "n": [9, 10], "coverage": [0.4, 0.7]})
+    shown = suppress_small_cells(table, min_group_size=10)
+    assert shown["province"].tolist() == ["Zeeland", "Utrecht"]
+    assert shown["n"].isna().tolist() == [True, False]
+    assert pd.isna(shown.loc[0, "coverage"]) and shown.loc[1, "coverage"] == 0.7
+    assert shown["suppressed"].tolist() == [True, False]
+    assert_no_small_groups(shown)
+    with pytest.raises(AssertionError, match="1 group"):
+        assert_no_small_groups(table)
+
+
+def test_suppression_errors_are_clear():
+    with pytest.raises(KeyError, match="needs a count column 'n'"):
+        suppress_small_cells(pd.DataFrame({"count": [1]}))
+    with pytest.raises(ValueError, match="min_group_size must be at least 1"):
+        suppress_small_cells(pd.DataFrame({"n": [1]}), min_group_size=0)
+
+
+def test_report_writes_tables_figures_and_results(tmp_path, tiny_dataset):
+    r = report.open_report("test_nb", data_source=str(tiny_dataset), output_dir=str(tmp_path / "out"), min_group_size=2, echo=False)
+    shown = r.table(pd.DataFrame({"g": ["a", "b"], "n": [1, 5], "x": [0.123456, 0.5]}), "t", keep=("g",))
+    assert shown["suppressed"].tolist() == [True, False]
+    saved = pd.read_csv(tmp_path / "out" / "tables" / "t.csv")
+    assert saved["n"].isna().tolist() == [True, False]
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    path = r.figure(fig, "line")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    assert r.requires("needs phases", {"phases": ("phase",)})
+    r.data.tables["assessments"] = None
+    assert not r.requires("valuation", {"assessments": ("valuation",)})
+    r.headline("initiatives", 2)
+    results = json.loads(r.save().read_text())
+    assert results["headline"] == {"initiatives": 2}
+    assert results["not_computed"]["valuation"].startswith("Not computed: valuation needs table assessments")
+    assert results["synthetic"] is False and results["parameters"]["min_group_size"] == 2
+
+
+def test_figures_are_byte_identical_across_runs(tmp_path):
+    paths = []
+    for run in range(2):
+        fig, ax = plt.subplots()
+        ax.bar(["a", "b"], [1, 2])
+        paths.append(report.save_figure(fig, tmp_path / str(run), "bars"))
+        plt.close(fig)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_embedded_data_says_it_is_synthetic():
+    data = maexlab.load("embedded", province="Zeeland")
+    assert data.synthetic and "SYNTHETIC" in data.notice()
+    assert set(data.initiatives["province"]) == {"Zeeland"}
