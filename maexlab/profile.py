@@ -34,12 +34,15 @@ def initiatives_by_province(data: MaexData) -> pd.DataFrame:
 
 
 def phase_mix(data: MaexData) -> pd.DataFrame:
-    """Initiatives by phase at the data cut-off, with counts ``n`` and shares."""
+    """Initiatives by phase at the data cut-off: counts ``n``, shares of all and of those still active."""
     phase = current_phase(data.phases, data.initiatives).fillna("unknown")
     counts = phase.value_counts()
     order = [p for p in (*PHASES, "unknown") if p in counts.index]
     table = pd.DataFrame({"phase": order, "n": [int(counts[p]) for p in order]})
     table["share"] = table["n"] / table["n"].sum()
+    active = table["phase"].isin(PHASES[:-1])
+    # Published phase mixes (ESEM) describe enterprises still operating, so compare with these.
+    table["share_of_active"] = (table["n"] / table.loc[active, "n"].sum()).where(active)
     return table
 
 
