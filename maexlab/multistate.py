@@ -1,0 +1,429 @@
+"""Phases as a multi-state process: plan -> start -> growth -> mature, closure from any phase.
+
+The phase history of each initiative (table ``phases``) becomes a list of *sojourns*: one row per
+phase it stayed in, with the time it entered the phase, the time it left, and where it went
+(the next phase, ``closed``, or ``censored`` at ``observed_until``). Time is in years
+(365.25 days) since founding.
+
+Delayed entry (left truncation)
+    An initiative is only in the data because it was still alive when it joined the platform
+    (``joined_on``); initiatives that closed earlier are missing. Every estimator here therefore
+    counts an initiative at risk only from its entry time ``entry = joined_on - founded_on``
+    onwards: a sojourn contributes the interval ``(max(enter, entry), exit]`` and its transition
+    only when that interval is not empty. Phase history before ``joined_on`` is used to know
+    *which* phase the initiative was in at entry, never as exposure.
+
+What is estimated
+    * :func:`transition_rates`: events / person-time per transition (constant-hazard estimate,
+      exact Poisson 95% interval), e.g. start -> growth per year.
+    * :func:`nelson_aalen_transitions`: Nelson-Aalen cumulative hazard per transition, on the
+      clock "time since entering the phase" (lifelines ``NelsonAalenFitter`` with ``entry=``).
+    * :func:`competing_risks_from_start`: cumulative incidence of moving on (to growth) and of
+      closing, from entering start, by the Aalen-Johansen estimator with left truncation, with
+      bootstrap intervals (:func:`aalen_johansen` is exact with tied times; lifelines'
+      ``AalenJohansenFitter`` breaks ties by random jitter, so it is used only as a check in the
+      tests).
+    * :func:`state_occupation`: P(plan/start/growth/mature/closed at age t) by the multi-state
+      Aalen-Johansen product integral of the transition matrix.
+
+>>> import pandas as pd
+>>> ph = pd.DataFrame({"initiative_id": ["a", "a", "a"], "phase": ["plan", "start", "closed"],
+...                    "entered_on": pd.to_datetime(["2015-01-01", "2016-01-01", "2018-01-01"])})
+>>> ini = pd.DataFrame({"initiative_id": ["a"], "founded_on": pd.to_datetime(["2015-01-01"]),
+...                     "joined_on": pd.to_datetime(["2015-07-02"]), "closed_on": pd.to_datetime(["2018-01-01"]),
+...                     "observed_until": pd.to_datetime(["2026-06-30"])})
+>>> sojourns(ini, ph)[["phase", "t_enter", "t_exit", "next", "entry"]].round(2)
+   phase  t_enter  t_exit    next  entry
+0   plan      0.0     1.0   start    0.5
+1  start      1.0     3.0  closed    0.5
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from maexlab.schema import ACTIVE_PHASES, PHASES
+
+__all__ = [
+    "DAYS_PER_YEAR",
+    "STATES",
+    "aalen_johansen",
+    "competing_risks_from_start",
+    "nelson_aalen_transitions",
+    "plot_competing_risks",
+    "plot_nelson_aalen",
+    "plot_state_occupation",
+    "poisson_interval",
+    "sojourns",
+    "state_occupation",
+    "transition_rates",
+]
+
+DAYS_PER_YEAR = 365.25
+#: States of the multi-state model, in order; ``closed`` is absorbing.
+STATES: tuple[str, ...] = PHASES
+_ORDER = {p: i for i, p in enumerate(PHASES)}
+#: The transitions the model expects (skips such as plan -> growth on one day are kept as observed).
+MAIN_TRANSITIONS: tuple[tuple[str, str], ...] = (
+    ("plan", "start"),
+    ("start", "growth"),
+    ("growth", "mature"),
+    ("plan", "closed"),
+    ("start", "closed"),
+    ("growth", "closed"),
+    ("mature", "closed"),
+)
+STATE_COLOURS = {"plan": "#c7e9c0", "start": "#74c476", "growth": "#31a354", "mature": "#006d2c", "closed": "#969696"}
+
+
+def _years(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    return (later - earlier).dt.days.astype("float64") / DAYS_PER_YEAR
+
+
+def frame(initiatives: pd.DataFrame) -> pd.DataFrame:
+    """Per initiative: founding, entry (years from founding to joining), end and whether it closed.
+
+    ``joined_on`` missing (column absent or empty) means observed from founding (entry 0).
+    ``end`` is ``closed_on`` when it closed by ``observed_until``, else ``observed_until``.
+    """
+    d = initiatives[["initiative_id", "founded_on", "observed_until"]].copy()
+    closed = initiatives["closed_on"] if "closed_on" in initiatives else pd.Series(pd.NaT, index=initiatives.index)
+    joined = initiatives["joined_on"] if "joined_on" in initiatives else pd.Series(pd.NaT, index=initiatives.index)
+    d["closed"] = (closed.notna() & (closed <= d["observed_until"])).to_numpy(bool)
+    end_date = closed.where(d["closed"], d["observed_until"])
+    d["end"] = _years(end_date, d["founded_on"]).clip(lower=0.5 / DAYS_PER_YEAR)
+    d["entry"] = _years(joined.fillna(d["founded_on"]), d["founded_on"]).clip(lower=0.0)
+    return d.reset_index(drop=True)
+
+
+def sojourns(initiatives: pd.DataFrame, phases: pd.DataFrame) -> pd.DataFrame:
+    """One row per phase stay: ``phase, t_enter, t_exit, next, entry`` (years since founding).
+
+    ``next`` is the following phase, ``closed`` or ``censored``. Stays of zero length (two phases
+    entered on the same day) are dropped and the previous stay moves straight on to the later
+    phase, so every stay has positive length. Phase dates before founding count as founding.
+    """
+    fr = frame(initiatives)
+    ph = phases[phases["phase"].isin(ACTIVE_PHASES)].merge(fr, on="initiative_id", how="inner")
+    ph = ph.assign(t_enter=_years(ph["entered_on"], ph["founded_on"]).clip(lower=0.0), _o=ph["phase"].map(_ORDER))
+    ph = ph[ph["t_enter"] < ph["end"]]
+    ph = ph.sort_values(["initiative_id", "t_enter", "_o"], kind="stable")
+    # keep the last phase entered on each day (zero-length stays collapse)
+    ph = ph.drop_duplicates(["initiative_id", "t_enter"], keep="last")
+    ph["t_exit"] = ph.groupby("initiative_id")["t_enter"].shift(-1)
+    ph["next"] = ph.groupby("initiative_id")["phase"].shift(-1)
+    last = ph["t_exit"].isna()
+    ph.loc[last, "t_exit"] = ph.loc[last, "end"]
+    ph.loc[last, "next"] = np.where(ph.loc[last, "closed"], "closed", "censored")
+    cols = ["initiative_id", "phase", "t_enter", "t_exit", "next", "entry"]
+    return ph[cols].reset_index(drop=True)
+
+
+def _at_risk(s: pd.DataFrame) -> pd.DataFrame:
+    """Stays with their observed part ``(a, b]`` after delayed entry; empty parts dropped."""
+    a = np.maximum(s["t_enter"].to_numpy(float), s["entry"].to_numpy(float))
+    out = s.assign(a=a, b=s["t_exit"].to_numpy(float))
+    return out[out["b"] > out["a"]].reset_index(drop=True)
+
+
+def poisson_interval(
+    events: np.ndarray | float, exposure: np.ndarray | float, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) interval for a rate events / exposure.
+
+    >>> lo, hi = poisson_interval(10, 100.0)
+    >>> round(float(lo), 4), round(float(hi), 4)
+    (0.048, 0.1839)
+    """
+    d = np.asarray(events, dtype=float)
+    t = np.asarray(exposure, dtype=float)
+    q = (1 - level) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo = np.where(d > 0, stats.chi2.ppf(q, 2 * d) / (2 * t), 0.0)
+        hi = stats.chi2.ppf(1 - q, 2 * d + 2) / (2 * t)
+    return lo, hi
+
+
+def transition_rates(s: pd.DataFrame) -> pd.DataFrame:
+    """Events, person-years at risk and hazard per year for each transition, with exact 95% CI.
+
+    Person-time in a phase counts only after delayed entry. Columns: ``from_phase, to_phase,
+    n`` (initiatives at risk in the phase), ``events, person_years, hazard, hazard_low, hazard_high``.
+    """
+    r = _at_risk(s)
+    rows = []
+    for frm, g in r.groupby("phase", sort=False):
+        py = float((g["b"] - g["a"]).sum())
+        n = int(g["initiative_id"].nunique())
+        for to in [p for p in STATES if _ORDER[p] > _ORDER[frm]]:
+            d = int((g["next"] == to).sum())
+            if d == 0 and (frm, to) not in MAIN_TRANSITIONS:
+                continue
+            rows.append({"from_phase": frm, "to_phase": to, "n": n, "events": d, "person_years": py})
+    out = pd.DataFrame(rows, columns=["from_phase", "to_phase", "n", "events", "person_years"])
+    lo, hi = poisson_interval(out["events"].to_numpy(), out["person_years"].to_numpy())
+    out["hazard"] = out["events"] / out["person_years"]
+    out["hazard_low"], out["hazard_high"] = lo, hi
+    key = out["from_phase"].map(_ORDER) * 10 + out["to_phase"].map(_ORDER)
+    return out.assign(_k=key).sort_values("_k").drop(columns="_k").reset_index(drop=True)
+
+
+def nelson_aalen_transitions(
+    s: pd.DataFrame, transitions: Sequence[tuple[str, str]] = MAIN_TRANSITIONS
+) -> dict[str, pd.DataFrame]:
+    """Nelson-Aalen cumulative hazard per transition on the clock "years since entering the phase".
+
+    Returns ``{"start -> growth": DataFrame(timeline, cumulative_hazard, low, high, at_risk)}``;
+    delayed entry via lifelines ``entry=``.
+    """
+    from lifelines import NelsonAalenFitter
+
+    out: dict[str, pd.DataFrame] = {}
+    for frm, to in transitions:
+        g = s[s["phase"] == frm]
+        dur = (g["t_exit"] - g["t_enter"]).to_numpy(float)
+        ent = np.clip(g["entry"].to_numpy(float) - g["t_enter"].to_numpy(float), 0.0, None)
+        keep = dur > ent
+        if keep.sum() == 0:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            naf = NelsonAalenFitter().fit(dur[keep], (g["next"] == to).to_numpy()[keep], entry=ent[keep], label=f"{frm} -> {to}")
+        ch = naf.cumulative_hazard_.iloc[:, 0]
+        ci = naf.confidence_interval_
+        out[f"{frm} -> {to}"] = pd.DataFrame(
+            {
+                "timeline": ch.index.to_numpy(float),
+                "cumulative_hazard": ch.to_numpy(),
+                "low": ci.iloc[:, 0].to_numpy(),
+                "high": ci.iloc[:, 1].to_numpy(),
+            }
+        )
+    return out
+
+
+# --- competing risks from entering start ---------------------------------------------------
+
+
+def aalen_johansen(
+    duration: np.ndarray, cause: np.ndarray, entry: np.ndarray | None, times: Sequence[float]
+) -> dict[int, np.ndarray]:
+    """Cumulative incidence per cause at ``times``, Aalen-Johansen with left truncation.
+
+    At each distinct event time t the risk set is {entry < t <= duration}; with d_k(t) events of
+    cause k among n(t) at risk and S(t-) the all-cause Kaplan-Meier just before t,
+    CIF_k(t) = sum_{s <= t} S(s-) d_k(s) / n(s). Tied times are handled exactly. ``cause`` is 0
+    for censored, 1, 2, ... for the competing events.
+
+    >>> aj = aalen_johansen(np.array([1., 2., 3., 4.]), np.array([1, 2, 0, 1]), None, [2.5, 5])
+    >>> [round(float(v), 3) for v in aj[1]], [round(float(v), 3) for v in aj[2]]
+    ([0.25, 0.75], [0.25, 0.25])
+    """
+    duration = np.asarray(duration, dtype=float)
+    cause = np.asarray(cause, dtype=int)
+    entry = np.zeros_like(duration) if entry is None else np.asarray(entry, dtype=float)
+    times = np.asarray(times, dtype=float)
+    causes = sorted(int(c) for c in np.unique(cause) if c != 0)
+    ev = cause != 0
+    u, inv = np.unique(duration[ev], return_inverse=True)
+    if len(u) == 0:
+        return {c: np.zeros(len(times)) for c in causes}
+    n = np.searchsorted(np.sort(entry), u, side="left") - np.searchsorted(np.sort(duration), u, side="left")
+    d_all = np.bincount(inv, minlength=len(u)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        haz = np.where(n > 0, d_all / n, 0.0)
+    s_before = np.concatenate([[1.0], np.cumprod(1.0 - haz)[:-1]])
+    idx = np.searchsorted(u, times, side="right") - 1
+    out = {}
+    for c in causes:
+        dk = np.bincount(inv[cause[ev] == c], minlength=len(u)).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inc = np.where(n > 0, s_before * dk / n, 0.0)
+        cif = np.cumsum(inc)
+        out[c] = np.where(idx >= 0, cif[np.clip(idx, 0, None)], 0.0)
+    return out
+
+
+def start_cohort(s: pd.DataFrame) -> pd.DataFrame:
+    """Stays in start as competing-risks data: duration since entering start, entry, cause.
+
+    cause 1 = moved on (growth or later), 2 = closed, 0 = censored.
+    """
+    g = s[s["phase"] == "start"]
+    dur = (g["t_exit"] - g["t_enter"]).to_numpy(float)
+    ent = np.clip(g["entry"].to_numpy(float) - g["t_enter"].to_numpy(float), 0.0, None)
+    cause = np.select([g["next"].isin(["growth", "mature"]).to_numpy(), (g["next"] == "closed").to_numpy()], [1, 2], 0)
+    out = pd.DataFrame({"initiative_id": g["initiative_id"].to_numpy(), "duration": dur, "entry": ent, "cause": cause})
+    return out[out["duration"] > out["entry"]].reset_index(drop=True)
+
+
+def competing_risks_from_start(
+    s: pd.DataFrame, horizon: float = 3.0, n_boot: int = 300, seed: int = 0, grid: Sequence[float] | None = None
+) -> dict:
+    """P(moving on to growth within ``horizon`` years of entering start) and P(closing first), with
+    percentile bootstrap 95% intervals (initiatives resampled), plus the curves on ``grid``.
+
+    Returns ``{"n", "p_growth", "p_growth_low", "p_growth_high", "p_close", ..., "curves": DataFrame}``.
+    """
+    c = start_cohort(s)
+    grid = np.round(np.linspace(0, 8, 161), 3) if grid is None else np.asarray(grid, dtype=float)
+    at = np.concatenate([[horizon], grid])
+    if len(c) == 0:
+        return {"n": 0}
+    dur, cause, ent = c["duration"].to_numpy(), c["cause"].to_numpy(), c["entry"].to_numpy()
+    est = aalen_johansen(dur, cause, ent, at)
+    g1 = est.get(1, np.zeros(len(at)))
+    g2 = est.get(2, np.zeros(len(at)))
+    rng = np.random.default_rng(seed)
+    boot = np.empty((n_boot, 2, len(at)))
+    for b in range(n_boot):
+        i = rng.integers(0, len(c), len(c))
+        e = aalen_johansen(dur[i], cause[i], ent[i], at)
+        boot[b, 0] = e.get(1, np.zeros(len(at)))
+        boot[b, 1] = e.get(2, np.zeros(len(at)))
+    lo = np.quantile(boot, 0.025, axis=0)
+    hi = np.quantile(boot, 0.975, axis=0)
+    curves = pd.DataFrame(
+        {
+            "years_since_start": grid,
+            "cif_growth": g1[1:],
+            "cif_growth_low": lo[0, 1:],
+            "cif_growth_high": hi[0, 1:],
+            "cif_closed": g2[1:],
+            "cif_closed_low": lo[1, 1:],
+            "cif_closed_high": hi[1, 1:],
+        }
+    )
+    return {
+        "n": int(len(c)),
+        "events_growth": int((cause == 1).sum()),
+        "events_closed": int((cause == 2).sum()),
+        "horizon_years": horizon,
+        "p_growth": float(g1[0]),
+        "p_growth_low": float(lo[0, 0]),
+        "p_growth_high": float(hi[0, 0]),
+        "p_close": float(g2[0]),
+        "p_close_low": float(lo[1, 0]),
+        "p_close_high": float(hi[1, 0]),
+        "n_boot": n_boot,
+        "curves": curves,
+    }
+
+
+# --- state occupation ----------------------------------------------------------------------
+
+
+def state_occupation(s: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
+    """P(in each state at ``times`` years since founding), multi-state Aalen-Johansen estimator.
+
+    P(t) = pi0 . prod_{u <= t} (I + dA(u)), with dA_jk(u) = d_jk(u) / Y_j(u) (transitions j -> k
+    at u over stays in j at risk at u, after delayed entry). pi0 is the share founded in plan
+    vs start. Rows: ``years_since_founding`` and one column per state (rows sum to 1).
+    """
+    times = np.asarray(times, dtype=float)
+    k = len(STATES)
+    r = _at_risk(s)
+    first = s.sort_values(["initiative_id", "t_enter"]).drop_duplicates("initiative_id")
+    first = first[first["t_enter"] == 0]
+    pi0 = np.zeros(k)
+    for p, cnt in first["phase"].value_counts().items():
+        pi0[_ORDER[p]] = cnt
+    if pi0.sum() == 0:
+        pi0[_ORDER["plan"]] = 1
+    pi0 = pi0 / pi0.sum()
+    ev = r[r["next"] != "censored"]
+    u = np.unique(ev["b"].to_numpy(float))
+    # risk sets per state at each event time
+    Y = np.zeros((len(u), k))
+    for p, g in r.groupby("phase"):
+        Y[:, _ORDER[p]] = np.searchsorted(np.sort(g["a"].to_numpy()), u, side="left") - np.searchsorted(
+            np.sort(g["b"].to_numpy()), u, side="left"
+        )
+    ti = np.searchsorted(u, ev["b"].to_numpy(float))
+    D = np.zeros((len(u), k, k))
+    np.add.at(D, (ti, ev["phase"].map(_ORDER).to_numpy(), ev["next"].map(_ORDER).to_numpy()), 1.0)
+    out = np.zeros((len(times), k))
+    p = pi0.copy()
+    j = 0
+    order = np.argsort(times)
+    for i in order:
+        while j < len(u) and u[j] <= times[i]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dA = np.where(Y[j][:, None] > 0, D[j] / Y[j][:, None], 0.0)
+            dA[np.diag_indices(k)] = -dA.sum(axis=1)
+            p = p + p @ dA
+            j += 1
+        out[i] = p
+    res = pd.DataFrame(out, columns=list(STATES))
+    res.insert(0, "years_since_founding", times)
+    return res
+
+
+# --- plots ---------------------------------------------------------------------------------
+
+
+def plot_nelson_aalen(curves: dict[str, pd.DataFrame], max_years: float = 8.0):
+    """Cumulative hazard per transition (steps with 95% bands); slope = hazard per year."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    for name, c in curves.items():
+        ax = axes[1] if name.endswith("closed") else axes[0]
+        c = c[c["timeline"] <= max_years]
+        line = ax.step(c["timeline"], c["cumulative_hazard"], where="post", label=name)[0]
+        ax.fill_between(c["timeline"], c["low"], c["high"], step="post", alpha=0.15, color=line.get_color())
+    axes[0].set_title("Moving to the next phase")
+    axes[1].set_title("Closing, by phase")
+    for ax in axes:
+        ax.set_xlabel("years since entering the phase")
+        ax.set_ylabel("cumulative hazard (Nelson-Aalen)")
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle("Transition-specific cumulative hazards (95% bands; delayed entry at joining)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_competing_risks(cr: dict, reference: dict[str, float] | None = None):
+    """Cumulative incidence of moving on and of closing after entering start, 95% bootstrap bands."""
+    import matplotlib.pyplot as plt
+
+    c = cr["curves"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for col, lab, colour in (("cif_growth", "moved on to growth", "#31a354"), ("cif_closed", "closed while in start", "#b22222")):
+        ax.step(c["years_since_start"], c[col], where="post", color=colour, label=lab)
+        ax.fill_between(c["years_since_start"], c[f"{col}_low"], c[f"{col}_high"], step="post", alpha=0.2, color=colour)
+    ax.axvline(cr["horizon_years"], color="grey", ls=":", lw=1)
+    ax.set_xlabel("years since entering start")
+    ax.set_ylabel("cumulative incidence")
+    ax.set_ylim(0, 1)
+    ax.set_title("Leaving the start phase: growth vs closure (Aalen-Johansen)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_state_occupation(occ: pd.DataFrame):
+    """Stacked area of P(state) by years since founding."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.stackplot(
+        occ["years_since_founding"],
+        *[occ[p] for p in STATES],
+        labels=list(STATES),
+        colors=[STATE_COLOURS[p] for p in STATES],
+        alpha=0.9,
+    )
+    ax.set_xlim(occ["years_since_founding"].min(), occ["years_since_founding"].max())
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("years since founding")
+    ax.set_ylabel("probability of being in the state")
+    ax.set_title("Where initiatives are, by age (multi-state Aalen-Johansen)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,146 @@
+"""Tests for maexlab.multistate: sojourns, transition hazards against the planted per-year hazards,
+Aalen-Johansen against lifelines and the planted competing-risk probabilities, state occupation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import maexlab
+from maexlab import multistate as ms
+from maexlab import survival as sv
+from maexlab.data import EMBEDDED_DIR
+
+TRUTH = json.loads((Path(EMBEDDED_DIR) / "planted_effects.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def data():
+    return maexlab.load("embedded")
+
+
+@pytest.fixture(scope="module")
+def soj(data):
+    return ms.sojourns(data.initiatives, data.phases)
+
+
+def _ini(founded, joined, closed=None):
+    return pd.DataFrame(
+        {
+            "initiative_id": ["a"],
+            "founded_on": pd.to_datetime([founded]),
+            "joined_on": pd.to_datetime([joined]),
+            "closed_on": pd.to_datetime([closed]),
+            "observed_until": pd.to_datetime(["2026-06-30"]),
+        }
+    )
+
+
+def test_sojourns_collapse_same_day_phases_and_censor():
+    ph = pd.DataFrame(
+        {
+            "initiative_id": ["a"] * 4,
+            "phase": ["growth", "plan", "start", "mature"],  # unsorted, start and growth on one day
+            "entered_on": pd.to_datetime(["2018-01-01", "2015-01-01", "2018-01-01", "2030-01-01"]),
+        }
+    )
+    s = ms.sojourns(_ini("2015-01-01", "2015-01-01"), ph)
+    assert s["phase"].tolist() == ["plan", "growth"]  # mature after the cut-off is ignored
+    assert s["next"].tolist() == ["growth", "censored"]
+    assert (s["t_exit"] > s["t_enter"]).all()
+
+
+def test_transition_hazards_recover_planted_rates(soj):
+    r = ms.transition_rates(soj).set_index(["from_phase", "to_phase"])
+    for key, (a, b) in {
+        "plan_to_start": ("plan", "start"),
+        "start_to_growth": ("start", "growth"),
+        "growth_to_mature": ("growth", "mature"),
+    }.items():
+        row = r.loc[(a, b)]
+        assert row["hazard_low"] <= TRUTH["transitions"][key] <= row["hazard_high"], (key, row.to_dict())
+    # crude closure rates mix in initiatives that received grants (HR < 1): at most the baseline
+    for phase, base in TRUTH["closure_hazard"].items():
+        assert r.loc[(phase, "closed"), "hazard_low"] <= base
+
+
+def test_transition_rates_count_only_after_entry():
+    ph = pd.DataFrame(
+        {
+            "initiative_id": ["a", "a", "a"],
+            "phase": ["plan", "start", "closed"],
+            "entered_on": pd.to_datetime(["2010-01-01", "2012-01-01", "2016-01-01"]),
+        }
+    )
+    r = ms.transition_rates(ms.sojourns(_ini("2010-01-01", "2013-01-01", "2016-01-01"), ph))
+    # joined in 2013 while in start: the plan stay and the plan -> start move are not observed
+    assert set(r.loc[r["events"] > 0, "from_phase"]) == {"start"}
+    assert r.loc[(r["from_phase"] == "start") & (r["to_phase"] == "closed"), "person_years"].iloc[0] == pytest.approx(
+        3.0, abs=0.01
+    )
+
+
+def test_aalen_johansen_matches_lifelines_with_entry():
+    from lifelines import AalenJohansenFitter
+
+    rng = np.random.default_rng(5)
+    n = 300
+    t1, t2, c = rng.exponential(2.0, n), rng.exponential(4.0, n), rng.exponential(5.0, n)
+    dur = np.minimum.reduce([t1, t2, c])
+    cause = np.select([dur == t1, dur == t2], [1, 2], 0)
+    entry = np.where(rng.random(n) < 0.3, rng.uniform(0, 1, n), 0.0)
+    keep = dur > entry
+    dur, cause, entry = dur[keep], cause[keep], entry[keep]
+    times = [0.5, 1.0, 2.0, 3.0]
+    ours = ms.aalen_johansen(dur, cause, entry, times)
+    for k in (1, 2):
+        aj = AalenJohansenFitter(calculate_variance=False).fit(dur, cause, event_of_interest=k, entry=entry)
+        ref = aj.cumulative_density_.iloc[:, 0]
+        expected = [float(ref[ref.index <= t].iloc[-1]) for t in times]
+        assert ours[k] == pytest.approx(expected, abs=1e-10)
+
+
+def test_competing_risks_recover_planted_probabilities(soj):
+    cr = ms.competing_risks_from_start(soj, horizon=3.0, n_boot=200, seed=1)
+    d = TRUTH["derived"]
+    assert cr["p_growth_low"] <= d["p_growth_within_3y_of_start"] <= cr["p_growth_high"]
+    assert cr["p_close_low"] <= d["p_close_before_growth_within_3y_of_start"] <= cr["p_close_high"]
+    assert sv.verdict_few_move_on(cr)["verdict"] == "not supported"  # about 70% reach growth
+    c = cr["curves"]
+    assert (np.diff(c["cif_growth"]) >= -1e-12).all() and (c["cif_growth"] + c["cif_closed"] <= 1 + 1e-12).all()
+
+
+def test_state_occupation_consistent_with_kaplan_meier(data, soj):
+    occ = ms.state_occupation(soj, [0.0, 1.0, 3.0, 5.0])
+    assert np.allclose(occ[list(ms.STATES)].sum(axis=1), 1.0)
+    km = sv.km_table(sv.durations(data.initiatives)).iloc[0]
+    for t in (1, 3, 5):
+        p_closed = float(occ.loc[occ["years_since_founding"] == t, "closed"].iloc[0])
+        assert p_closed == pytest.approx(1 - km[f"surv_{t}y"], abs=0.015)
+        assert 1 - p_closed == pytest.approx(TRUTH["derived"][f"survival_{t}y"], abs=0.03)
+    assert occ.loc[0, "start"] == pytest.approx(0.30, abs=0.03)  # share founded in start
+
+
+def test_nelson_aalen_slopes_match_rates(soj):
+    curves = ms.nelson_aalen_transitions(soj)
+    c = curves["start -> growth"]
+    at2 = float(c.loc[c["timeline"] <= 2.0, "cumulative_hazard"].iloc[-1])
+    assert at2 / 2.0 == pytest.approx(TRUTH["transitions"]["start_to_growth"], rel=0.1)
+
+
+def test_poisson_interval_exact():
+    lo, hi = ms.poisson_interval(np.array([0, 5]), np.array([10.0, 10.0]))
+    assert lo[0] == 0 and hi[0] == pytest.approx(0.3689, abs=1e-4)
+    assert lo[1] == pytest.approx(0.16235, abs=1e-4) and hi[1] == pytest.approx(1.16683, abs=1e-4)
+
+
+def test_small_province_runs(data):
+    d = data.filter(province="Zeeland")
+    s = ms.sojourns(d.initiatives, d.phases)
+    cr = ms.competing_risks_from_start(s, n_boot=50, seed=1)
+    assert cr["n"] == len(ms.start_cohort(s)) and 0 <= cr["p_growth_low"] <= cr["p_growth"] <= cr["p_growth_high"] <= 1
+    assert len(ms.transition_rates(s)) > 0

@@ -1,0 +1,235 @@
+"""Tests for maexlab.survival: recovery of the planted closure effects, delayed-entry bias,
+a published Cox result (Rossi), the log-rank and Schoenfeld implementations against lifelines,
+and behaviour on partial data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import maexlab
+from maexlab import survival as sv
+from maexlab.data import EMBEDDED_DIR, MaexData
+
+TRUTH = json.loads((Path(EMBEDDED_DIR) / "planted_effects.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def data() -> MaexData:
+    return maexlab.load("embedded")
+
+
+@pytest.fixture(scope="module")
+def cp(data):
+    return sv.counting_process(data.initiatives, data.phases, data.funding, data.financials)
+
+
+@pytest.fixture(scope="module")
+def cox(cp):
+    return sv.fit_cox_tv(cp)[1].set_index("covariate")
+
+
+# --- delayed entry ----------------------------------------------------------------------------
+
+
+def test_ignoring_delayed_entry_inflates_survival(data):
+    dur = sv.durations(data.initiatives)
+    bias = sv.delayed_entry_bias(dur).set_index("estimate")
+    with_entry = bias.loc["with delayed entry (correct)"]
+    without = bias.loc["ignoring delayed entry"]
+    assert without["surv_5y"] > with_entry["surv_5y"] + 0.03
+    true_s5 = TRUTH["derived"]["survival_5y"]
+    assert with_entry["low"] <= true_s5 <= with_entry["high"]
+    assert not (without["low"] <= true_s5 <= without["high"])
+
+
+def test_km_table_matches_truth_at_1_3_5_years(data):
+    km = sv.km_table(sv.durations(data.initiatives)).iloc[0]
+    for t in (1, 3, 5):
+        assert km[f"surv_{t}y_low"] <= TRUTH["derived"][f"survival_{t}y"] <= km[f"surv_{t}y_high"], t
+    assert km["rmst_5y_low"] < km["rmst_5y"] < km["rmst_5y_high"] < 5
+
+
+# --- Cox with time-varying covariates: recovery -----------------------------------------------
+
+
+def test_planted_hazard_ratios_inside_intervals(cox):
+    hr = TRUTH["closure_hazard_ratio"]
+    for key, truth in (
+        ("org_strengthening_received", hr["organisational_strengthening_received"]),
+        ("multi_year_received", hr["multi_year_received"]),
+    ):
+        row = cox.loc[key]
+        assert row["hr_low"] <= truth <= row["hr_high"], (key, row.to_dict())
+        assert row["hr_high"] < 1
+    for vm in ("hybrid", "commercial"):  # planted HR 1
+        assert cox.loc[vm, "hr_low"] <= hr["value_model"][vm] <= cox.loc[vm, "hr_high"]
+    for nothing in ("subsidy_share", "log_volunteers_per_fte"):  # no planted effect
+        assert cox.loc[nothing, "hr_low"] <= 1 <= cox.loc[nothing, "hr_high"]
+
+
+def test_poisson_baseline_rates_recover_phase_closure_hazards(cp):
+    covs = [c for c in sv.COX_COVARIATES if c in cp.columns]
+    t = sv.poisson_closure_model(cp, covs).set_index("term")
+    for phase, rate in TRUTH["closure_hazard"].items():
+        assert t.loc[f"rate_{phase}", "low"] <= rate <= t.loc[f"rate_{phase}", "high"], phase
+
+
+def test_no_effect_data_intervals_cover_one():
+    from maexlab import synth
+
+    tables, truth = synth.generate(20261128, effects=False)
+    assert truth["closure_hazard_ratio"]["organisational_strengthening_received"] == 1.0
+    cpn = sv.counting_process(tables["initiatives"], tables["phases"], tables["funding"], tables["financials"])
+    t = sv.fit_cox_tv(cpn)[1].set_index("covariate")
+    for key in ("org_strengthening_received", "multi_year_received"):
+        assert t.loc[key, "hr_low"] <= 1.0 <= t.loc[key, "hr_high"], t.loc[key].to_dict()
+    v = sv.verdict_hazard_ratio(t.reset_index(), "org_strengthening_received", "claim")
+    assert v["verdict"] == "not supported"
+
+
+def test_counting_process_starts_at_entry_and_switches_at_decision(tiny_dataset):
+    d = maexlab.load(tiny_dataset)
+    cp = sv.counting_process(d.initiatives, d.phases, d.funding, d.financials)
+    i1 = cp[cp["initiative_id"] == "I1"]
+    # I1 founded 2015-03-01, joined 2016-01-01: first interval starts at entry, not 0
+    assert i1["start"].iloc[0] == pytest.approx((pd.Timestamp("2016-01-01") - pd.Timestamp("2015-03-01")).days / 365.25)
+    # partial organisational-strengthening multi-year grant decided 2019-04-01
+    t_dec = (pd.Timestamp("2019-04-01") - pd.Timestamp("2015-03-01")).days / 365.25
+    assert (i1.loc[i1["start"] >= t_dec - 1e-9, "org_strengthening_received"] == 1).all()
+    assert (i1.loc[i1["stop"] <= t_dec + 1e-9, "org_strengthening_received"] == 0).all()
+    assert (i1["multi_year_received"] == i1["org_strengthening_received"]).all()
+    assert i1["event"].sum() == 0
+    i2 = cp[cp["initiative_id"] == "I2"]
+    assert i2["event"].tolist()[-1] == 1 and i2["event"].sum() == 1
+    assert (i2["org_strengthening_received"] == 0).all()
+    assert (cp["stop"] > cp["start"]).all()
+    # phase switches at 2018-01-01 for I2 (plan -> start)
+    t_start = (pd.Timestamp("2018-01-01") - pd.Timestamp("2017-05-01")).days / 365.25
+    assert (i2.loc[i2["start"] >= t_start - 1e-9, "phase_start"] == 1).all()
+
+
+# --- validation on published data ---------------------------------------------------------------
+
+
+def test_rossi_reproduces_fox_weisberg():
+    """Fox & Weisberg, 'Cox Proportional-Hazards Regression for Survival Data in R' (appendix to
+    An R Companion to Applied Regression): coefficients of coxph(Surv(week, arrest) ~ fin + age +
+    race + wexp + mar + paro + prio) on the Rossi recidivism data (Efron ties)."""
+    from lifelines import CoxPHFitter
+    from lifelines.datasets import load_rossi
+
+    published = {"fin": -0.379, "age": -0.057, "race": 0.314, "wexp": -0.150, "mar": -0.434, "paro": -0.085, "prio": 0.091}
+    cph = CoxPHFitter().fit(load_rossi(), "week", "arrest")
+    for k, v in published.items():
+        assert round(float(cph.params_[k]), 3) == pytest.approx(v, abs=1e-3), k
+    # same model through the time-varying fitter (one interval per person) gives the same answer
+    r = load_rossi().reset_index().rename(columns={"index": "initiative_id", "week": "stop", "arrest": "event"})
+    r["start"] = 0.0
+    ctv, table = sv.fit_cox_tv(r, list(published))
+    assert table.set_index("covariate")["coef"].round(3).to_dict() == pytest.approx(published, abs=1e-3)
+
+
+def test_schoenfeld_test_matches_lifelines_without_entry():
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    rng = np.random.default_rng(1)
+    n = 400
+    x1 = rng.normal(size=n)
+    x2 = rng.binomial(1, 0.5, n).astype(float)
+    t = rng.exponential(1 / np.exp(0.5 * x1 - 0.3 * x2))
+    c = rng.exponential(2.0, n)
+    df = pd.DataFrame({"duration": np.minimum(t, c), "event": (t <= c).astype(float), "x1": x1, "x2": x2})
+    cph = CoxPHFitter().fit(df, "duration", "event")
+    ref = proportional_hazard_test(cph, df, time_transform="rank").summary
+    ours = sv.schoenfeld_test(df, cph, ["x1", "x2"]).set_index("covariate")
+    for k in ("x1", "x2"):
+        assert ours.loc[k, "test_statistic"] == pytest.approx(ref.loc[k, "test_statistic"], rel=1e-6)
+
+
+def test_baseline_cox_stratifies_a_failing_covariate():
+    rng = np.random.default_rng(2)
+    n = 1500
+    g = rng.binomial(1, 0.5, n).astype(float)
+    # group 1: high hazard early, low late (crossing hazards) -> proportional hazards fail
+    t = np.where(g == 1, rng.weibull(0.5, n) * 1.0, rng.weibull(2.0, n) * 1.5)
+    z = rng.normal(size=n)
+    c = rng.uniform(0.5, 4, n)
+    d = pd.DataFrame({"duration": np.minimum(t, c), "event": t <= c, "entry": 0.0, "g": g, "z": z})
+    out = sv.baseline_cox(d, ["g", "z"])
+    assert out["failed"] == ["g"]
+    assert out["action"].startswith("stratified by g")
+    assert out["stratified_ph_test"]["ph_ok"].all()
+    assert list(out["stratified_table"]["covariate"]) == ["z"]
+
+
+def test_logrank_equals_lifelines_without_entry(data):
+    from lifelines.statistics import multivariate_logrank_test
+
+    dur = sv.durations(data.initiatives)
+    ours = sv.logrank(dur, "value_model", entry=False)
+    ref = multivariate_logrank_test(dur["duration"], dur["value_model"], dur["event"])
+    assert ours["test_statistic"] == pytest.approx(ref.test_statistic, rel=1e-6)
+    assert ours["p_value"] == pytest.approx(ref.p_value, rel=1e-6)
+    pairs = sv.pairwise_logrank(dur, "value_model")
+    assert len(pairs) == 3 and (pairs["p_holm"] >= pairs["p_value"]).all()
+
+
+def test_rmst_variance_close_to_bootstrap(data):
+    from lifelines.utils import restricted_mean_survival_time
+
+    dur = sv.durations(data.initiatives).iloc[:800]
+    var = sv.rmst_variance(sv.km_fit(dur), 5.0)
+    rng = np.random.default_rng(3)
+    boots = []
+    for _ in range(60):
+        b = dur.iloc[rng.integers(0, len(dur), len(dur))]
+        boots.append(restricted_mean_survival_time(sv.km_fit(b), t=5.0))
+    assert np.sqrt(var) == pytest.approx(np.std(boots), rel=0.35)
+
+
+# --- hazard after start, verdicts -----------------------------------------------------------------
+
+
+def test_valley_of_death_and_verdicts(data):
+    st = sv.start_to_closure(data.initiatives, data.phases)
+    h = sv.smoothed_hazard(st, 1.0)
+    assert (h["low"] <= h["hazard"]).all() and (h["hazard"] <= h["high"]).all()
+    bands = sv.piecewise_hazard(st)
+    v = sv.verdict_valley(h, bands)
+    assert v["verdict"] == "supported" and v["peak_years"] <= 3
+    km = sv.km_table(sv.durations(data.initiatives))
+    assert sv.verdict_cbs(km)["verdict"] == "supported"  # true 5-year survival 0.595 lies in 56-65%
+    low = km.assign(surv_5y=0.4, surv_5y_low=0.35, surv_5y_high=0.45)
+    assert sv.verdict_cbs(low)["verdict"] == "not supported"
+    assert sv.verdict_cbs(None)["verdict"] == "not testable on this data"
+    assert sv.verdict_few_move_on({"n": 0})["verdict"] == "not testable on this data"
+    assert sv.verdict_hazard_ratio(None, "x", "c")["verdict"] == "not testable on this data"
+
+
+# --- partial data -------------------------------------------------------------------------------
+
+
+def test_partial_data_without_phases_and_funding(data):
+    tables = dict(data.tables)
+    tables["phases"] = None
+    tables["funding"] = None
+    part = MaexData(tables, source="test", synthetic=True)
+    needs_cox = {"initiatives": ("founded_on", "observed_until"), "funding": ("purpose", "status", "decided_on", "multi_year")}
+    assert part.missing(needs_cox) == ["table funding"]
+    assert part.missing({"phases": ("phase", "entered_on")}) == ["table phases"]
+    # KM from founded/closed still works
+    km = sv.km_table(sv.durations(part.initiatives), "value_model")
+    assert km["surv_5y"].notna().all()
+    # counting process without phases or funding: only the other covariates
+    cpp = sv.counting_process(part.initiatives, None, None, part.financials)
+    assert "org_strengthening_received" not in cpp.columns and "phase_start" not in cpp.columns
+    assert "subsidy_share" in cpp.columns
+    # no joined_on column at all: observed from founding
+    ini = part.initiatives.drop(columns="joined_on")
+    assert (sv.durations(ini)["entry"] == 0).all()
