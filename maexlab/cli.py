@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer = data_commands.add_parser("import", help="import external tables through a mapping file")
     importer.add_argument("mapping", help="mapping YAML file")
     importer.add_argument("--out", required=True, help="folder for the canonical dataset")
+    importer.add_argument("--source", action="append", metavar="NAME=PATH", help="override a source path (repeatable)")
     importer.set_defaults(handler=_import)
 
     try:

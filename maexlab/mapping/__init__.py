@@ -1,0 +1,53 @@
+"""Bring your own data: import external files into the canonical model through a YAML mapping.
+
+>>> from maexlab.mapping import import_mapping
+>>> report = import_mapping("docs/examples/kiva.yaml", "outputs/kiva")   # doctest: +SKIP
+>>> report.tables                                                           # doctest: +SKIP
+{'funding': 1218}
+
+The format is described in ``docs/importing.md``. Modules: :mod:`~maexlab.mapping.spec` (the
+YAML format and its checks), :mod:`~maexlab.mapping.parsers` (money, numbers, dates, yes/no,
+categories), :mod:`~maexlab.mapping.sources` (reading CSV, Excel, JSON, JSON lines, Parquet)
+and :mod:`~maexlab.mapping.importer` (running a mapping, quarantine, the import report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from maexlab.mapping.importer import ImportReport, MappingReport, import_mapping
+from maexlab.mapping.parsers import ValueProblem
+from maexlab.mapping.spec import MappingError, load_mapping
+
+__all__ = ["ImportReport", "MappingError", "MappingReport", "ValueProblem", "import_command", "import_mapping", "load_mapping"]
+
+
+def _source_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """``--source NAME=PATH`` (repeatable), if the command line offers it; a bare PATH names the only mapping."""
+    given = getattr(args, "source", None) or []
+    if isinstance(given, str):
+        given = [given]
+    overrides: dict[str, str] = {}
+    for item in given:
+        name, sep, path = item.partition("=")
+        overrides[name if sep else "*"] = path if sep else item
+    return overrides
+
+
+def import_command(args: argparse.Namespace) -> int:
+    """``maexlab data import MAPPING.yaml --out DIR``: 0 on success (even with quarantined rows), 2 on a mapping problem."""
+    overrides = _source_overrides(args)
+    try:
+        if "*" in overrides:
+            spec = load_mapping(args.mapping)
+            names = [t.name for t in spec.tables if t.source is not None]
+            if len(names) != 1:
+                raise MappingError([f"--source PATH needs NAME=PATH here: the mapping has several sources ({', '.join(names)})"])
+            overrides[names[0]] = overrides.pop("*")
+        report = import_mapping(args.mapping, args.out, sources=overrides)
+    except MappingError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
