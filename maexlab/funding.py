@@ -1,0 +1,543 @@
+"""Funding gaps: how much of what initiatives ask for they receive, by source, phase, purpose,
+value model, theme, request size and year, with cluster-bootstrap intervals.
+
+Definitions (``docs/funding_gaps.md`` has the full methods):
+
+* **Decided application**: status ``granted``, ``partial`` or ``rejected``
+  (:data:`maexlab.schema.DECIDED_STATUSES`). Every gap statistic is over decided applications;
+  ``pending`` and ``withdrawn`` ones are counted separately (:func:`undecided_table`).
+* **Approved**: ``granted`` or ``partial``.
+* **Coverage** (money-weighted): ``sum(amount_granted) / sum(amount_requested)`` over the decided
+  applications of a group (rejected ones count with 0 granted).
+* **Share fully / partly / not funded**: shares of decided applications with status
+  granted / partial / rejected.
+* **Intervals**: 95% percentile intervals from a cluster bootstrap that resamples initiatives
+  (with all their applications) with replacement, seeded, ``n_boot`` replicates.
+
+The models (approval logit, fractional coverage logit, marginal effects, verdicts) live in
+:mod:`maexlab.funding_models`.
+
+>>> import maexlab
+>>> from maexlab import funding
+>>> apps = funding.applications(maexlab.load("embedded"))   # doctest: +SKIP
+>>> funding.gap_table(apps, by=["source"], seed=1, n_boot=200)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from maexlab.phases import phase_on
+from maexlab.schema import (
+    DECIDED_STATUSES,
+    FUNDING_SOURCES,
+    PHASES,
+    PURPOSES,
+    THEMES,
+    VALUE_MODELS,
+)
+
+__all__ = [
+    "ESEM_COVERAGE",
+    "SIZE_BANDS",
+    "SOURCE_GROUPS",
+    "analysis_plan",
+    "applications",
+    "dimension_needs",
+    "for_display",
+    "cluster_bootstrap_weights",
+    "coverage_by_year",
+    "gap_table",
+    "multi_year_by_phase",
+    "phase_needs",
+    "plot_coverage_by_year",
+    "plot_gap_heatmap",
+    "plot_missing_middle",
+    "plot_share_distribution",
+    "size_band",
+    "undecided_table",
+]
+
+#: European Social Enterprise Monitor 2021-22: enterprises secured 60.7% of their financing needs.
+ESEM_COVERAGE: float = 0.607
+ESEM_LABEL = "ESEM 2021-22: 60.7% of financing needs met"
+
+#: Request-size bands (EUR, lower bound inclusive). The 25-250k bands are the "missing middle".
+SIZE_BANDS: tuple[tuple[float, float, str], ...] = (
+    (0.0, 5_000.0, "<5k"),
+    (5_000.0, 25_000.0, "5-25k"),
+    (25_000.0, 50_000.0, "25-50k"),
+    (50_000.0, 250_000.0, "50-250k"),
+    (250_000.0, math.inf, "250k+"),
+)
+SIZE_BAND_LABELS: tuple[str, ...] = tuple(b[2] for b in SIZE_BANDS)
+
+#: Sources pooled for the value-model interaction in the approval model.
+SOURCE_GROUPS: dict[str, str] = {
+    "government_subsidy": "subsidy",
+    "fund_grant": "fund",
+    "investor_equity": "investor",
+    "investor_loan": "investor",
+    "donation_crowdfunding": "other",
+    "earned_income": "other",
+    "social_return_contract": "other",
+}
+SOURCE_GROUP_ORDER: tuple[str, ...] = ("subsidy", "fund", "investor", "other")
+#: Centre of the log request amount (EUR 25,000), so the source terms are for a EUR 25k request.
+LOG_AMOUNT_CENTRE: float = math.log(25_000.0)
+
+#: Display order of each grouping column.
+ORDERS: dict[str, tuple] = {
+    "source": FUNDING_SOURCES,
+    "source_group": SOURCE_GROUP_ORDER,
+    "phase": PHASES,
+    "purpose": PURPOSES,
+    "value_model": VALUE_MODELS,
+    "theme": THEMES,
+    "size_band": SIZE_BAND_LABELS,
+    "status": ("granted", "partial", "rejected", "pending", "withdrawn"),
+}
+
+
+def size_band(amount: pd.Series) -> pd.Series:
+    """Request-size band of each amount (EUR), as text.
+
+    >>> size_band(pd.Series([100.0, 5000.0, 30000.0, 1e6])).tolist()
+    ['<5k', '5-25k', '25-50k', '250k+']
+    """
+    edges = [b[0] for b in SIZE_BANDS] + [math.inf]
+    bands = pd.cut(amount.astype(float), bins=edges, right=False, labels=list(SIZE_BAND_LABELS))
+    return bands.astype(object).where(bands.notna(), None)
+
+
+def phase_needs(data) -> dict[str, tuple[str, ...]]:
+    """What the phase at application needs: ``funding.phase_at_application`` when the table
+    records it, otherwise the phases table (looked up on ``applied_on``)."""
+    if data.has("funding", "phase_at_application"):
+        return {"funding": ("phase_at_application",)}
+    return {"funding": ("applied_on",), "phases": ("phase", "entered_on")}
+
+
+#: What every gap table needs from the funding table.
+BASE_NEEDS: dict[str, tuple[str, ...]] = {"funding": ("initiative_id", "status", "amount_requested", "amount_granted")}
+
+#: Grouping dimensions of the gap tables, with a readable label.
+DIMENSIONS: dict[str, str] = {
+    "source": "funding source",
+    "phase": "phase at application",
+    "purpose": "purpose of the request",
+    "value_model": "value model",
+    "theme": "theme",
+    "size_band": "request size (EUR)",
+    "year": "year of application",
+}
+
+
+def dimension_needs(data, dimension: str) -> dict[str, tuple[str, ...]]:
+    """Tables and columns a gap table by ``dimension`` needs (on top of :data:`BASE_NEEDS`).
+
+    >>> dimension_needs(None, "value_model")
+    {'funding': ('initiative_id', 'status', 'amount_requested', 'amount_granted'), 'initiatives': ('value_model',)}
+    """
+    if dimension == "phase":
+        extra = phase_needs(data)
+    elif dimension in ("value_model", "theme"):
+        extra = {"initiatives": (dimension,)}
+    elif dimension == "size_band":
+        extra = {}
+    elif dimension == "year":
+        extra = {"funding": ("applied_on",)}
+    else:
+        extra = {"funding": (dimension,)}
+    needs = dict(BASE_NEEDS)
+    for table, cols in extra.items():
+        needs[table] = tuple(dict.fromkeys(needs.get(table, ()) + cols))
+    return needs
+
+
+def analysis_plan(data) -> pd.DataFrame:
+    """Which parts of the funding-gap analysis this dataset supports, and what is missing.
+
+    One row per analysis: ``analysis``, ``computable`` and ``missing`` (empty when computable).
+    """
+    rows = [("gap overall", dict(BASE_NEEDS))]
+    rows += [(f"gap by {label}", dimension_needs(data, dim)) for dim, label in DIMENSIONS.items()]
+    model = {"funding": BASE_NEEDS["funding"] + ("source", "purpose", "multi_year")}
+    rows += [
+        ("approval and coverage models", model),
+        ("model term: value model x source group", {**model, "initiatives": ("value_model",)}),
+        (
+            "model term: phase at application",
+            {
+                **model,
+                **{k: v for k, v in phase_needs(data).items() if k != "funding"},
+                "funding": model["funding"] + phase_needs(data).get("funding", ()),
+            },
+        ),
+        ("claim: hybrids fall between two stools", {**model, "initiatives": ("value_model",)}),
+        ("claim: funders avoid organisational strengthening", model),
+        ("claim: multi-year funding is hard to get", model),
+        ("claim: about 60% of needs met", dict(BASE_NEEDS)),
+        (
+            "multi-year share by phase",
+            dimension_needs(data, "phase") | {"funding": dimension_needs(data, "phase")["funding"] + ("multi_year",)},
+        ),
+    ]
+    out = []
+    for name, needs in rows:
+        gaps = [g + " (or column funding.phase_at_application)" if g == "table phases" else g for g in data.missing(needs)]
+        out.append({"analysis": name, "computable": not gaps, "missing": ", ".join(gaps)})
+    return pd.DataFrame(out)
+
+
+def applications(data) -> pd.DataFrame:
+    """One row per funding application with everything the gap tables and models use.
+
+    Columns: ``funding_id, initiative_id, source, source_group, purpose, status, decided,
+    approved, amount_requested, amount_granted, share_granted, multi_year, year, size_band,
+    log_amount_c`` and, when the data has them, ``phase`` (phase at application: the recorded
+    ``phase_at_application``, gaps filled from the phases table), ``value_model`` and ``theme``.
+    ``approved`` is missing for undecided applications; ``amount_granted`` is 0 for rejected ones;
+    ``share_granted`` = granted / requested, clipped to [0, 1]; ``log_amount_c`` = log(requested / 25,000).
+
+    >>> import maexlab
+    >>> apps = applications(maexlab.load("embedded"))  # doctest: +SKIP
+    """
+    f = data.funding
+    if f is None:
+        raise ValueError("applications() needs the funding table, which this dataset lacks")
+    f = f.sort_values("funding_id").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "funding_id": f["funding_id"].astype(str),
+            "initiative_id": f["initiative_id"].astype(str),
+            "source": f["source"].astype(str),
+            "purpose": f["purpose"].astype(str),
+            "status": f["status"].astype(str),
+        }
+    )
+    out["source_group"] = out["source"].map(SOURCE_GROUPS)
+    out["decided"] = out["status"].isin(DECIDED_STATUSES)
+    approved = out["status"].isin(("granted", "partial")).astype("boolean")
+    out["approved"] = approved.mask(~out["decided"])
+    requested = f["amount_requested"].astype(float)
+    granted = f["amount_granted"].astype(float)
+    granted = granted.where(~(out["status"] == "rejected"), granted.fillna(0.0))
+    out["amount_requested"] = requested
+    out["amount_granted"] = granted.where(out["decided"])
+    out["share_granted"] = (out["amount_granted"] / requested.where(requested > 0)).clip(0.0, 1.0)
+    multi = f["multi_year"] if "multi_year" in f.columns else pd.Series(pd.NA, index=f.index)
+    out["multi_year"] = multi.astype("boolean")
+    out["year"] = f["applied_on"].dt.year.astype("Int64")
+    out["size_band"] = size_band(requested)
+    out["log_amount_c"] = np.log(requested.where(requested > 0)) - LOG_AMOUNT_CENTRE
+    phase = pd.Series([None] * len(f), dtype=object)
+    if "phase_at_application" in f.columns:
+        phase = f["phase_at_application"].astype(object).where(f["phase_at_application"].notna(), None)
+    if data.has("phases", "phase", "entered_on") and phase.isna().any():
+        looked_up = phase_on(data.phases, f, "applied_on")
+        phase = phase.where(phase.notna(), looked_up)
+    if phase.notna().any():
+        out["phase"] = phase.where(phase != "closed", None)
+    if data.has("initiatives", "value_model"):
+        cols = ["initiative_id", "value_model"] + (["theme"] if "theme" in data.initiatives.columns else [])
+        profile = data.initiatives[cols].astype({"initiative_id": str})
+        out = out.merge(profile, on="initiative_id", how="left", validate="many_to_one")
+    return out
+
+
+def cluster_bootstrap_weights(clusters: np.ndarray, seed: int, n_boot: int) -> np.ndarray:
+    """Bootstrap weights (``n_boot`` x ``len(clusters)``): how often each cluster is drawn when
+    the clusters are resampled with replacement. Seeded, so tables built on the same initiatives
+    with the same seed share the same replicates.
+
+    >>> w = cluster_bootstrap_weights(np.array(["a", "b", "c"]), seed=1, n_boot=4)
+    >>> w.shape, bool((w.sum(axis=1) == 3).all())
+    ((4, 3), True)
+    """
+    n = len(clusters)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(n_boot, n))
+    flat = draws + (np.arange(n_boot)[:, None] * n)
+    return np.bincount(flat.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
+
+
+def _group_keys(df: pd.DataFrame, by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct groups (sorted in vocabulary order) and the group code of every row."""
+    if not by:
+        return pd.DataFrame(index=[0]), np.zeros(len(df), dtype=int)
+    keys = df[list(by)].astype(object)
+    groups = keys.drop_duplicates().reset_index(drop=True)
+
+    def rank(col: pd.Series) -> pd.Series:
+        order = ORDERS.get(col.name)
+        if order is not None:
+            return col.map({v: i for i, v in enumerate(order)}).fillna(len(order))
+        return col
+
+    groups = groups.sort_values(list(by), key=rank).reset_index(drop=True)
+    code = keys.merge(groups.reset_index(), on=list(by), how="left")["index"].to_numpy()
+    return groups, code
+
+
+def _ratio_intervals(num: np.ndarray, den: np.ndarray, w: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile intervals of sum(num)/sum(den) per group; num, den: clusters x groups."""
+    bnum, bden = w @ num, w @ den
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(bden > 0, bnum / np.where(bden > 0, bden, 1.0), np.nan)
+    alpha = (1 - level) / 2
+    lo = np.full(num.shape[1], np.nan)
+    hi = np.full(num.shape[1], np.nan)
+    ok = np.isfinite(ratio).sum(axis=0) > 0
+    if ok.any():
+        lo[ok] = np.nanquantile(ratio[:, ok], alpha, axis=0)
+        hi[ok] = np.nanquantile(ratio[:, ok], 1 - alpha, axis=0)
+    return lo, hi
+
+
+def _cluster_matrix(
+    values: pd.Series, cluster_code: np.ndarray, group_code: np.ndarray, n_clusters: int, n_groups: int
+) -> np.ndarray:
+    m = np.zeros((n_clusters, n_groups))
+    np.add.at(m, (cluster_code, group_code), values.to_numpy(dtype=float))
+    return m
+
+
+def _ratio_table(
+    df: pd.DataFrame,
+    by: Sequence[str],
+    ratios: dict[str, tuple[str, str]],
+    seed: int,
+    n_boot: int,
+    level: float,
+) -> pd.DataFrame:
+    """Per group: n rows, n initiatives, and each ratio sum(num)/sum(den) with bootstrap interval."""
+    groups, gcode = _group_keys(df, by)
+    clusters, ccode = np.unique(df["initiative_id"].to_numpy(), return_inverse=True)
+    w = cluster_bootstrap_weights(clusters, seed, n_boot) if n_boot > 0 else None
+    table = groups.copy()
+    table["n"] = np.bincount(gcode, minlength=len(groups))
+    table["n_initiatives"] = pd.Series(ccode).groupby(gcode).nunique().reindex(range(len(groups)), fill_value=0).to_numpy()
+    for name, (num_col, den_col) in ratios.items():
+        num = _cluster_matrix(df[num_col], ccode, gcode, len(clusters), len(groups))
+        den = _cluster_matrix(df[den_col], ccode, gcode, len(clusters), len(groups))
+        tn, td = num.sum(axis=0), den.sum(axis=0)
+        table[name] = np.where(td > 0, tn / np.where(td > 0, td, 1.0), np.nan)
+        if w is not None:
+            table[f"{name}_lo"], table[f"{name}_hi"] = _ratio_intervals(num, den, w, level)
+    return table
+
+
+def gap_table(
+    data,
+    by: Sequence[str] = (),
+    *,
+    seed: int,
+    n_boot: int = 300,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """The funding gap per group of decided applications.
+
+    ``data`` is a :class:`~maexlab.data.MaexData` or the frame from :func:`applications`;
+    ``by`` any of its columns (``source``, ``phase``, ``purpose``, ``value_model``, ``theme``,
+    ``size_band``, ``year`` ...); empty ``by`` gives one overall row.
+
+    Columns: the ``by`` columns, ``n`` (decided applications), ``n_initiatives``,
+    ``requested_eur``, ``granted_eur``, ``coverage`` (granted/requested, money-weighted) with
+    ``coverage_lo``/``coverage_hi``, ``approval_rate`` (granted or partial) with interval,
+    ``share_full``, ``share_partial``, ``share_rejected``. Intervals: cluster bootstrap over
+    initiatives (``n_boot`` replicates, ``seed``), percentile method.
+
+    >>> apps = pd.DataFrame({"initiative_id": ["a", "a", "b"], "source": ["fund_grant"] * 3,
+    ...     "status": ["granted", "rejected", "partial"], "decided": [True] * 3,
+    ...     "approved": [True, False, True], "amount_requested": [100.0, 100.0, 200.0],
+    ...     "amount_granted": [100.0, 0.0, 50.0]})
+    >>> gap_table(apps, by=["source"], seed=1, n_boot=0)[["source", "n", "coverage", "share_full"]]
+           source  n  coverage  share_full
+    0  fund_grant  3     0.375    0.333333
+    """
+    apps = applications(data) if not isinstance(data, pd.DataFrame) else data
+    by = list(by)
+    d = apps[apps["decided"]].dropna(subset=by).copy()
+    d["_approved"] = d["approved"].astype(float)
+    d["_one"] = 1.0
+    table = _ratio_table(
+        d,
+        by,
+        {"coverage": ("amount_granted", "amount_requested"), "approval_rate": ("_approved", "_one")},
+        seed,
+        n_boot,
+        level,
+    )
+    groups, gcode = _group_keys(d, by)
+    sums = d.groupby(gcode)
+    table["requested_eur"] = sums["amount_requested"].sum().reindex(range(len(groups))).to_numpy()
+    table["granted_eur"] = sums["amount_granted"].sum().reindex(range(len(groups))).to_numpy()
+    for status, column in (("granted", "share_full"), ("partial", "share_partial"), ("rejected", "share_rejected")):
+        table[column] = (d["status"] == status).groupby(gcode).mean().reindex(range(len(groups))).to_numpy()
+    order = by + ["n", "n_initiatives", "requested_eur", "granted_eur", "coverage"]
+    order += [c for c in ("coverage_lo", "coverage_hi") if c in table] + ["approval_rate"]
+    order += [c for c in ("approval_rate_lo", "approval_rate_hi") if c in table]
+    order += ["share_full", "share_partial", "share_rejected"]
+    return table[order].reset_index(drop=True)
+
+
+def coverage_by_year(data, *, seed: int, n_boot: int = 300) -> pd.DataFrame:
+    """:func:`gap_table` by year of application."""
+    return gap_table(data, by=["year"], seed=seed, n_boot=n_boot)
+
+
+def multi_year_by_phase(data, *, seed: int, n_boot: int = 300, level: float = 0.95) -> pd.DataFrame:
+    """Per phase at application: how much of the approved funding is multi-year, and how often
+    multi-year and single-year requests are approved.
+
+    Columns: ``phase``, ``n`` (approved applications), ``n_initiatives``, ``multi_year_share``
+    (share of approved applications that are multi-year) with cluster-bootstrap interval,
+    ``approval_multi_year`` and ``approval_single_year`` (approval rates over decided requests).
+    """
+    apps = applications(data) if not isinstance(data, pd.DataFrame) else data
+    d = apps[apps["decided"]].dropna(subset=["phase", "multi_year"]).copy()
+    d["_multi"] = d["multi_year"].astype(float)
+    ok = d[d["approved"].astype(bool)].copy()
+    ok["_one"] = 1.0
+    table = _ratio_table(ok, ["phase"], {"multi_year_share": ("_multi", "_one")}, seed, n_boot, level)
+    rates = d.groupby(["phase", "multi_year"])["approved"].mean().astype(float).unstack()
+    table["approval_multi_year"] = table["phase"].map(rates.get(True, pd.Series(dtype=float)))
+    table["approval_single_year"] = table["phase"].map(rates.get(False, pd.Series(dtype=float)))
+    return table
+
+
+def undecided_table(data) -> pd.DataFrame:
+    """Applications without a decision (pending, withdrawn), by status and source: reported
+    beside the gap tables, never mixed into them."""
+    apps = applications(data) if not isinstance(data, pd.DataFrame) else data
+    d = apps[~apps["decided"]]
+    if d.empty:
+        return pd.DataFrame(columns=["status", "source", "n", "n_initiatives", "requested_eur"])
+    groups, gcode = _group_keys(d, ["status", "source"])
+    g = d.groupby(gcode)
+    groups["n"] = g.size().to_numpy()
+    groups["n_initiatives"] = g["initiative_id"].nunique().to_numpy()
+    groups["requested_eur"] = g["amount_requested"].sum().to_numpy()
+    return groups
+
+
+def for_display(table: pd.DataFrame, columns: Sequence[str] | None = None, decimals: int = 3) -> pd.DataFrame:
+    """A published table ready to show: chosen columns, rounded, counts as integers.
+
+    >>> for_display(pd.DataFrame({"n": [12.0, None], "coverage": [0.61234, None]}))
+          n  coverage
+    0    12     0.612
+    1  <NA>       NaN
+    """
+    shown = table[list(columns)] if columns is not None else table.copy()
+    shown = shown.round(decimals)
+    for c in ("n", "n_initiatives"):
+        if c in shown.columns:
+            shown[c] = shown[c].astype("Float64").round().astype("Int64")
+    return shown
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return "" if pd.isna(x) else f"{100 * x:.0f}%"
+
+
+def plot_gap_heatmap(shown: pd.DataFrame, rows: str = "source", cols: str = "phase", value: str = "coverage"):
+    """Heatmap of a published (suppressed) two-way gap table; suppressed cells are blank and
+    hatched, marked 's'. Returns the figure."""
+    row_levels = [v for v in ORDERS.get(rows, sorted(shown[rows].unique())) if v in set(shown[rows])]
+    col_levels = [v for v in ORDERS.get(cols, sorted(shown[cols].unique())) if v in set(shown[cols])]
+    grid = shown.pivot(index=rows, columns=cols, values=value).reindex(index=row_levels, columns=col_levels)
+    fig, ax = plt.subplots(figsize=(1.6 * len(col_levels) + 3, 0.55 * len(row_levels) + 1.8))
+    masked = np.ma.masked_invalid(grid.to_numpy(dtype=float))
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="white")
+    im = ax.imshow(masked, cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    for i in range(len(row_levels)):
+        for j in range(len(col_levels)):
+            v = grid.iat[i, j]
+            if pd.isna(v):
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#999999", lw=0))
+                ax.text(j, i, "s", ha="center", va="center", fontsize=9, color="#555555")
+            else:
+                ax.text(j, i, _pct(v), ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(col_levels)), [c.replace("_", " ") for c in col_levels])
+    ax.set_yticks(range(len(row_levels)), [r.replace("_", " ") for r in row_levels])
+    ax.set_xlabel(f"{cols.replace('_', ' ')} at application" if cols == "phase" else cols.replace("_", " "))
+    ax.set_ylabel(rows.replace("_", " "))
+    ax.grid(False)
+    ax.set_title(f"Coverage (granted / requested, money-weighted) by {rows.replace('_', ' ')} and {cols.replace('_', ' ')}")
+    bar = fig.colorbar(im, ax=ax, fraction=0.04)
+    bar.set_label("coverage (share of EUR requested)")
+    fig.text(0.01, 0.005, "s = suppressed (fewer initiatives than the minimum group size)", fontsize=7, ha="left", va="bottom")
+    return fig
+
+
+def plot_share_distribution(apps: pd.DataFrame, overall: float | None = None):
+    """Histogram of the share granted among approved applications (granted or partial)."""
+    d = apps[apps["decided"] & apps["approved"].fillna(False).astype(bool)]["share_granted"].dropna()
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ax.hist(d, bins=np.linspace(0, 1, 21), color="#4c72b0", edgecolor="white")
+    ax.axvline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1.5, label=ESEM_LABEL)
+    if overall is not None and not pd.isna(overall):
+        ax.axvline(overall, color="black", ls=":", lw=1.5, label=f"coverage in these data, all decided: {100 * overall:.1f}%")
+    ax.set_xlabel("share of the amount requested that was granted (approved applications)")
+    ax.set_ylabel("applications")
+    ax.set_title("How much of the request approved applications receive")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def _interval_plot(ax, labels, est, lo, hi, color="#4c72b0"):
+    x = np.arange(len(labels))
+    est, lo, hi = (np.asarray(a, dtype=float) for a in (est, lo, hi))
+    ok = np.isfinite(est)
+    ax.errorbar(
+        x[ok],
+        est[ok],
+        yerr=[est[ok] - lo[ok], hi[ok] - est[ok]],
+        fmt="o",
+        color=color,
+        capsize=4,
+        label="coverage with 95% interval",
+    )
+    for xi in x[~ok]:
+        ax.text(xi, 0.05, "s", ha="center", color="#555555")
+    ax.set_xticks(x, labels)
+
+
+def plot_missing_middle(shown: pd.DataFrame):
+    """Coverage and approval by request-size band with 95% intervals (published table)."""
+    t = shown.set_index("size_band").reindex([b for b in SIZE_BAND_LABELS if b in set(shown["size_band"])]).reset_index()
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    _interval_plot(ax, t["size_band"], t["coverage"], t["coverage_lo"], t["coverage_hi"])
+    ax.plot(np.arange(len(t)), t["approval_rate"], "s--", color="#55a868", label="approval rate (granted or partial)")
+    ax.axhline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1, label=ESEM_LABEL)
+    ax.axvspan(1.5, 3.5, color="#f0e442", alpha=0.15, label="missing middle (EUR 25-250k)")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("amount requested (EUR)")
+    ax.set_ylabel("coverage (granted / requested)")
+    ax.set_title("Coverage by size of the request")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def plot_coverage_by_year(shown: pd.DataFrame):
+    """Coverage by year of application with 95% intervals (published table)."""
+    t = shown.sort_values("year")
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    _interval_plot(ax, t["year"].astype(int).astype(str), t["coverage"], t["coverage_lo"], t["coverage_hi"])
+    ax.axhline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1, label=ESEM_LABEL)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("year of application")
+    ax.set_ylabel("coverage (granted / requested)")
+    ax.set_title("Coverage by year")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig

@@ -1,0 +1,363 @@
+"""Funding gaps (maexlab.funding, maexlab.funding_models): recovery of the planted approval
+effects, a no-effect check, partial (funding-only) data, and unit tests.
+
+Only this file reads data/embedded/planted_effects.json; the analysis code never does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import maexlab  # noqa: E402
+from maexlab import funding, synth  # noqa: E402
+from maexlab import funding_models as fm  # noqa: E402
+from maexlab.data import EMBEDDED_DIR, MaexData  # noqa: E402
+from maexlab.io import write_dataset  # noqa: E402
+from maexlab.privacy import assert_no_small_groups  # noqa: E402
+from maexlab.report import publish_table  # noqa: E402
+from maexlab.schema import TABLES  # noqa: E402
+
+NULL_SEED = 11  # seed of the effects=False dataset (fixed before looking at its estimates)
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict:
+    return json.loads((EMBEDDED_DIR / "planted_effects.json").read_text(encoding="utf-8"))["approval_logit"]
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    return maexlab.load("embedded")
+
+
+@pytest.fixture(scope="module")
+def apps(embedded) -> pd.DataFrame:
+    return funding.applications(embedded)
+
+
+@pytest.fixture(scope="module")
+def fit(apps) -> fm.ModelFit:
+    return fm.fit_approval(apps)
+
+
+@pytest.fixture(scope="module")
+def null_fit(tmp_path_factory) -> fm.ModelFit:
+    tables, _ = synth.generate(NULL_SEED, effects=False)
+    folder = write_dataset(tables, tmp_path_factory.mktemp("null") / "data", {"synthetic": True})
+    return fm.fit_approval(funding.applications(maexlab.load(folder)))
+
+
+def _funding_only(embedded: MaexData, keep_phase: bool = False) -> MaexData:
+    f = embedded.funding if keep_phase else embedded.funding.drop(columns=["phase_at_application"])
+    return MaexData({name: (f if name == "funding" else None) for name in TABLES}, source="funding-only", synthetic=True)
+
+
+# --- recovery of the planted effects ------------------------------------------------------------
+
+
+def _planted_terms(truth: dict) -> dict[str, tuple[dict[str, float], float]]:
+    """Planted approval effect -> (contrast weights on the model terms, true log-odds)."""
+    vm = truth["value_model_x_source"]
+    terms = {
+        "hybrid x government_subsidy (vs social)": ({"vm[hybrid]:group[subsidy]": 1.0}, truth["hybrid_x_government_subsidy"]),
+        "commercial x government_subsidy (vs social)": (
+            {"vm[commercial]:group[subsidy]": 1.0},
+            truth["commercial_x_government_subsidy"],
+        ),
+        "hybrid vs commercial, investors": (
+            {"vm[hybrid]:group[investor]": 1.0, "vm[commercial]:group[investor]": -1.0},
+            truth["hybrid_x_investor"],
+        ),
+        "hybrid vs social, investors": (
+            {"vm[hybrid]:group[investor]": 1.0},
+            vm["hybrid|investor_equity"] - vm["social|investor_equity"],
+        ),
+        "log amount": ({"log_amount_c": 1.0}, truth["log_amount_minus_log_25000"]),
+        "multi-year": ({"multi_year": 1.0}, truth["multi_year"]),
+    }
+    for purpose, value in truth["purpose"].items():
+        if purpose != "startup":
+            terms[f"purpose {purpose}"] = ({f"purpose[{purpose}]": 1.0}, value - truth["purpose"]["startup"])
+    for phase, value in truth["phase"].items():
+        if phase != "start":
+            terms[f"phase {phase}"] = ({f"phase[{phase}]": 1.0}, value - truth["phase"]["start"])
+    return terms
+
+
+def test_planted_approval_effects_inside_95_interval(fit, truth):
+    assert fit is not None and fit.converged and not fit.omitted
+    # The investor cells must be the same for equity and loan, or one term cannot hold them.
+    vm = truth["value_model_x_source"]
+    assert vm["hybrid|investor_equity"] == vm["hybrid|investor_loan"]
+    misses = []
+    for name, (weights, true) in _planted_terms(truth).items():
+        c = fit.contrast(weights)
+        if not c["lo"] <= true <= c["hi"]:
+            misses.append(f"{name}: true {true:+.2f} outside [{c['lo']:+.3f}, {c['hi']:+.3f}]")
+    assert not misses, misses
+
+
+def test_value_model_cells_planted_zero_jointly_covered(fit, truth):
+    """Value-model cells planted at 0 (fund, other sources; commercial among investors): tested as
+    a family of 5 with Bonferroni-adjusted intervals (99% each), since at 95% one of five falls
+    outside by chance about a fifth of the time."""
+    vm = truth["value_model_x_source"]
+    zero_cells = {
+        "vm[hybrid]:group[fund]": vm["hybrid|fund_grant"] - vm["social|fund_grant"],
+        "vm[commercial]:group[fund]": vm["commercial|fund_grant"] - vm["social|fund_grant"],
+        "vm[commercial]:group[investor]": vm["commercial|investor_loan"] - vm["social|investor_loan"],
+        "vm[hybrid]:group[other]": 0.0,
+        "vm[commercial]:group[other]": 0.0,
+    }
+    for src in ("donation_crowdfunding", "earned_income", "social_return_contract"):
+        assert vm[f"hybrid|{src}"] == vm[f"commercial|{src}"] == vm[f"social|{src}"] == 0.0
+    z = float(stats.norm.ppf(1 - 0.05 / (2 * len(zero_cells))))
+    for term, true in zero_cells.items():
+        c = fit.coef(term)
+        assert c["estimate"] - z * c["se"] <= true <= c["estimate"] + z * c["se"], (term, c)
+
+
+def test_verdicts_supported_on_embedded(fit, apps):
+    fund_fit = fm.fit_approval(apps, fund_purpose=True)
+    overall = funding.gap_table(apps, [], seed=1, n_boot=200)
+    assert fm.verdict_hybrid(fit).verdict == fm.SUPPORTED
+    org = fm.verdict_org_strengthening(fit, fund_fit)
+    assert org.verdict == fm.SUPPORTED and "org_vs_startup_fund_grant" in org.numbers
+    assert fm.verdict_multi_year(fit).verdict == fm.SUPPORTED
+    assert fm.verdict_coverage(overall).verdict == fm.SUPPORTED
+
+
+def test_overall_coverage_recovers_expected(apps):
+    expected = json.loads((EMBEDDED_DIR / "planted_effects.json").read_text())["derived"]["coverage"]["expected_money_coverage"]
+    row = funding.gap_table(apps, [], seed=3, n_boot=300).iloc[0]
+    assert row["coverage_lo"] <= expected <= row["coverage_hi"]
+
+
+def test_no_effects_intervals_cover_zero_and_verdicts_not_supported(null_fit, truth):
+    assert null_fit is not None
+    for name, (weights, _) in _planted_terms(truth).items():
+        c = null_fit.contrast(weights)
+        assert c["lo"] <= 0.0 <= c["hi"], (name, c)
+    assert fm.verdict_hybrid(null_fit).verdict == fm.NOT_SUPPORTED
+    assert fm.verdict_org_strengthening(null_fit).verdict == fm.NOT_SUPPORTED
+    assert fm.verdict_multi_year(null_fit).verdict == fm.NOT_SUPPORTED
+
+
+# --- partial data ------------------------------------------------------------------------------
+
+
+def test_funding_only_computes_what_it_can(embedded):
+    data = _funding_only(embedded)
+    plan = funding.analysis_plan(data).set_index("analysis")["computable"]
+    for ok in (
+        "gap overall",
+        "gap by funding source",
+        "gap by purpose of the request",
+        "gap by request size (EUR)",
+        "gap by year of application",
+        "approval and coverage models",
+        "claim: about 60% of needs met",
+    ):
+        assert plan[ok], ok
+    for not_ok in (
+        "gap by value model",
+        "gap by phase at application",
+        "claim: hybrids fall between two stools",
+        "model term: value model x source group",
+        "model term: phase at application",
+    ):
+        assert not plan[not_ok], not_ok
+    apps = funding.applications(data)
+    assert "value_model" not in apps and "phase" not in apps
+    for by in ([], ["source"], ["purpose"], ["size_band"], ["year"]):
+        t = funding.gap_table(apps, by, seed=1, n_boot=50)
+        assert len(t) and t["coverage"].notna().all()
+    fit = fm.fit_approval(apps)
+    assert set(fit.omitted) == {"value model x source group", "phase at application"}
+    assert not any(c.startswith(("vm[", "phase[")) for c in fit.columns)
+    v = fm.verdict_hybrid(fit)
+    assert v.verdict == fm.NOT_TESTABLE
+    assert fm.verdict_org_strengthening(fit).verdict == fm.SUPPORTED
+    assert fm.verdict_multi_year(fit).verdict == fm.SUPPORTED
+    ame = fm.ame_table(fit)
+    assert not ame["effect"].str.contains("hybrid|phase").any() and ame["effect"].str.contains("multi-year").any()
+
+
+def test_funding_only_with_recorded_phase_uses_it(embedded):
+    apps = funding.applications(_funding_only(embedded, keep_phase=True))
+    assert apps["phase"].notna().mean() > 0.99
+    assert funding.phase_needs(_funding_only(embedded, keep_phase=True)) == {"funding": ("phase_at_application",)}
+
+
+def test_report_states_what_cannot_be_computed(embedded, capsys):
+    from maexlab.report import Report
+
+    data = _funding_only(embedded)
+    report = Report("01_funding_gaps", data, Path("."), {}, 10, 1)
+    assert not report.requires("gap by value model", funding.dimension_needs(data, "value_model"))
+    assert "initiatives" in capsys.readouterr().out
+    assert "gap by value model" in report.results["not_computed"]
+
+
+def test_phase_looked_up_from_phases_when_not_recorded(tiny_dataset):
+    data = maexlab.load(tiny_dataset)
+    apps = funding.applications(data).set_index("funding_id")
+    assert apps.loc["F1", "phase"] == "start" and apps.loc["F2", "phase"] == "growth" and apps.loc["F3", "phase"] == "start"
+    assert apps.loc["F3", "value_model"] == "hybrid"
+
+
+# --- unit tests ---------------------------------------------------------------------------------
+
+
+def test_size_band_edges():
+    got = funding.size_band(pd.Series([0.0, 4999.0, 5000.0, 24999.99, 25000.0, 50000.0, 249999.0, 250000.0]))
+    assert got.tolist() == ["<5k", "<5k", "5-25k", "5-25k", "25-50k", "50-250k", "50-250k", "250k+"]
+
+
+def _toy() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "initiative_id": ["a", "a", "b", "c", "c"],
+            "source": ["fund_grant", "fund_grant", "fund_grant", "investor_loan", "investor_loan"],
+            "status": ["granted", "rejected", "partial", "granted", "pending"],
+            "decided": [True, True, True, True, False],
+            "approved": pd.array([True, False, True, True, pd.NA], dtype="boolean"),
+            "amount_requested": [100.0, 100.0, 200.0, 1000.0, 500.0],
+            "amount_granted": [100.0, 0.0, 50.0, 1000.0, np.nan],
+        }
+    )
+
+
+def test_gap_table_by_hand_and_pending_excluded():
+    t = funding.gap_table(_toy(), ["source"], seed=1, n_boot=100).set_index("source")
+    fund = t.loc["fund_grant"]
+    assert fund["n"] == 3 and fund["n_initiatives"] == 2
+    assert fund["coverage"] == pytest.approx(150 / 400)
+    assert fund["approval_rate"] == pytest.approx(2 / 3)
+    assert (fund["share_full"], fund["share_partial"], fund["share_rejected"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert fund["coverage_lo"] <= fund["coverage"] <= fund["coverage_hi"]
+    loan = t.loc["investor_loan"]
+    assert loan["n"] == 1 and loan["requested_eur"] == 1000.0  # the pending request is not in the gap
+    overall = funding.gap_table(_toy(), [], seed=1, n_boot=0).iloc[0]
+    assert overall["coverage"] == pytest.approx(1150 / 1400)
+    und = funding.undecided_table(_toy())
+    assert und[["status", "source", "n"]].values.tolist() == [["pending", "investor_loan", 1]]
+
+
+def test_cluster_bootstrap_is_seeded_and_resamples_initiatives():
+    ids = np.array(["a", "b", "c", "d"])
+    w1 = funding.cluster_bootstrap_weights(ids, seed=5, n_boot=50)
+    w2 = funding.cluster_bootstrap_weights(ids, seed=5, n_boot=50)
+    assert np.array_equal(w1, w2) and (w1.sum(axis=1) == 4).all()
+    assert not np.array_equal(w1, funding.cluster_bootstrap_weights(ids, seed=6, n_boot=50))
+    # all applications of one initiative move together: an initiative with all-or-nothing
+    # outcomes gives replicate coverages only at the values its draw allows
+    t = funding.gap_table(_toy(), [], seed=2, n_boot=200).iloc[0]
+    assert 0 <= t["coverage_lo"] <= t["coverage"] <= t["coverage_hi"] <= 1
+
+
+def test_gap_table_groups_in_vocabulary_order(apps):
+    t = funding.gap_table(apps, ["phase"], seed=1, n_boot=0)
+    assert t["phase"].tolist() == ["plan", "start", "growth", "mature"]
+    t = funding.gap_table(apps, ["size_band"], seed=1, n_boot=0)
+    assert t["size_band"].tolist() == list(funding.SIZE_BAND_LABELS)
+
+
+def test_published_gap_table_suppresses_small_groups(apps, tmp_path):
+    (tmp_path / "tables").mkdir()
+    t = funding.gap_table(apps.head(400), ["source", "phase"], seed=1, n_boot=20)
+    shown = publish_table(t, tmp_path, "x", keep=("source", "phase"), count_column="n_initiatives", min_group_size=10)
+    assert shown["suppressed"].any()
+    assert shown.loc[shown["suppressed"], "coverage"].isna().all()
+    assert_no_small_groups(shown, "n_initiatives", 10)
+    assert_no_small_groups(shown, "n", 10)
+
+
+def test_design_and_ame_signs(fit):
+    ame = fm.ame_table(fit).set_index("effect")
+    assert ame.loc["hybrid vs social | government subsidy", "ame_pp"] < 0
+    assert (
+        ame.loc["multi-year vs single-year", "lo_pp"]
+        < ame.loc["multi-year vs single-year", "ame_pp"]
+        < ame.loc["multi-year vs single-year", "hi_pp"]
+    )
+    # AME of a small coefficient change is close to beta * mean p(1-p)
+    p = 1 / (1 + np.exp(-fit.x(fit.frame) @ fit.params.to_numpy()))
+    approx = 100 * fit.params["multi_year"] * np.mean(p * (1 - p))
+    assert ame.loc["multi-year vs single-year", "ame_pp"] == pytest.approx(approx, rel=0.15)
+
+
+def test_odds_ratio_table(fit):
+    t = fm.odds_ratio_table(fit).set_index("term")
+    row = t.loc["multi_year"]
+    assert row["odds_ratio"] == pytest.approx(math.exp(row["coef"]))
+    assert row["or_lo"] < row["odds_ratio"] < row["or_hi"]
+
+
+def test_fractional_coverage_model_direction(apps):
+    cov = fm.fit_coverage(apps)
+    assert cov is not None and cov.coef("purpose[organisational_strengthening]")["hi"] < 0
+
+
+def test_verdict_rules_on_constructed_inputs():
+    row = lambda c, lo, hi: pd.DataFrame({"coverage": [c], "coverage_lo": [lo], "coverage_hi": [hi]})  # noqa: E731
+    assert fm.verdict_coverage(row(0.60, 0.58, 0.62)).verdict == fm.SUPPORTED
+    assert fm.verdict_coverage(row(0.85, 0.80, 0.90)).verdict == fm.NOT_SUPPORTED
+    assert fm.verdict_coverage(row(0.40, 0.30, 0.50)).verdict == fm.NOT_SUPPORTED
+    assert fm.verdict_coverage(None).verdict == fm.NOT_TESTABLE
+    assert fm.verdict_hybrid(None).verdict == fm.NOT_TESTABLE
+    assert fm.verdict_multi_year(None).verdict == fm.NOT_TESTABLE
+    assert fm.verdict_org_strengthening(None).verdict == fm.NOT_TESTABLE
+
+
+def test_too_little_data_returns_none(apps):
+    assert fm.fit_approval(apps.head(10)) is None
+
+
+def test_multi_year_by_phase(apps):
+    t = funding.multi_year_by_phase(apps, seed=1, n_boot=50)
+    assert t["phase"].tolist() == ["plan", "start", "growth", "mature"]
+    assert ((t["multi_year_share_lo"] <= t["multi_year_share"]) & (t["multi_year_share"] <= t["multi_year_share_hi"])).all()
+    assert (t["approval_multi_year"] < t["approval_single_year"]).all()
+
+
+def test_figures_build(apps, fit, tmp_path):
+    (tmp_path / "tables").mkdir()
+    by_band = publish_table(
+        funding.gap_table(apps, ["size_band"], seed=1, n_boot=20),
+        tmp_path,
+        "b",
+        keep=("size_band",),
+        count_column="n_initiatives",
+    )
+    cross = publish_table(
+        funding.gap_table(apps.head(600), ["source", "phase"], seed=1, n_boot=20),
+        tmp_path,
+        "c",
+        keep=("source", "phase"),
+        count_column="n_initiatives",
+    )
+    by_year = publish_table(
+        funding.coverage_by_year(apps, seed=1, n_boot=20), tmp_path, "y", keep=("year",), count_column="n_initiatives"
+    )
+    figs = [
+        funding.plot_gap_heatmap(cross),
+        funding.plot_missing_middle(by_band),
+        funding.plot_share_distribution(apps, overall=0.6),
+        funding.plot_coverage_by_year(by_year),
+        fm.plot_ame_forest({"approval": fm.ame_table(fit)}),
+    ]
+    for fig in figs:
+        assert fig.axes and fig.axes[0].get_title()
+        plt.close(fig)
