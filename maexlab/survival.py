@@ -157,10 +157,18 @@ def phase_durations(initiatives: pd.DataFrame, phases: pd.DataFrame) -> pd.DataF
 
 
 def km_fit(d: pd.DataFrame, label: str = "all", entry: bool = True):
-    """Kaplan-Meier fit (lifelines) of a durations table; ``entry=False`` ignores delayed entry."""
-    from lifelines import KaplanMeierFitter
+    """Kaplan-Meier fit (lifelines) of a durations table; ``entry=False`` ignores delayed entry.
 
-    return KaplanMeierFitter().fit(d["duration"], d["event"], entry=d["entry"] if entry else None, label=label)
+    Returns None when the estimate does not exist: with delayed entry a small group's risk set
+    can empty before anyone enters late, and S(t) then drops to 0 for good (lifelines' StatError).
+    """
+    from lifelines import KaplanMeierFitter
+    from lifelines.exceptions import StatError
+
+    try:
+        return KaplanMeierFitter().fit(d["duration"], d["event"], entry=d["entry"] if entry else None, label=label)
+    except StatError:
+        return None
 
 
 def _surv_at(kmf, t: float, min_at_risk: int = 0) -> tuple[float, float, float]:
@@ -204,6 +212,12 @@ def km_table(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 kmf = km_fit(g, name, entry=entry)
+            if kmf is None:
+                row["note"] = "not estimable: the risk set empties early (too few early entries)"
+                rows.append(row)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 for t in horizons:
                     row[f"surv_{t}y"], row[f"surv_{t}y_low"], row[f"surv_{t}y_high"] = _surv_at(kmf, t, min_at_risk)
                 med = kmf.median_survival_time_
@@ -252,7 +266,8 @@ def delayed_entry_bias(d: pd.DataFrame, horizon: float = 5.0) -> pd.DataFrame:
     for label, use in (("with delayed entry (correct)", True), ("ignoring delayed entry", False)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            s, lo, hi = _surv_at(km_fit(d, label, entry=use), horizon)
+            kmf = km_fit(d, label, entry=use)
+            s, lo, hi = (np.nan, np.nan, np.nan) if kmf is None else _surv_at(kmf, horizon)
         rows.append({"estimate": label, "n": int(len(d)), f"surv_{int(horizon)}y": s, "low": lo, "high": hi})
     return pd.DataFrame(rows)
 
@@ -280,6 +295,8 @@ def plot_km(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kmf = km_fit(g, name)
+        if kmf is None:
+            continue
         sf = kmf.survival_function_.iloc[:, 0]
         ci = kmf.confidence_interval_survival_function_
         keep = sf.index <= max_years
