@@ -717,11 +717,12 @@ def ratio_medians(
 
 
 def plot_waardenweb(ratios: pd.DataFrame, initiatives: pd.DataFrame, min_group_size: int = 10):
-    """Scatter of MAEX's two "waardenweb" axes per initiative, coloured by value model.
+    """MAEX's two "waardenweb" axes by value model: group medians with interquartile ranges.
 
     x: paid staff FTE per volunteer (symmetric-log axis, so 0 = no paid staff is shown);
-    y: subsidies per euro of earned income (log axis). Value models with fewer than
-    ``min_group_size`` plottable initiatives are left out; group medians are marked.
+    y: subsidies per euro of earned income (log axis). Only group summaries are drawn, never
+    single initiatives, so a published figure discloses no group below ``min_group_size``;
+    value models with fewer plottable initiatives are left out and named in the title.
     """
     import matplotlib.pyplot as plt
 
@@ -738,23 +739,13 @@ def plot_waardenweb(ratios: pd.DataFrame, initiatives: pd.DataFrame, min_group_s
             if len(g):
                 left_out.append(vm)
             continue
-        ax.scatter(
-            g["staff_per_volunteer"],
-            g["subsidy_per_earned_income"],
-            s=9,
-            alpha=0.35,
-            color=PALETTE[vm],
-            label=f"{vm} (n={len(g):,})",
-        )
-        ax.scatter(
-            [g["staff_per_volunteer"].median()],
-            [g["subsidy_per_earned_income"].median()],
-            s=160,
-            marker="X",
-            color=PALETTE[vm],
-            edgecolor="black",
-            linewidth=1,
-            label=f"{vm} median",
+        x, y = g["staff_per_volunteer"], g["subsidy_per_earned_income"]
+        qx, qy = x.quantile([0.25, 0.5, 0.75]).to_numpy(), y.quantile([0.25, 0.5, 0.75]).to_numpy()
+        ax.errorbar(
+            [qx[1]], [qy[1]],
+            xerr=[[qx[1] - qx[0]], [qx[2] - qx[1]]], yerr=[[qy[1] - qy[0]], [qy[2] - qy[1]]],
+            fmt="X", markersize=12, color=PALETTE[vm], markeredgecolor="black", capsize=4, lw=1.5,
+            label=f"{vm}: median and interquartile range (n={len(g):,})",
         )
     ax.set_xscale("symlog", linthresh=0.01)
     ax.set_yscale("log")

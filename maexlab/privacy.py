@@ -13,6 +13,7 @@ def suppress_small_cells(
     count_column: str = "n",
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
     keep: tuple[str, ...] = (),
+    secondary: bool = True,
 ) -> pd.DataFrame:
     """Blank every statistic of groups with fewer than ``min_group_size`` units.
 
@@ -20,13 +21,18 @@ def suppress_small_cells(
     value column become missing and ``suppressed`` is True, marking the row in the output.
     Columns in ``keep`` (the group labels; by default every text column) are left as they are.
 
+    With ``secondary`` (the default), when exactly one group is below the minimum, the next
+    smallest group is suppressed too: a single hidden group could otherwise be recovered by
+    subtracting the shown groups from a total published elsewhere.
+
     Examples
     --------
-    >>> t = pd.DataFrame({"phase": ["start", "growth"], "n": [4, 25], "coverage": [0.5, 0.6]})
+    >>> t = pd.DataFrame({"phase": ["start", "growth", "mature"], "n": [4, 25, 40], "coverage": [0.5, 0.6, 0.7]})
     >>> suppress_small_cells(t, keep=("phase",))
         phase     n  coverage  suppressed
     0   start  <NA>       NaN        True
-    1  growth    25       0.6       False
+    1  growth  <NA>       NaN        True
+    2  mature    40       0.7       False
     """
     if count_column not in table.columns:
         raise KeyError(f"suppress_small_cells needs a count column {count_column!r}; columns are {list(table.columns)}")
@@ -34,6 +40,8 @@ def suppress_small_cells(
         raise ValueError(f"min_group_size must be at least 1, got {min_group_size}")
     out = table.copy()
     small = (out[count_column] < min_group_size).fillna(False).astype(bool)
+    if secondary and small.sum() == 1 and (~small & out[count_column].notna()).any():
+        small[out[count_column].where(~small).idxmin()] = True
     # Without an explicit ``keep``, text columns are the group labels.
     labels = set(keep) if keep else {c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c]) and c != count_column}
     for column in out.columns:

@@ -647,3 +647,13 @@ def test_cli_source_override(tmp_path: Path, capsys):
     args = argparse.Namespace(mapping=str(mapping), out=str(tmp_path / "out3"))
     assert import_command(args) == 2
     assert "source file not found" in capsys.readouterr().err
+
+
+def test_municipality_code_parser_keeps_codes_as_text():
+    from maexlab.mapping.parsers import ValueProblem, parse_municipality_code
+
+    assert parse_municipality_code(363) == "GM0363"
+    assert parse_municipality_code("0599") == "GM0599"
+    assert parse_municipality_code(" gm0014 ") == "GM0014"
+    with pytest.raises(ValueProblem, match="'Amsterdam' is not a CBS municipality code"):
+        parse_municipality_code("Amsterdam")

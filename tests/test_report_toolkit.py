@@ -18,7 +18,7 @@ from maexlab.privacy import assert_no_small_groups, suppress_small_cells
 
 def test_suppression_blanks_small_groups_and_marks_them():
     table = pd.DataFrame({"province": ["Zeeland", "Utrecht"], "n": [9, 10], "coverage": [0.4, 0.7]})
-    shown = suppress_small_cells(table, min_group_size=10)
+    shown = suppress_small_cells(table, min_group_size=10, secondary=False)
     assert shown["province"].tolist() == ["Zeeland", "Utrecht"]
     assert shown["n"].isna().tolist() == [True, False]
     assert pd.isna(shown.loc[0, "coverage"]) and shown.loc[1, "coverage"] == 0.7
@@ -26,6 +26,14 @@ def test_suppression_blanks_small_groups_and_marks_them():
     assert_no_small_groups(shown)
     with pytest.raises(AssertionError, match="1 group"):
         assert_no_small_groups(table)
+
+
+def test_secondary_suppression_protects_a_single_hidden_group():
+    table = pd.DataFrame({"g": ["a", "b", "c"], "n": [3, 50, 12]})
+    assert suppress_small_cells(table)["suppressed"].tolist() == [True, False, True]
+    assert suppress_small_cells(table, secondary=False)["suppressed"].tolist() == [True, False, False]
+    two_small = pd.DataFrame({"g": ["a", "b", "c"], "n": [3, 4, 12]})
+    assert suppress_small_cells(two_small)["suppressed"].tolist() == [True, True, False]
 
 
 def test_suppression_errors_are_clear():
@@ -37,10 +45,11 @@ def test_suppression_errors_are_clear():
 
 def test_report_writes_tables_figures_and_results(tmp_path, tiny_dataset):
     r = report.open_report("test_nb", data_source=str(tiny_dataset), output_dir=str(tmp_path / "out"), min_group_size=2, echo=False)
-    shown = r.table(pd.DataFrame({"g": ["a", "b"], "n": [1, 5], "x": [0.123456, 0.5]}), "t", keep=("g",))
-    assert shown["suppressed"].tolist() == [True, False]
+    shown = r.table(pd.DataFrame({"g": ["a", "b", "c"], "n": [1, 5, 1], "x": [0.123456, 0.5, 0.1]}), "t", keep=("g",))
+    assert shown["suppressed"].tolist() == [True, False, True]
     saved = pd.read_csv(tmp_path / "out" / "tables" / "t.csv")
-    assert saved["n"].isna().tolist() == [True, False]
+    assert saved["n"].isna().tolist() == [True, False, True]
+    assert saved["x"].tolist()[1] == 0.5
     fig, ax = plt.subplots()
     ax.plot([0, 1])
     path = r.figure(fig, "line")

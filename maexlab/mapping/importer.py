@@ -198,6 +198,8 @@ class _RowMaker:
             return value
         if spec.parse == "bool":
             return parsers.parse_bool(raw)
+        if spec.parse == "municipality_code":
+            return parsers.parse_municipality_code(raw)
         if spec.parse == "category" and spec.column.vocabulary:
             category = parsers.parse_category(raw, spec.column.vocabulary, spec.unknown)
             if spec.unknown and category == "unknown" and parsers.as_text(raw).casefold() != "unknown":

@@ -329,3 +329,19 @@ def parse_category(value: object, vocabulary: tuple[str, ...], unknown: bool = F
     if unknown:
         return "unknown"
     raise ValueProblem(f"unmapped category {text!r}: add it under values: (expected one of {', '.join(vocabulary)})")
+
+
+def parse_municipality_code(value: object) -> str:
+    """A CBS municipality code in any common spelling as text with the GM prefix.
+
+    Spreadsheets often store codes as numbers, dropping the leading zeros; the code is a
+    label, so it is restored to four digits and never kept as a number.
+
+    >>> [parse_municipality_code(v) for v in ("GM0363", "0363", 363, "363.0", "gm 599")]
+    ['GM0363', 'GM0363', 'GM0363', 'GM0363', 'GM0599']
+    """
+    text = as_text(value).strip().upper().replace(" ", "")
+    match = re.fullmatch(r"(?:GM)?(\d{1,4})(?:\.0+)?", text)
+    if not match:
+        raise ValueProblem(f"{as_text(value)!r} is not a CBS municipality code (expected e.g. GM0363, 0363 or 363)")
+    return "GM" + match.group(1).zfill(4)

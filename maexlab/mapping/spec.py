@@ -20,7 +20,7 @@ from maexlab.mapping import parsers
 from maexlab.schema import TABLES, Column
 
 SOURCE_FORMATS = ("csv", "excel", "json", "jsonl", "parquet")
-PARSERS = ("money", "number", "date", "bool", "category", "text")
+PARSERS = ("money", "number", "date", "bool", "category", "text", "municipality_code")
 RULES = ("coverage",)
 AGGREGATES = ("min", "max", "first", "last", "count", "sum")
 EXTENSIONS = {
@@ -36,6 +36,7 @@ COMPATIBLE = {
     "number": ("int", "float"),
     "date": ("date",),
     "bool": ("bool",),
+    "municipality_code": ("id", "str"),
 }
 HASH_LENGTH = 12
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
