@@ -60,12 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--source", action="append", metavar="NAME=PATH", help="override a source path (repeatable)")
     importer.set_defaults(handler=_import)
 
-    try:
-        from maexlab.runner.cli_run import add_run_parser
-    except ImportError:  # the runner is optional while it is being built
-        pass
-    else:
-        add_run_parser(commands)
+    from maexlab.runner.cli_run import add_run_parser, run_command
+
+    add_run_parser(commands).set_defaults(handler=run_command)
     return parser
 
 
