@@ -375,3 +375,16 @@ def test_index_escapes_text_and_links_relative(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&#x27;s-Hertogenbosch" in text
     hrefs = check_index(tmp_path)
     assert "nb%20x/slug-1/figures/a%20b%26c.png" in hrefs
+
+
+def test_relative_out_folder_collects_each_reports_files(tmp_path, nbdir, data_dir, fake_data, monkeypatch):
+    """Kernels run in the notebooks folder, so a relative --out must not land there."""
+    monkeypatch.chdir(tmp_path)
+    spec = write(tmp_path, f"name: rel\nnotebooks: [tiny_report.ipynb]\ndefaults: {{data_source: '{data_dir}'}}\nruns:\n  - {{province: Utrecht}}\n")
+    assert cli("run", str(spec), "--out", "relative_outputs", "--notebooks-dir", str(nbdir), "--workers", "1", "--progress", "log") == 0
+    run_dir = tmp_path / "relative_outputs" / "rel"
+    (report,) = manifest(run_dir)["reports"]
+    folder = run_dir / report["path"]
+    assert (folder / "results.json").is_file() and (folder / "figures" / "dot.png").is_file()
+    assert report["headline"]["Place"] == "Utrecht"
+    assert not (nbdir / "relative_outputs").exists()

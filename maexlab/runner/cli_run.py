@@ -199,7 +199,7 @@ def run(
     if not run_slug or "/" in run_slug or "\\" in run_slug or run_slug in (".", ".."):
         print(f"maexlab run: --run-name {run_name!r} is not a valid folder name", file=sys.stderr)
         return EXIT_INVALID
-    run_dir = Path(out) / run_slug
+    run_dir = Path(out).resolve() / run_slug  # absolute: kernels run in the notebooks folder
     run_dir.mkdir(parents=True, exist_ok=True)
 
     entries = {job.key: _report_entry(job) for job in jobs}
