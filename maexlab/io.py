@@ -131,10 +131,23 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; outputs are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def replace_folder(staged: Path, out_dir: Path) -> None:
+    """Move a complete ``staged`` folder to ``out_dir``, replacing an old one only at the end."""
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+        os.replace(staged, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staged, out_dir)
 
 
 def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, metadata: dict, fmt: str = "csv") -> Path:
@@ -155,14 +168,7 @@ def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, metadata
                 raise ValueError(f"unknown format {fmt!r}: expected 'csv' or 'parquet'")
         meta = {**metadata, "tables": sorted(tables)}
         (staging / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(staging, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out_dir)
+        replace_folder(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -17,13 +17,12 @@ import argparse
 import bisect
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from maexlab.io import atomic_write_bytes, table_to_csv_bytes
 from maexlab.schema import (
     FUNDING_SOURCES,
     IMPACT_INDICATORS,
@@ -1091,35 +1090,16 @@ def _csv_bytes(name: str, df: pd.DataFrame) -> bytes:
         out[c] = out[c].round(2)
     for c in RATES.get(name, ()):
         out[c] = out[c].round(4)
-    for c in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[c]):
-            out[c] = out[c].dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_bool_dtype(out[c]):
-            out[c] = out[c].map({True: "true", False: "false"})
-    out = out.sort_values(list(TABLES[name].key), kind="stable")
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return table_to_csv_bytes(out.sort_values(list(TABLES[name].key), kind="stable"))
 
 
 def write_reference(ref_dir: Path | str = REFERENCE_DIR) -> None:
     """Write ``municipalities.csv`` and ``proxies.csv`` into the reference folder."""
     ref_dir = Path(ref_dir)
-    _atomic_write(
+    atomic_write_bytes(
         ref_dir / "municipalities.csv", reference_municipalities().to_csv(index=False, lineterminator="\n").encode("utf-8")
     )
-    _atomic_write(ref_dir / "proxies.csv", reference_proxies().to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    atomic_write_bytes(ref_dir / "proxies.csv", reference_proxies().to_csv(index=False, lineterminator="\n").encode("utf-8"))
 
 
 def write_embedded(out_dir: Path | str, seed: int = DEFAULT_SEED, n_initiatives: int = DEFAULT_N, effects: bool = True) -> Path:
@@ -1127,7 +1107,7 @@ def write_embedded(out_dir: Path | str, seed: int = DEFAULT_SEED, n_initiatives:
     out_dir = Path(out_dir)
     tables, truth = generate(seed=seed, n_initiatives=n_initiatives, effects=effects)
     for name, df in tables.items():
-        _atomic_write(out_dir / f"{name}.csv", _csv_bytes(name, df))
+        atomic_write_bytes(out_dir / f"{name}.csv", _csv_bytes(name, df))
     meta = {
         "synthetic": True,
         "generator": "maexlab.synth",
@@ -1140,10 +1120,10 @@ def write_embedded(out_dir: Path | str, seed: int = DEFAULT_SEED, n_initiatives:
             "It describes no real initiative; figures illustrate the methods, not the sector."
         ),
     }
-    _atomic_write(
+    atomic_write_bytes(
         out_dir / "dataset.json", (json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
     )
-    _atomic_write(out_dir / "planted_effects.json", (json.dumps(truth, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    atomic_write_bytes(out_dir / "planted_effects.json", (json.dumps(truth, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     return out_dir
 
 

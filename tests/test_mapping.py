@@ -539,7 +539,7 @@ def test_no_half_written_dataset_when_writing_fails(tmp_path: Path, monkeypatch)
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(importer, "_publish", fail)
+    monkeypatch.setattr(importer, "replace_folder", fail)
     with pytest.raises(OSError, match="disk full"):
         import_mapping(DUTCH, out)
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

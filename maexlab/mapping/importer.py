@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -31,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from maexlab import __version__
-from maexlab.io import METADATA_FILE, write_dataset
+from maexlab.io import METADATA_FILE, replace_folder, write_dataset
 from maexlab.mapping import parsers
 from maexlab.mapping.parsers import ValueProblem
 from maexlab.mapping.sources import SourceTable, read_source
@@ -479,17 +478,6 @@ def _check_out_dir(out_dir: Path) -> None:
         raise MappingError([f"{out_dir}: exists and is not a dataset folder written by maexlab; refusing to replace it (choose another --out)"])
 
 
-def _publish(staged: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out_dir, old)
-        os.replace(staged, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staged, out_dir)
-
-
 def import_mapping(mapping_path: Path | str, out_dir: Path | str, sources: dict[str, str] | None = None, fmt: str = "csv") -> ImportReport:
     """Import the sources a mapping file declares into a canonical dataset folder ``out_dir``.
 
@@ -579,7 +567,7 @@ def import_mapping(mapping_path: Path | str, out_dir: Path | str, sources: dict[
         from maexlab.data import load
 
         load(staged)  # the staged dataset must load before it replaces anything
-        _publish(staged, out_dir)
+        replace_folder(staged, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return report
