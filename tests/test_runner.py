@@ -388,3 +388,18 @@ def test_relative_out_folder_collects_each_reports_files(tmp_path, nbdir, data_d
     assert (folder / "results.json").is_file() and (folder / "figures" / "dot.png").is_file()
     assert report["headline"]["Place"] == "Utrecht"
     assert not (nbdir / "relative_outputs").exists()
+
+
+def test_index_says_when_reports_use_synthetic_data(tmp_path):
+    from maexlab.runner.render import read_data_notice, write_index
+
+    report_dir = tmp_path / "nb" / "default"
+    report_dir.mkdir(parents=True)
+    (report_dir / "results.json").write_text(json.dumps({"synthetic": True, "data_notice": "SYNTHETIC DATA: <made up>"}))
+    notice = read_data_notice(report_dir)
+    assert notice == "SYNTHETIC DATA: <made up>"
+    manifest = {"run": {"name": "t"}, "reports": [{"path": "nb/default", "status": "ok", "data_notice": notice}]}
+    page = write_index(tmp_path, manifest).read_text(encoding="utf-8")
+    assert '<p class="synthetic">SYNTHETIC DATA: &lt;made up&gt;</p>' in page
+    (report_dir / "results.json").write_text(json.dumps({"synthetic": False}))
+    assert read_data_notice(report_dir) is None

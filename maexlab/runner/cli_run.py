@@ -27,7 +27,7 @@ from typing import Any
 from maexlab.runner.jobs import Job, build_jobs, clear_done, job_spec, read_done, repo_root, write_done
 from maexlab.runner.manifest import environment, git_commit, write_manifest
 from maexlab.runner.params import ParamsError, load_parameter_set
-from maexlab.runner.render import read_headline, write_index
+from maexlab.runner.render import read_data_notice, read_headline, write_index
 from maexlab.runner.slug import slugify
 from maexlab.runner.worker import atomic_write_bytes, now_iso
 
@@ -209,7 +209,7 @@ def run(
         if marker is not None:
             e = entries[job.key]
             e.update({k: marker.get(k) for k in ("started", "finished", "duration", "execution_time")})
-            e.update(status="ok", cached=True, headline=read_headline(job.out_dir(run_dir)))
+            e.update(status="ok", cached=True, headline=read_headline(job.out_dir(run_dir)), data_notice=read_data_notice(job.out_dir(run_dir)))
         else:
             pending.append(job)
 
@@ -319,6 +319,7 @@ def _finish(run_dir: Path, job: Job, result: dict[str, Any], entry: dict[str, An
         wall_time=result.get("wall_time"),
         execution_time=result.get("execution_time"),
         headline=read_headline(out_dir),
+        data_notice=read_data_notice(out_dir),
     )
     if status == "ok":
         write_done(

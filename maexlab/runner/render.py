@@ -14,9 +14,10 @@ from urllib.parse import quote
 
 from maexlab.runner.worker import atomic_write_text, export_html
 
-__all__ = ["export_html", "read_headline", "write_index"]
+__all__ = ["export_html", "read_data_notice", "read_headline", "write_index"]
 
 _STYLE = """
+.synthetic{background:#fdecea;border:1px solid #b22222;color:#7a1010;padding:.5em .8em;font-weight:600}
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #ccc;padding:.35em .5em;text-align:left;vertical-align:top;font-size:.92em}
@@ -45,6 +46,17 @@ def read_headline(report_dir: Path) -> dict[str, Any]:
         return {}
     headline = results.get("headline") if isinstance(results, dict) else None
     return headline if isinstance(headline, dict) else {}
+
+
+def read_data_notice(report_dir: Path) -> str | None:
+    """The report's ``data_notice`` when its results.json says the data is synthetic."""
+    try:
+        results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(results, dict) and results.get("synthetic") is True:
+        return str(results.get("data_notice") or "SYNTHETIC DATA")
+    return None
 
 
 def _fmt(value: Any) -> str:
@@ -95,6 +107,9 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
             "</tr>"
         )
     summary = ", ".join(f"{n} {_e(s)}" for s, n in sorted(counts.items()))
+    # Reports on synthetic data say so at the top of the index, not only inside each report.
+    notices = sorted({r["data_notice"] for r in reports if r.get("data_notice")})
+    banner = "".join(f'<p class="synthetic">{_e(n)}</p>' for n in notices)
     run = manifest.get("run", {})
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -103,7 +118,7 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
         f"<p>Parameter set <code>{_e(run.get('params_file', ''))}</code> &middot; status "
         f"<strong>{_e(manifest.get('status', ''))}</strong> &middot; {summary} &middot; "
         f"started {_e(run.get('started', ''))} &middot; git {_e(manifest.get('git_commit') or 'unknown')} &middot; "
-        f'<a href="manifest.json">manifest.json</a></p>'
+        f'<a href="manifest.json">manifest.json</a></p>{banner}'
         "<table><thead><tr><th>Notebook</th><th>Parameters</th><th>Status</th><th>Time</th>"
         "<th>Headline</th><th>Files</th></tr></thead><tbody>\n"
         + "\n".join(rows)
