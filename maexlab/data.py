@@ -71,13 +71,20 @@ class MaexData:
     def row_counts(self) -> pd.DataFrame:
         """Rows per table (absent tables shown as missing)."""
         rows = [{"table": name, "rows": (None if df is None else len(df)), "present": df is not None} for name, df in self.tables.items()]
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows).astype({"rows": "Int64"})
 
     def notice(self) -> str:
         """The line every report prints about where the data comes from."""
         if self.synthetic:
             return SYNTHETIC_NOTICE
-        return f"Data: {self.source} (declared real, not synthetic)."
+        text = f"Data: {self.source} (declared real, not synthetic)."
+        if self.metadata.get("description"):
+            text += f" {self.metadata['description']}"
+        constants = self.metadata.get("declared_constants")
+        if constants:
+            shown = ", ".join(f"{field}={value}" for field, value in constants.items())
+            text += f" Declared in the import, not observed in the source: {shown}."
+        return text
 
     def filter(
         self,

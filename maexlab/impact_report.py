@@ -754,7 +754,7 @@ def plot_waardenweb(ratios: pd.DataFrame, initiatives: pd.DataFrame, min_group_s
     ax.set_ylabel("subsidies per euro of earned income (log)")
     note = f" ({', '.join(left_out)} left out: below minimum group size)" if left_out else ""
     ax.set_title("The MAEX 'waardenweb' axes by value model" + note)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize="small", frameon=False, ncol=2)
     fig.tight_layout()
     return fig
 

@@ -47,5 +47,13 @@ def phase_mix(data: MaexData) -> pd.DataFrame:
 
 
 def counts_by(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Rows per group as ``n``, sorted by the group columns."""
-    return df.groupby(by, dropna=False).size().rename("n").reset_index().sort_values(by).reset_index(drop=True)
+    """Rows per group as ``n`` (and distinct initiatives as ``n_initiatives``), sorted by group.
+
+    Publish event tables (applications, assessments) with ``count_column="n_initiatives"``:
+    the units a reader could recognise are initiatives, not their applications.
+    """
+    grouped = df.groupby(by, dropna=False)
+    table = grouped.size().rename("n").to_frame()
+    if "initiative_id" in df.columns and by != ["initiative_id"]:
+        table["n_initiatives"] = grouped["initiative_id"].nunique()
+    return table.reset_index().sort_values(by).reset_index(drop=True)

@@ -162,7 +162,7 @@ class Report:
             parameters=self.parameters,
             synthetic=self.data.synthetic,
             data_notice=self.data.notice(),
-            rows=dict(zip(self.data.row_counts()["table"], self.data.row_counts()["rows"], strict=True)),
+            rows={name: (None if df is None else len(df)) for name, df in self.data.tables.items()},
         )
         return save_results(self.out, self.results)
 

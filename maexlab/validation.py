@@ -226,7 +226,25 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
                 if tuple(value) not in known and all(v is not None and v == v for v in value):
                     problems.append(Problem(origins[name], f"{', '.join(fk.columns)}={value[0]!r} does not exist in table {fk.table}", position + 1, fk.columns[0], offsets[name]))
 
-    phases, initiatives = tables.get("phases"), tables.get("initiatives")
+    initiatives = tables.get("initiatives")
+    if initiatives is not None and {"initiative_id", "founded_on"} <= set(initiatives.columns):
+        # Events must fall within the initiative's life: after founding, before closure and the cut-off.
+        life = initiatives.set_index("initiative_id")[[c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]]
+        for name, column in (("funding", "applied_on"), ("assessments", "assessed_on")):
+            events = tables.get(name)
+            if events is None or not {"initiative_id", column} <= set(events.columns):
+                continue
+            joined = events[["initiative_id", column]].join(life, on="initiative_id")
+            for bound, mask, message in (
+                ("founded_on", joined[column] < joined.get("founded_on"), f"expected {column} on or after the initiative's founded_on"),
+                ("closed_on", joined[column] > joined.get("closed_on"), f"expected {column} on or before the initiative's closed_on"),
+                ("observed_until", joined[column] > joined.get("observed_until"), f"expected {column} on or before the initiative's observed_until"),
+            ):
+                if bound in joined.columns:
+                    for row in _rows(mask.fillna(False)):
+                        problems.append(Problem(origins[name], message, row, column, offsets[name]))
+
+    phases = tables.get("phases")
     if phases is not None and initiatives is not None and len(phases) and {"initiative_id", "entered_on"} <= set(phases.columns):
         dates = initiatives.set_index("initiative_id")[[c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]]
         joined = phases[["initiative_id", "phase", "entered_on"]].join(dates, on="initiative_id")

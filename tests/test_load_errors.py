@@ -170,3 +170,11 @@ def test_filters(tiny_dataset):
         data.filter(province="Holland")
     with pytest.raises(ValueError, match="municipality 'GM9999' is not in the data"):
         data.filter(municipality="GM9999")
+
+
+def test_events_outside_the_initiatives_life(tiny_dataset):
+    _replace(tiny_dataset, "funding", "F1,I1,government_subsidy,startup,2015-04-01,2015-06-01", "F1,I1,government_subsidy,startup,2014-04-01,2015-06-01")
+    _replace(tiny_dataset, "assessments", "A1,I2,bank,loan,2019-03-01", "A1,I2,bank,loan,2023-03-01")
+    message = _error(tiny_dataset)
+    assert "funding.csv, row 1 (line 2), column 'applied_on': expected applied_on on or after the initiative's founded_on" in message
+    assert "assessments.csv, row 1 (line 2), column 'assessed_on': expected assessed_on on or before the initiative's closed_on" in message

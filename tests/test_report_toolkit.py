@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import matplotlib
 
@@ -10,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from conftest import REPO
 
 import maexlab
 from maexlab import report
@@ -78,3 +81,25 @@ def test_embedded_data_says_it_is_synthetic():
     data = maexlab.load("embedded", province="Zeeland")
     assert data.synthetic and "SYNTHETIC" in data.notice()
     assert set(data.initiatives["province"]) == {"Zeeland"}
+
+
+def test_notice_names_declared_constants_of_real_data(tiny_dataset):
+    (tiny_dataset / "dataset.json").write_text(
+        '{"synthetic": false, "description": "Register 2016-2021.", "declared_constants": {"initiatives.value_model": "social"}}'
+    )
+    data = maexlab.load(tiny_dataset)
+    assert data.notice() == (
+        f"Data: {tiny_dataset} (declared real, not synthetic). Register 2016-2021. "
+        "Declared in the import, not observed in the source: initiatives.value_model=social."
+    )
+    assert data.row_counts()["rows"].dtype == "Int64"
+
+
+def test_import_records_declared_constants():
+    from maexlab.mapping import import_mapping
+
+    out = Path(tempfile.mkdtemp()) / "register"
+    import_mapping(REPO / "docs" / "examples" / "subsidieregister.yaml", out)
+    meta = json.loads((out / "dataset.json").read_text())
+    assert meta["declared_constants"]["initiatives.value_model"] == "social"
+    assert "initiatives.value_model=social" in maexlab.load(out).notice()

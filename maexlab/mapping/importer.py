@@ -478,6 +478,10 @@ def _check_out_dir(out_dir: Path) -> None:
         raise MappingError([f"{out_dir}: exists and is not a dataset folder written by maexlab; refusing to replace it (choose another --out)"])
 
 
+def _jsonable_constant(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def import_mapping(mapping_path: Path | str, out_dir: Path | str, sources: dict[str, str] | None = None, fmt: str = "csv") -> ImportReport:
     """Import the sources a mapping file declares into a canonical dataset folder ``out_dir``.
 
@@ -549,6 +553,13 @@ def import_mapping(mapping_path: Path | str, out_dir: Path | str, sources: dict[
 
     quarantine = _quarantine_frames(ordered)
     metadata = {**spec.dataset, "import_report": REPORT_FILE, "imported_with": f"maexlab data import {mapping_path.name}"}
+    # Constants are declarations, not observations: reports name them next to the data notice.
+    constants = {
+        f"{r.mapping.target}.{name}": _jsonable_constant(f.default)
+        for r in ordered for name, f in r.mapping.fields.items() if f.mode == "constant"
+    }
+    if constants:
+        metadata["declared_constants"] = dict(sorted(constants.items()))
     report = ImportReport(
         mapping=str(mapping_path), out_dir=str(out_dir), dataset=dict(spec.dataset), mappings=[r.report for r in ordered],
         tables={name: len(frame) for name, frame in tables.items()},
