@@ -88,8 +88,15 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. maexlab run
     t0 = time.perf_counter()
-    rc = run(pset, executor=args.executor, workers=args.workers, out=scratch / "out", notebooks_dir=nbdir,
-             kernel=args.kernel, progress="log" if not sys.stderr.isatty() else "auto")
+    rc = run(
+        pset,
+        executor=args.executor,
+        workers=args.workers,
+        out=scratch / "out",
+        notebooks_dir=nbdir,
+        kernel=args.kernel,
+        progress="log" if not sys.stderr.isatty() else "auto",
+    )
     runner_wall = time.perf_counter() - t0
     manifest = json.loads((scratch / "out" / "bench" / "manifest.json").read_text(encoding="utf-8"))
     runner_cells = sum(r.get("execution_time") or 0 for r in manifest["reports"])
@@ -104,8 +111,22 @@ def main(argv: list[str] | None = None) -> int:
     for seed in seeds:
         out_nb = loop_dir / f"{seed}.ipynb"
         od = loop_dir / f"out-{seed}"
-        cmd = [str(papermill_cli), str(nbdir / nb.name), str(out_nb), "-k", args.kernel, "--cwd", str(nbdir),
-               "-p", "seed", str(seed), "-p", "output_dir", str(od), "--no-progress-bar"]
+        cmd = [
+            str(papermill_cli),
+            str(nbdir / nb.name),
+            str(out_nb),
+            "-k",
+            args.kernel,
+            "--cwd",
+            str(nbdir),
+            "-p",
+            "seed",
+            str(seed),
+            "-p",
+            "output_dir",
+            str(od),
+            "--no-progress-bar",
+        ]
         subprocess.run(cmd, check=True, capture_output=True)  # noqa: S603
         loop_cells += cell_seconds(out_nb)
     loop_wall = time.perf_counter() - t0
@@ -117,11 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':24}{'wall s':>9}{'reports/s':>11}{'s/report':>10}{'cells s/report':>16}{'overhead s/report':>19}")
     runner_over = runner_wall * w / n - runner_cells / n
     loop_over = loop_wall / n - loop_cells / n
-    print(f"{'maexlab run':24}{runner_wall:9.1f}{n / runner_wall:11.2f}{runner_wall / n:10.2f}{runner_cells / n:16.3f}{runner_over:19.2f}")
-    print(f"{'papermill CLI loop':24}{loop_wall:9.1f}{n / loop_wall:11.2f}{loop_wall / n:10.2f}{loop_cells / n:16.3f}{loop_over:19.2f}")
+    print(
+        f"{'maexlab run':24}{runner_wall:9.1f}{n / runner_wall:11.2f}{runner_wall / n:10.2f}{runner_cells / n:16.3f}{runner_over:19.2f}"
+    )
+    print(
+        f"{'papermill CLI loop':24}{loop_wall:9.1f}{n / loop_wall:11.2f}{loop_wall / n:10.2f}{loop_cells / n:16.3f}{loop_over:19.2f}"
+    )
     print(f"speed-up (loop wall / runner wall): {loop_wall / runner_wall:.2f}x with {w} workers")
-    print(f"runner overhead per report per worker above the kernel floor: {runner_over - floor:.2f} s "
-          "(process start, papermill import, HTML export, bookkeeping; plus CPU contention)")
+    print(
+        f"runner overhead per report per worker above the kernel floor: {runner_over - floor:.2f} s "
+        "(process start, papermill import, HTML export, bookkeeping; plus CPU contention)"
+    )
     if args.keep:
         print(f"kept {scratch}")
     else:

@@ -70,7 +70,10 @@ class MaexData:
 
     def row_counts(self) -> pd.DataFrame:
         """Rows per table (absent tables shown as missing)."""
-        rows = [{"table": name, "rows": (None if df is None else len(df)), "present": df is not None} for name, df in self.tables.items()]
+        rows = [
+            {"table": name, "rows": (None if df is None else len(df)), "present": df is not None}
+            for name, df in self.tables.items()
+        ]
         return pd.DataFrame(rows).astype({"rows": "Int64"})
 
     def notice(self) -> str:
@@ -121,7 +124,12 @@ class MaexData:
                 if first is not None:
                     alive &= initiatives["closed_on"].isna() | (initiatives["closed_on"].dt.year >= first)
                 tables["initiatives"] = initiatives = initiatives[alive].reset_index(drop=True)
-            for name, column in (("funding", "applied_on"), ("assessments", "assessed_on"), ("financials", "year"), ("impact", "year")):
+            for name, column in (
+                ("funding", "applied_on"),
+                ("assessments", "assessed_on"),
+                ("financials", "year"),
+                ("impact", "year"),
+            ):
                 df = tables.get(name)
                 if df is None:
                     continue
@@ -137,7 +145,10 @@ class MaexData:
             for name, df in tables.items():
                 if df is not None and name != "initiatives" and "initiative_id" in df.columns:
                     tables[name] = df[df["initiative_id"].isin(ids)].reset_index(drop=True)
-        filters = {**self.filters, **{k: v for k, v in (("municipality", municipality), ("province", province), ("period", period)) if v is not None}}
+        filters = {
+            **self.filters,
+            **{k: v for k, v in (("municipality", municipality), ("province", province), ("period", period)) if v is not None},
+        }
         return replace(self, tables=tables, filters=filters)
 
 
@@ -161,7 +172,9 @@ def _municipality_mask(initiatives: pd.DataFrame, municipality: str) -> pd.Serie
     except ValueError:
         mask = initiatives["municipality"].str.casefold() == str(municipality).casefold()
     if not mask.any():
-        raise ValueError(f"municipality {municipality!r} is not in the data (give a CBS code such as 'GM0363' or a name as in the data)")
+        raise ValueError(
+            f"municipality {municipality!r} is not in the data (give a CBS code such as 'GM0363' or a name as in the data)"
+        )
     return mask
 
 

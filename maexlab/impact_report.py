@@ -742,9 +742,16 @@ def plot_waardenweb(ratios: pd.DataFrame, initiatives: pd.DataFrame, min_group_s
         x, y = g["staff_per_volunteer"], g["subsidy_per_earned_income"]
         qx, qy = x.quantile([0.25, 0.5, 0.75]).to_numpy(), y.quantile([0.25, 0.5, 0.75]).to_numpy()
         ax.errorbar(
-            [qx[1]], [qy[1]],
-            xerr=[[qx[1] - qx[0]], [qx[2] - qx[1]]], yerr=[[qy[1] - qy[0]], [qy[2] - qy[1]]],
-            fmt="X", markersize=12, color=PALETTE[vm], markeredgecolor="black", capsize=4, lw=1.5,
+            [qx[1]],
+            [qy[1]],
+            xerr=[[qx[1] - qx[0]], [qx[2] - qx[1]]],
+            yerr=[[qy[1] - qy[0]], [qy[2] - qy[1]]],
+            fmt="X",
+            markersize=12,
+            color=PALETTE[vm],
+            markeredgecolor="black",
+            capsize=4,
+            lw=1.5,
             label=f"{vm}: median and interquartile range (n={len(g):,})",
         )
     ax.set_xscale("symlog", linthresh=0.01)

@@ -34,7 +34,9 @@ def read_csv_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         byte = raw[error.start : error.start + 1].hex()
-        return None, [Problem(origin, f"the file is not UTF-8: byte 0x{byte} at line {line} (offset {error.start}); save it as UTF-8")]
+        return None, [
+            Problem(origin, f"the file is not UTF-8: byte 0x{byte} at line {line} (offset {error.start}); save it as UTF-8")
+        ]
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[])
     except pd.errors.ParserError as error:
@@ -68,8 +70,11 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], 
         else:
             if name in expected:
                 problems.append(
-                    Problem(str(folder), f"table {name!r} is missing: expected {name}.csv or {name}.parquet "
-                            f"(a partial dataset lists its tables in {METADATA_FILE} under 'tables')")
+                    Problem(
+                        str(folder),
+                        f"table {name!r} is missing: expected {name}.csv or {name}.parquet "
+                        f"(a partial dataset lists its tables in {METADATA_FILE} under 'tables')",
+                    )
                 )
             continue
         problems.extend(found)

@@ -31,7 +31,9 @@ def strip_volatile_metadata(nb: nbformat.NotebookNode) -> None:
 
 def execute_in_place(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=TIMEOUT_SECONDS, resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, kernel_name=KERNEL_NAME, timeout=TIMEOUT_SECONDS, resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute()
     strip_volatile_metadata(nb)
     atomic_write_bytes(path, (nbformat.writes(nb) + "\n").encode("utf-8"))

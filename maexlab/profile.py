@@ -23,7 +23,15 @@ def missingness(data: MaexData) -> pd.DataFrame:
             continue
         for column in df.columns:
             missing = int(df[column].isna().sum())
-            rows.append({"table": name, "column": column, "rows": len(df), "missing": missing, "share_missing": missing / len(df) if len(df) else 0.0})
+            rows.append(
+                {
+                    "table": name,
+                    "column": column,
+                    "rows": len(df),
+                    "missing": missing,
+                    "share_missing": missing / len(df) if len(df) else 0.0,
+                }
+            )
     return pd.DataFrame(rows, columns=["table", "column", "rows", "missing", "share_missing"])
 
 

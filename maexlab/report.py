@@ -202,7 +202,8 @@ def open_report(
     set_theme()
     if echo:
         print(data.notice())
-        scope = ", ".join(f"{k}={v}" for k, v in parameters.items() if v is not None and k not in ("seed", "min_group_size", "data_source"))
+        scope = ", ".join(
+            f"{k}={v}" for k, v in parameters.items() if v is not None and k not in ("seed", "min_group_size", "data_source")
+        )
         print(f"Scope: {scope or 'national, all years'}; groups smaller than {min_group_size} are suppressed.")
     return Report(notebook, data, out, parameters, min_group_size, seed)
-

@@ -289,7 +289,9 @@ ASSESSMENTS = TableSchema(
         Column("decision", "category", "Whether the investor offered money.", vocabulary=DECISIONS),
         Column("amount_offered", "float", "Amount offered (0 when declined).", unit="EUR", minimum=0, nullable=True),
         Column("valuation", "float", "Pre-money valuation (equity only).", unit="EUR", minimum=0, nullable=True),
-        Column("interest_rate", "float", "Annual interest rate (loans only).", unit="fraction", minimum=0, maximum=1, nullable=True),
+        Column(
+            "interest_rate", "float", "Annual interest rate (loans only).", unit="fraction", minimum=0, maximum=1, nullable=True
+        ),
     ),
 )
 

@@ -17,7 +17,9 @@ def markdown() -> str:
         if schema.foreign_keys:
             refs = "; ".join(f"{', '.join(fk.columns)} -> {fk.table}" for fk in schema.foreign_keys)
             parts.append(f"Foreign keys: {refs}.")
-        parts.append("\n| column | type | unit | required | empty allowed | meaning / allowed values |\n|---|---|---|---|---|---|")
+        parts.append(
+            "\n| column | type | unit | required | empty allowed | meaning / allowed values |\n|---|---|---|---|---|---|"
+        )
         for c in schema.columns:
             rule = c.description
             if c.vocabulary:
@@ -26,7 +28,9 @@ def markdown() -> str:
                 rule += f" Range: {'' if c.minimum is None else f'>= {c.minimum:g}'}{' and ' if c.minimum is not None and c.maximum is not None else ''}{'' if c.maximum is None else f'<= {c.maximum:g}'}."
             if c.pattern:
                 rule += f" Pattern: `{c.pattern}`."
-            parts.append(f"| {c.name} | {c.kind} | {c.unit} | {'yes' if c.required else 'no'} | {'yes' if c.nullable else 'no'} | {rule} |")
+            parts.append(
+                f"| {c.name} | {c.kind} | {c.unit} | {'yes' if c.required else 'no'} | {'yes' if c.nullable else 'no'} | {rule} |"
+            )
     parts.append("\n### Impact indicators\n\n| indicator | unit | SDG |\n|---|---|---|")
     parts.extend(f"| {name} | {unit} | {sdg} |" for name, (unit, sdg) in IMPACT_INDICATORS.items())
     parts.append(f"\n{VOCABULARY_NOTE}")

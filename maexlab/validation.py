@@ -116,7 +116,9 @@ def _parse_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, st
     raise AssertionError(f"unknown column kind {col.kind}")
 
 
-def parse_table(raw: pd.DataFrame, schema: TableSchema, origin: str, line_offset: int | None) -> tuple[pd.DataFrame, list[Problem]]:
+def parse_table(
+    raw: pd.DataFrame, schema: TableSchema, origin: str, line_offset: int | None
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse ``raw`` (any dtypes, text from CSV) into canonical dtypes and check each cell.
 
     Columns the schema does not know are reported, not kept: nothing unknown reaches a
@@ -131,10 +133,20 @@ def parse_table(raw: pd.DataFrame, schema: TableSchema, origin: str, line_offset
 
     missing = [c for c in schema.required_columns if c not in raw.columns]
     for name in missing:
-        problems.append(Problem(origin, f"required column is missing (table {schema.name} needs: {', '.join(schema.required_columns)})", column=name))
+        problems.append(
+            Problem(
+                origin,
+                f"required column is missing (table {schema.name} needs: {', '.join(schema.required_columns)})",
+                column=name,
+            )
+        )
     unknown = [c for c in raw.columns if c not in schema.column_names]
     for name in unknown:
-        problems.append(Problem(origin, f"unknown column for table {schema.name} (expected only: {', '.join(schema.column_names)})", column=name))
+        problems.append(
+            Problem(
+                origin, f"unknown column for table {schema.name} (expected only: {', '.join(schema.column_names)})", column=name
+            )
+        )
 
     parsed: dict[str, pd.Series] = {}
     for col in schema.columns:
@@ -196,18 +208,38 @@ def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_o
         if {"status", "amount_granted", "amount_requested"} <= set(df.columns):
             granted = df["amount_granted"].fillna(0)
             no_money = df["status"].isin(["rejected", "withdrawn", "pending"])
-            add(no_money & (granted > 0), "amount_granted", "expected 0 or empty for a rejected, withdrawn or pending application")
-            add((df["status"] == "partial") & ((granted <= 0) | (granted >= df["amount_requested"])), "amount_granted", "expected 0 < amount_granted < amount_requested for status 'partial'")
-            add((df["status"] == "granted") & (granted <= 0), "amount_granted", "expected amount_granted > 0 for status 'granted'")
+            add(
+                no_money & (granted > 0), "amount_granted", "expected 0 or empty for a rejected, withdrawn or pending application"
+            )
+            add(
+                (df["status"] == "partial") & ((granted <= 0) | (granted >= df["amount_requested"])),
+                "amount_granted",
+                "expected 0 < amount_granted < amount_requested for status 'partial'",
+            )
+            add(
+                (df["status"] == "granted") & (granted <= 0), "amount_granted", "expected amount_granted > 0 for status 'granted'"
+            )
             # Only 'granted' may exceed the request (a documented top-up); others never do.
-            add((df["status"] != "granted") & (df["amount_requested"] >= 0) & (granted > df["amount_requested"]), "amount_granted", "expected amount_granted <= amount_requested unless status is 'granted'")
+            add(
+                (df["status"] != "granted") & (df["amount_requested"] >= 0) & (granted > df["amount_requested"]),
+                "amount_granted",
+                "expected amount_granted <= amount_requested unless status is 'granted'",
+            )
     elif schema.name == "financials":
         pass
     elif schema.name == "assessments":
         if has("valuation") and has("instrument"):
-            add(df["valuation"].notna() & (df["instrument"] != "equity"), "valuation", "a valuation is only expected for instrument 'equity'")
+            add(
+                df["valuation"].notna() & (df["instrument"] != "equity"),
+                "valuation",
+                "a valuation is only expected for instrument 'equity'",
+            )
         if has("interest_rate") and has("instrument"):
-            add(df["interest_rate"].notna() & (df["instrument"] != "loan"), "interest_rate", "an interest rate is only expected for instrument 'loan'")
+            add(
+                df["interest_rate"].notna() & (df["instrument"] != "loan"),
+                "interest_rate",
+                "an interest rate is only expected for instrument 'loan'",
+            )
     return problems
 
 
@@ -224,21 +256,43 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
             values = df[list(fk.columns)].to_numpy().tolist()
             for position, value in enumerate(values):
                 if tuple(value) not in known and all(v is not None and v == v for v in value):
-                    problems.append(Problem(origins[name], f"{', '.join(fk.columns)}={value[0]!r} does not exist in table {fk.table}", position + 1, fk.columns[0], offsets[name]))
+                    problems.append(
+                        Problem(
+                            origins[name],
+                            f"{', '.join(fk.columns)}={value[0]!r} does not exist in table {fk.table}",
+                            position + 1,
+                            fk.columns[0],
+                            offsets[name],
+                        )
+                    )
 
     initiatives = tables.get("initiatives")
     if initiatives is not None and {"initiative_id", "founded_on"} <= set(initiatives.columns):
         # Events must fall within the initiative's life: after founding, before closure and the cut-off.
-        life = initiatives.set_index("initiative_id")[[c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]]
+        life = initiatives.set_index("initiative_id")[
+            [c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]
+        ]
         for name, column in (("funding", "applied_on"), ("assessments", "assessed_on")):
             events = tables.get(name)
             if events is None or not {"initiative_id", column} <= set(events.columns):
                 continue
             joined = events[["initiative_id", column]].join(life, on="initiative_id")
             for bound, mask, message in (
-                ("founded_on", joined[column] < joined.get("founded_on"), f"expected {column} on or after the initiative's founded_on"),
-                ("closed_on", joined[column] > joined.get("closed_on"), f"expected {column} on or before the initiative's closed_on"),
-                ("observed_until", joined[column] > joined.get("observed_until"), f"expected {column} on or before the initiative's observed_until"),
+                (
+                    "founded_on",
+                    joined[column] < joined.get("founded_on"),
+                    f"expected {column} on or after the initiative's founded_on",
+                ),
+                (
+                    "closed_on",
+                    joined[column] > joined.get("closed_on"),
+                    f"expected {column} on or before the initiative's closed_on",
+                ),
+                (
+                    "observed_until",
+                    joined[column] > joined.get("observed_until"),
+                    f"expected {column} on or before the initiative's observed_until",
+                ),
             ):
                 if bound in joined.columns:
                     for row in _rows(mask.fillna(False)):
@@ -246,12 +300,26 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
 
     phases = tables.get("phases")
     if phases is not None and initiatives is not None and len(phases) and {"initiative_id", "entered_on"} <= set(phases.columns):
-        dates = initiatives.set_index("initiative_id")[[c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]]
+        dates = initiatives.set_index("initiative_id")[
+            [c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]
+        ]
         joined = phases[["initiative_id", "phase", "entered_on"]].join(dates, on="initiative_id")
         checks = [
-            ("founded_on", joined["entered_on"] < joined.get("founded_on"), "expected entered_on on or after the initiative's founded_on"),
-            ("closed_on", joined["entered_on"] > joined.get("closed_on"), "expected entered_on on or before the initiative's closed_on"),
-            ("observed_until", joined["entered_on"] > joined.get("observed_until"), "expected entered_on on or before the initiative's observed_until"),
+            (
+                "founded_on",
+                joined["entered_on"] < joined.get("founded_on"),
+                "expected entered_on on or after the initiative's founded_on",
+            ),
+            (
+                "closed_on",
+                joined["entered_on"] > joined.get("closed_on"),
+                "expected entered_on on or before the initiative's closed_on",
+            ),
+            (
+                "observed_until",
+                joined["entered_on"] > joined.get("observed_until"),
+                "expected entered_on on or before the initiative's observed_until",
+            ),
         ]
         for needed, mask, message in checks:
             if needed in joined.columns:
@@ -263,5 +331,13 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
         ranked = ranked[ranked["phase"] != "closed"].sort_values(["initiative_id", "rank"])
         previous = ranked.groupby("initiative_id")["entered_on"].shift()
         for row in ranked.loc[ranked["entered_on"] < previous, "row"]:
-            problems.append(Problem(origins["phases"], "expected phases entered in the order plan, start, growth, mature; this phase is dated before an earlier one", int(row), "entered_on", offsets["phases"]))
+            problems.append(
+                Problem(
+                    origins["phases"],
+                    "expected phases entered in the order plan, start, growth, mature; this phase is dated before an earlier one",
+                    int(row),
+                    "entered_on",
+                    offsets["phases"],
+                )
+            )
     return problems

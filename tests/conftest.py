@@ -34,12 +34,10 @@ TINY_TABLES = {
         "I1,2020,30000,5000,15000,8000,2000,29000\nI2,2020,80000,70000,0,10000,0,90000\n"
     ),
     "impact": (
-        "initiative_id,year,indicator,sdg,quantity,unit\n"
-        "I1,2020,meals_served,2,5000,meal\nI2,2020,people_to_work,8,4,person\n"
+        "initiative_id,year,indicator,sdg,quantity,unit\nI1,2020,meals_served,2,5000,meal\nI2,2020,people_to_work,8,4,person\n"
     ),
     "proxies": (
-        "indicator,unit,euro_per_unit,source\n"
-        "meals_served,meal,4.5,Test source A\npeople_to_work,person,15000,Test source B\n"
+        "indicator,unit,euro_per_unit,source\nmeals_served,meal,4.5,Test source A\npeople_to_work,person,15000,Test source B\n"
     ),
     "assessments": (
         "assessment_id,initiative_id,investor_type,instrument,assessed_on,decision,amount_offered,valuation,interest_rate\n"

@@ -29,7 +29,12 @@ EXPECTED_QUARANTINE = {
 # Applications dated before the organisation's founding date (from the other file) are
 # quarantined by the canonical check that events fall within the initiative's life.
 BEFORE_FOUNDING = ["SUB-2017-006", "SUB-2018-013", "SUB-2018-017", "SUB-2018-023", "SUB-2019-026", "SUB-2019-034", "SUB-2019-035"]
-EXPECTED_QUARANTINE.update({d: "canonical check on funding.applied_on: expected applied_on on or after the initiative's founded_on" for d in BEFORE_FOUNDING})
+EXPECTED_QUARANTINE.update(
+    {
+        d: "canonical check on funding.applied_on: expected applied_on on or after the initiative's founded_on"
+        for d in BEFORE_FOUNDING
+    }
+)
 
 
 def _import(tmp_path: Path) -> tuple[Path, dict]:
@@ -75,7 +80,10 @@ def test_counts_add_up_and_bad_rows_are_quarantined(tmp_path):
     # source_row counts data rows from 1; source_line is the file line (header = line 1).
     lines = {row["Dossiernummer"]: (int(row["source_row"]), int(row["source_line"])) for row in rows}
     assert {d: lines[d] for d in ("SUB-2017-007", "SUB-2018-019", "SUB-2019-033")} == {
-        "SUB-2017-007": (8, 9), "SUB-2018-019": (20, 21), "SUB-2019-033": (34, 35)}
+        "SUB-2017-007": (8, 9),
+        "SUB-2018-019": (20, 21),
+        "SUB-2019-033": (34, 35),
+    }
     for row in rows:
         assert row["mapping"] == "subsidieregister"
         for personal in ("Contactpersoon", "E-mail", "Telefoon"):

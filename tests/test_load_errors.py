@@ -72,7 +72,9 @@ def test_negative_amount(tiny_dataset):
 def test_granted_above_requested_for_partial(tiny_dataset):
     _replace(tiny_dataset, "funding", "20000,5000,partial", "20000,25000,partial")
     message = _error(tiny_dataset)
-    assert "row 2 (line 3), column 'amount_granted': expected 0 < amount_granted < amount_requested for status 'partial'" in message
+    assert (
+        "row 2 (line 3), column 'amount_granted': expected 0 < amount_granted < amount_requested for status 'partial'" in message
+    )
 
 
 def test_dates_out_of_order(tiny_dataset):
@@ -86,7 +88,9 @@ def test_dates_out_of_order(tiny_dataset):
 def test_phase_before_founding_and_out_of_order(tiny_dataset):
     _replace(tiny_dataset, "phases", "I1,growth,2018-01-01", "I1,growth,2014-01-01")
     message = _error(tiny_dataset)
-    assert "phases.csv, row 2 (line 3), column 'entered_on': expected entered_on on or after the initiative's founded_on" in message
+    assert (
+        "phases.csv, row 2 (line 3), column 'entered_on': expected entered_on on or after the initiative's founded_on" in message
+    )
     assert "expected phases entered in the order plan, start, growth, mature" in message
 
 
@@ -99,13 +103,19 @@ def test_duplicate_id(tiny_dataset):
 def test_unknown_category(tiny_dataset):
     _replace(tiny_dataset, "initiatives", ",hybrid,", ",hybride,")
     message = _error(tiny_dataset)
-    assert "initiatives.csv, row 2 (line 3), column 'value_model': expected one of: social, hybrid, commercial, got 'hybride'" in message
+    assert (
+        "initiatives.csv, row 2 (line 3), column 'value_model': expected one of: social, hybrid, commercial, got 'hybride'"
+        in message
+    )
 
 
 def test_orphan_foreign_key(tiny_dataset):
     _replace(tiny_dataset, "assessments", "A2,I2", "A2,I7")
     message = _error(tiny_dataset)
-    assert "assessments.csv, row 2 (line 3), column 'initiative_id': initiative_id='I7' does not exist in table initiatives" in message
+    assert (
+        "assessments.csv, row 2 (line 3), column 'initiative_id': initiative_id='I7' does not exist in table initiatives"
+        in message
+    )
 
 
 def test_empty_file(tiny_dataset):
@@ -128,7 +138,9 @@ def test_municipality_code_stays_text(tiny_dataset):
 
 
 def test_all_problems_listed_at_once_and_capped(tiny_dataset):
-    lines = ["funding_id,initiative_id,source,purpose,applied_on,decided_on,amount_requested,amount_granted,status,multi_year,term_years"]
+    lines = [
+        "funding_id,initiative_id,source,purpose,applied_on,decided_on,amount_requested,amount_granted,status,multi_year,term_years"
+    ]
     lines += [f"X{i},I1,fund_grant,project,2019-01-01,2019-02-01,-1,0,rejected,false,1" for i in range(30)]
     (tiny_dataset / "funding.csv").write_text("\n".join(lines) + "\n")
     message = _error(tiny_dataset)
@@ -173,8 +185,18 @@ def test_filters(tiny_dataset):
 
 
 def test_events_outside_the_initiatives_life(tiny_dataset):
-    _replace(tiny_dataset, "funding", "F1,I1,government_subsidy,startup,2015-04-01,2015-06-01", "F1,I1,government_subsidy,startup,2014-04-01,2015-06-01")
+    _replace(
+        tiny_dataset,
+        "funding",
+        "F1,I1,government_subsidy,startup,2015-04-01,2015-06-01",
+        "F1,I1,government_subsidy,startup,2014-04-01,2015-06-01",
+    )
     _replace(tiny_dataset, "assessments", "A1,I2,bank,loan,2019-03-01", "A1,I2,bank,loan,2023-03-01")
     message = _error(tiny_dataset)
-    assert "funding.csv, row 1 (line 2), column 'applied_on': expected applied_on on or after the initiative's founded_on" in message
-    assert "assessments.csv, row 1 (line 2), column 'assessed_on': expected assessed_on on or before the initiative's closed_on" in message
+    assert (
+        "funding.csv, row 1 (line 2), column 'applied_on': expected applied_on on or after the initiative's founded_on" in message
+    )
+    assert (
+        "assessments.csv, row 1 (line 2), column 'assessed_on': expected assessed_on on or before the initiative's closed_on"
+        in message
+    )

@@ -20,7 +20,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mapping"
 DUTCH = FIXTURES / "dutch.yaml"
 REPO = Path(__file__).resolve().parents[1]
 KIVA_MAPPING = REPO / "docs" / "examples" / "kiva.yaml"
-PERSONAL_VALUES = ["José", "Müller", "jose@example.nl", "ellen@example.nl", "Ölçer", "Jan Jansen", "Marieke de Vries", "Els Smit", "Pieter Bakker"]
+PERSONAL_VALUES = [
+    "José",
+    "Müller",
+    "jose@example.nl",
+    "ellen@example.nl",
+    "Ölçer",
+    "Jan Jansen",
+    "Marieke de Vries",
+    "Els Smit",
+    "Pieter Bakker",
+]
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -219,7 +229,9 @@ def test_dutch_import_counts_and_quarantine(dutch):
     assert "0 < amount_granted < amount_requested" in reasons["D-006"]  # canonical validation
     assert "no row has KvK='99999999'" in reasons["D-007"]
     # Its organisation (founded "2030") is quarantined too; the row fails against it or is orphaned.
-    assert "does not exist in table initiatives" in reasons["D-008"] or "on or after the initiative's founded_on" in reasons["D-008"]
+    assert (
+        "does not exist in table initiatives" in reasons["D-008"] or "on or after the initiative's founded_on" in reasons["D-008"]
+    )
     assert "required field applied_on is empty" in reasons["D-010"]
     assert "was quarantined" in reasons["D-012"]
     row = quarantine.set_index("Dossier").loc["D-004"]
@@ -304,7 +316,12 @@ FUNDING_BLOCK = """
 
 
 def funding_mapping(tmp_path: Path, source: str, date_format: str = "auto", extra: str = "") -> Path:
-    text = "dataset: {synthetic: false}\ntables:\n  - name: grants\n    source: " + source + FUNDING_BLOCK.format(date_format=date_format) + extra
+    text = (
+        "dataset: {synthetic: false}\ntables:\n  - name: grants\n    source: "
+        + source
+        + FUNDING_BLOCK.format(date_format=date_format)
+        + extra
+    )
     return write(tmp_path / "mapping.yaml", text)
 
 
@@ -347,7 +364,15 @@ def test_excel_unknown_sheet_names_the_mapping_line(tmp_path: Path):
 
 
 JSON_RECORDS = [
-    {"ref": "J1", "org": "A", "applied": "2020-01-15", "decided": "2020-03-01", "asked": 1000, "got": 1000, "mail": "a@example.nl"},
+    {
+        "ref": "J1",
+        "org": "A",
+        "applied": "2020-01-15",
+        "decided": "2020-03-01",
+        "asked": 1000,
+        "got": 1000,
+        "mail": "a@example.nl",
+    },
     {"ref": "J2", "org": "A", "applied": "2020-06-15", "decided": None, "asked": 500.5, "got": 0, "mail": "a@example.nl"},
     {"ref": "J3", "org": "B", "applied": "not a date", "asked": 10, "got": 10, "mail": "b@example.nl"},
 ]
@@ -369,7 +394,10 @@ def test_json_array_and_derived_initiatives(tmp_path: Path):
     constants: {legal_form: unknown, value_model: social, theme: unknown, observed_until: 2025-12-31}
 """
     report = import_mapping(funding_mapping(tmp_path, "{path: grants.json}", "iso", derive), tmp_path / "out")
-    assert [(m.name, m.rows_read, m.rows_loaded, m.rows_quarantined) for m in report.mappings] == [("grants", 3, 2, 1), ("orgs", 1, 1, 0)]
+    assert [(m.name, m.rows_read, m.rows_loaded, m.rows_quarantined) for m in report.mappings] == [
+        ("grants", 3, 2, 1),
+        ("orgs", 1, 1, 0),
+    ]
     data = load(tmp_path / "out")
     assert data.initiatives.to_dict("records")[0]["founded_on"] == pd.Timestamp("2020-01-15")
     assert data.funding.set_index("funding_id").loc["J2", "status"] == "rejected"
@@ -380,7 +408,9 @@ def test_json_lines_with_salted_personal_keys(tmp_path: Path, monkeypatch):
     lines = "\n".join(json.dumps(r) for r in JSON_RECORDS[:2]) + "\n\n"
     write(tmp_path / "grants.jsonl", lines)
     text = funding_mapping(tmp_path, "{path: grants.jsonl}", "iso").read_text(encoding="utf-8")
-    text = text.replace("      initiative_id: org\n", "").replace("dataset: {synthetic: false}\n", "dataset: {synthetic: false}\nsalt_env: TEST_MAEX_SALT\n")
+    text = text.replace("      initiative_id: org\n", "").replace(
+        "dataset: {synthetic: false}\n", "dataset: {synthetic: false}\nsalt_env: TEST_MAEX_SALT\n"
+    )
     text += "    personal_keys: {mail: {field: initiative_id, prefix: P-}}\n"
     mapping = write(tmp_path / "mapping.yaml", text)
 
@@ -461,14 +491,32 @@ def line_of(path: Path, needle: str) -> int:
         ("parse: money}", "parse: euros}", "parse: euros", "unknown parser 'euros'"),
         ("date_format: dmy}", "date_format: ddmmyy}", "date_format: ddmmyy", "unknown date_format 'ddmmyy'"),
         ("Sociaal: social,", "Sociaal: sociaal,", "Sociaal: sociaal", "maps to an invalid value for initiatives.value_model"),
-        ("      source: government_subsidy", "      source: gemeente", "source: gemeente", "constant funding.source: 'gemeente' is not one of"),
-        ("      multi_year: {column: Meerjarig, parse: bool}", "      multi_year: {column: Meerjarig, parse: date}", "multi_year:",
-         "parser 'date' cannot fill field 'multi_year'"),
+        (
+            "      source: government_subsidy",
+            "      source: gemeente",
+            "source: gemeente",
+            "constant funding.source: 'gemeente' is not one of",
+        ),
+        (
+            "      multi_year: {column: Meerjarig, parse: bool}",
+            "      multi_year: {column: Meerjarig, parse: date}",
+            "multi_year:",
+            "parser 'date' cannot fill field 'multi_year'",
+        ),
         ("      name: Naam", "      name: Naam\n      name: Naam2", "name: Naam2", "duplicate key 'name'"),
         ("      value_model:", "      value_modle:", "value_modle", "unknown field 'value_modle'"),
-        ("    personal: [Aanvrager, E-mail]", "    personal: [Aanvrager, E-mail]\n    persnal: [x]", "persnal", "unknown key 'persnal'"),
-        ("      amount_requested: {column: Gevraagd, parse: money}", "      amount_requested: {column: Aanvrager, parse: money}",
-         "amount_requested", "column 'Aanvrager' is declared personal"),
+        (
+            "    personal: [Aanvrager, E-mail]",
+            "    personal: [Aanvrager, E-mail]\n    persnal: [x]",
+            "persnal",
+            "unknown key 'persnal'",
+        ),
+        (
+            "      amount_requested: {column: Gevraagd, parse: money}",
+            "      amount_requested: {column: Aanvrager, parse: money}",
+            "amount_requested",
+            "column 'Aanvrager' is declared personal",
+        ),
     ],
 )
 def test_mapping_errors_name_the_line(tmp_path: Path, old, new, needle, match):
@@ -481,8 +529,13 @@ def test_mapping_errors_name_the_line(tmp_path: Path, old, new, needle, match):
 
 
 def test_missing_required_field_names_the_block(tmp_path: Path):
-    mapping = broken(tmp_path, "      founded_on: {column: Opgericht, parse: date, date_format: dmy, date_precision: first}\n", "")
-    with pytest.raises(MappingError, match=rf"line {line_of(mapping, '- name: organisaties')}: mapping 'organisaties': table initiatives needs field 'founded_on'"):
+    mapping = broken(
+        tmp_path, "      founded_on: {column: Opgericht, parse: date, date_format: dmy, date_precision: first}\n", ""
+    )
+    with pytest.raises(
+        MappingError,
+        match=rf"line {line_of(mapping, '- name: organisaties')}: mapping 'organisaties': table initiatives needs field 'founded_on'",
+    ):
         import_mapping(mapping, tmp_path / "out")
 
 
@@ -491,19 +544,29 @@ def test_source_column_missing_names_line_and_file(tmp_path: Path):
     with pytest.raises(MappingError) as caught:
         import_mapping(mapping, tmp_path / "out")
     line = line_of(mapping, "Gevraagd bedrag")
-    assert f"mapping.yaml, line {line}: column 'Gevraagd bedrag' is not in aanvragen.csv (its columns: Dossier, KvK" in str(caught.value)
+    assert f"mapping.yaml, line {line}: column 'Gevraagd bedrag' is not in aanvragen.csv (its columns: Dossier, KvK" in str(
+        caught.value
+    )
     assert not (tmp_path / "out").exists()
 
 
 def test_missing_source_file(tmp_path: Path):
     mapping = broken(tmp_path, "path: aanvragen.csv", "path: aanvragen-2024.csv")
-    with pytest.raises(MappingError, match=rf"line {line_of(mapping, 'aanvragen-2024.csv')}: source file not found: .*aanvragen-2024.csv"):
+    with pytest.raises(
+        MappingError, match=rf"line {line_of(mapping, 'aanvragen-2024.csv')}: source file not found: .*aanvragen-2024.csv"
+    ):
         import_mapping(mapping, tmp_path / "out")
 
 
 def test_undecodable_source_names_file_line_and_byte(tmp_path: Path):
-    mapping = broken(tmp_path, "      encoding: cp1252\n      decimal: \",\"\n    target: funding", "      encoding: utf-8\n      decimal: \",\"\n    target: funding")
-    with pytest.raises(MappingError, match=r"aanvragen.csv: cannot decode line 2 with the declared encoding 'utf-8': byte 0xe9 at offset \d+") as caught:
+    mapping = broken(
+        tmp_path,
+        '      encoding: cp1252\n      decimal: ","\n    target: funding',
+        '      encoding: utf-8\n      decimal: ","\n    target: funding',
+    )
+    with pytest.raises(
+        MappingError, match=r"aanvragen.csv: cannot decode line 2 with the declared encoding 'utf-8': byte 0xe9 at offset \d+"
+    ) as caught:
         import_mapping(mapping, tmp_path / "out")
     encoding_line = [i for i, t in enumerate(mapping.read_text(encoding="utf-8").splitlines(), 1) if "encoding: utf-8" in t][0]
     assert f"mapping.yaml, line {encoding_line})" in str(caught.value)
@@ -517,14 +580,22 @@ def test_malformed_yaml_names_the_line(tmp_path: Path):
 
 
 def test_python_tag_is_refused(tmp_path: Path):
-    mapping = write(tmp_path / "mapping.yaml", "dataset: {synthetic: false}\ntables:\n  - target: !!python/object/apply:os.system ['echo hi']\n")
-    with pytest.raises(MappingError, match=r"mapping.yaml, line 3: the YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"):
+    mapping = write(
+        tmp_path / "mapping.yaml",
+        "dataset: {synthetic: false}\ntables:\n  - target: !!python/object/apply:os.system ['echo hi']\n",
+    )
+    with pytest.raises(
+        MappingError, match=r"mapping.yaml, line 3: the YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"
+    ):
         import_mapping(mapping, tmp_path / "out")
 
 
 def test_all_mapping_problems_are_reported_at_once(tmp_path: Path):
     mapping = broken(tmp_path, "target: funding", "target: subsidies")
-    mapping.write_text(mapping.read_text(encoding="utf-8").replace("parse: date, date_format: dmy, date_precision: first}", "parse: datum}"), encoding="utf-8")
+    mapping.write_text(
+        mapping.read_text(encoding="utf-8").replace("parse: date, date_format: dmy, date_precision: first}", "parse: datum}"),
+        encoding="utf-8",
+    )
     with pytest.raises(MappingError) as caught:
         import_mapping(mapping, tmp_path / "out")
     assert len(caught.value.messages) >= 2
@@ -601,7 +672,9 @@ def test_defaults_unknown_na_values_and_malformed_rows(tmp_path: Path):
         "3,Gamma,,Zorg,2017,5,extra\n"  # one field too many
         "4,,Stichting,Zorg,2018,1\n",  # name empty, with a default
     )
-    mapping = write(tmp_path / "mapping.yaml", """
+    mapping = write(
+        tmp_path / "mapping.yaml",
+        """
 tables:
   - source: {path: orgs.csv, na_values: ["n.v.t."]}
     target: initiatives
@@ -613,7 +686,8 @@ tables:
       founded_on: {column: opgericht, date_precision: middle}
       volunteers: vrijwilligers
     constants: {value_model: social, observed_until: 2024-12-31}
-""")
+""",
+    )
     report = import_mapping(mapping, tmp_path / "out")
     orgs = report.mappings[0]
     assert (orgs.rows_read, orgs.rows_loaded, orgs.rows_quarantined) == (4, 3, 1)
@@ -621,7 +695,14 @@ tables:
     assert orgs.defaults_used == {"name": 1}
     assert orgs.unknown_filled == {"legal_form": 2, "theme": 1}  # counted over rows read (Gamma is quarantined)
     assert orgs.date_precision["founded_on"] == {"day": 0, "month": 1, "year": 3, "rule": "middle"}
-    assert orgs.fields_left_empty == ["municipality_code", "municipality", "province", "closed_on", "paid_staff_fte", "people_reached"]
+    assert orgs.fields_left_empty == [
+        "municipality_code",
+        "municipality",
+        "province",
+        "closed_on",
+        "paid_staff_fte",
+        "people_reached",
+    ]
     initiatives = load(tmp_path / "out").initiatives.set_index("name")
     assert initiatives.loc["Alpha", "founded_on"] == pd.Timestamp("2015-07-01")
     assert pd.isna(initiatives.loc["Alpha", "volunteers"])  # "n.v.t." is empty

@@ -15,7 +15,16 @@ import pytest
 from conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-STANDARD_PARAMETERS = ["data_source", "province", "municipality", "period_start", "period_end", "min_group_size", "seed", "output_dir"]
+STANDARD_PARAMETERS = [
+    "data_source",
+    "province",
+    "municipality",
+    "period_start",
+    "period_end",
+    "min_group_size",
+    "seed",
+    "output_dir",
+]
 
 
 def _code_cells(path):
@@ -53,8 +62,12 @@ def test_committed_executed_without_errors(path):
 def test_runs_with_a_province_parameter(path, tmp_path):
     out = tmp_path / "out"
     papermill.execute_notebook(
-        str(path), str(tmp_path / path.name), parameters={"province": "Zeeland", "output_dir": str(out)},
-        kernel_name="maexlab", cwd=str(REPO / "notebooks"), progress_bar=False,
+        str(path),
+        str(tmp_path / path.name),
+        parameters={"province": "Zeeland", "output_dir": str(out)},
+        kernel_name="maexlab",
+        cwd=str(REPO / "notebooks"),
+        progress_bar=False,
     )
     results = json.loads((out / "results.json").read_text())
     assert results["parameters"]["province"] == "Zeeland"
@@ -85,8 +98,12 @@ def test_partial_data_states_what_it_cannot_compute(path, funding_only_dataset, 
     out = tmp_path / "out"
     executed = tmp_path / path.name
     papermill.execute_notebook(
-        str(path), str(executed), parameters={"data_source": str(funding_only_dataset), "output_dir": str(out)},
-        kernel_name="maexlab", cwd=str(REPO / "notebooks"), progress_bar=False,
+        str(path),
+        str(executed),
+        parameters={"data_source": str(funding_only_dataset), "output_dir": str(out)},
+        kernel_name="maexlab",
+        cwd=str(REPO / "notebooks"),
+        progress_bar=False,
     )
     results = json.loads((out / "results.json").read_text())
     if path.stem != "00_data_profile":
@@ -106,9 +123,12 @@ def test_kiva_sample_runs_through_the_funding_gap_notebook(shared_real, tmp_path
     import_mapping(REPO / "docs" / "examples" / "kiva.yaml", tmp_path / "kiva", sources={"kiva_loans": str(kiva_csv)})
     out = tmp_path / "out"
     papermill.execute_notebook(
-        str(REPO / "notebooks" / "01_funding_gaps.ipynb"), str(tmp_path / "01.ipynb"),
+        str(REPO / "notebooks" / "01_funding_gaps.ipynb"),
+        str(tmp_path / "01.ipynb"),
         parameters={"data_source": str(tmp_path / "kiva"), "output_dir": str(out)},
-        kernel_name="maexlab", cwd=str(REPO / "notebooks"), progress_bar=False,
+        kernel_name="maexlab",
+        cwd=str(REPO / "notebooks"),
+        progress_bar=False,
     )
     results = json.loads((out / "results.json").read_text())
     raw = pd.read_csv(kiva_csv)

@@ -47,7 +47,9 @@ def test_suppression_errors_are_clear():
 
 
 def test_report_writes_tables_figures_and_results(tmp_path, tiny_dataset):
-    r = report.open_report("test_nb", data_source=str(tiny_dataset), output_dir=str(tmp_path / "out"), min_group_size=2, echo=False)
+    r = report.open_report(
+        "test_nb", data_source=str(tiny_dataset), output_dir=str(tmp_path / "out"), min_group_size=2, echo=False
+    )
     shown = r.table(pd.DataFrame({"g": ["a", "b", "c"], "n": [1, 5, 1], "x": [0.123456, 0.5, 0.1]}), "t", keep=("g",))
     assert shown["suppressed"].tolist() == [True, False, True]
     saved = pd.read_csv(tmp_path / "out" / "tables" / "t.csv")

@@ -73,14 +73,23 @@ def errors_of(path: Path, nbdir: Path) -> str:
 @pytest.mark.parametrize(
     ("yaml_text", "expected"),
     [
-        ("runs:\n  - {colour: red}\n", r"set\.yaml: runs\[0\]\.colour: unknown parameter 'colour' for notebook tiny_report\.ipynb"),
-        ("defaults: {min_group_size: ten}\n", r"set\.yaml: defaults\.min_group_size: wrong type for 'min_group_size'.*expected int"),
+        (
+            "runs:\n  - {colour: red}\n",
+            r"set\.yaml: runs\[0\]\.colour: unknown parameter 'colour' for notebook tiny_report\.ipynb",
+        ),
+        (
+            "defaults: {min_group_size: ten}\n",
+            r"set\.yaml: defaults\.min_group_size: wrong type for 'min_group_size'.*expected int",
+        ),
         ("defaults: {min_group_size: true}\n", r"defaults\.min_group_size: wrong type .*got bool"),
         ("defaults: {fail: 1}\n", r"defaults\.fail: wrong type for 'fail'.*expected bool"),
         ("runs:\n  - {mode: sloppy}\n", r"runs\[0\]\.mode: 'sloppy' is not an option of 'mode'.*one of: quick, thorough"),
         ("runs:\n  - {province: Frisland}\n", r"runs\[0\]\.province: 'Frisland' is not a province \(did you mean 'Fryslân'\?\)"),
         ("grid:\n  province: [utrecht]\n", r"grid\.province: 'utrecht' is not a province \(did you mean 'Utrecht'\?\)"),
-        ("runs:\n  - {municipality: GM9999}\n", r"runs\[0\]\.municipality: municipality 'GM9999' is not in data_source 'embedded'"),
+        (
+            "runs:\n  - {municipality: GM9999}\n",
+            r"runs\[0\]\.municipality: municipality 'GM9999' is not in data_source 'embedded'",
+        ),
         ("runs:\n  - {municipality: Amsterdam}\n", r"runs\[0\]\.municipality: 'Amsterdam' is not a CBS municipality code"),
         (
             "runs:\n  - {province: Utrecht, municipality: '0363'}\n",
@@ -124,7 +133,7 @@ def test_missing_data_source_folder(tmp_path, nbdir, fake_data):
 
 
 def test_municipality_codes_stay_text(tmp_path, nbdir, fake_data):
-    text = "runs:\n  - {municipality: 0363}\n  - {municipality: \"0599\"}\n  - {municipality: gm0796}\n  - {municipality: 80}\n"
+    text = 'runs:\n  - {municipality: 0363}\n  - {municipality: "0599"}\n  - {municipality: gm0796}\n  - {municipality: 80}\n'
     pset = load_parameter_set(write(tmp_path, text), nbdir)
     assert [c.params["municipality"] for c in pset.combinations] == ["GM0363", "GM0599", "GM0796", "GM0080"]
     grid = load_parameter_set(write(tmp_path, "grid:\n  municipality: [0363, 0599]\n", "g.yaml"), nbdir)
@@ -380,8 +389,14 @@ def test_index_escapes_text_and_links_relative(tmp_path):
 def test_relative_out_folder_collects_each_reports_files(tmp_path, nbdir, data_dir, fake_data, monkeypatch):
     """Kernels run in the notebooks folder, so a relative --out must not land there."""
     monkeypatch.chdir(tmp_path)
-    spec = write(tmp_path, f"name: rel\nnotebooks: [tiny_report.ipynb]\ndefaults: {{data_source: '{data_dir}'}}\nruns:\n  - {{province: Utrecht}}\n")
-    assert cli("run", str(spec), "--out", "relative_outputs", "--notebooks-dir", str(nbdir), "--workers", "1", "--progress", "log") == 0
+    spec = write(
+        tmp_path,
+        f"name: rel\nnotebooks: [tiny_report.ipynb]\ndefaults: {{data_source: '{data_dir}'}}\nruns:\n  - {{province: Utrecht}}\n",
+    )
+    assert (
+        cli("run", str(spec), "--out", "relative_outputs", "--notebooks-dir", str(nbdir), "--workers", "1", "--progress", "log")
+        == 0
+    )
     run_dir = tmp_path / "relative_outputs" / "rel"
     (report,) = manifest(run_dir)["reports"]
     folder = run_dir / report["path"]

@@ -88,7 +88,9 @@ class ImportReport:
         lines = [f"Imported {self.mapping} -> {self.out_dir} ({kind})"]
         for m in self.mappings:
             origin = m.source if m.source else f"derived from {m.derived_from}"
-            lines.append(f"  {m.name} ({origin} -> {m.target}): {m.rows_read} read, {m.rows_loaded} loaded, {m.rows_quarantined} quarantined")
+            lines.append(
+                f"  {m.name} ({origin} -> {m.target}): {m.rows_read} read, {m.rows_loaded} loaded, {m.rows_quarantined} quarantined"
+            )
             for reason, count in sorted(m.quarantine_reasons.items()):
                 lines.append(f"      quarantined, {reason}: {count}")
             for name, info in m.date_precision.items():
@@ -143,7 +145,14 @@ def _sha256(path: Path) -> str:
 class _RowMaker:
     """Turns source rows into canonical values for one mapping."""
 
-    def __init__(self, spec: MappingSpec, mapping: TableMapping, source: SourceTable, report: MappingReport, parent: _RowMaker | None = None):
+    def __init__(
+        self,
+        spec: MappingSpec,
+        mapping: TableMapping,
+        source: SourceTable,
+        report: MappingReport,
+        parent: _RowMaker | None = None,
+    ):
         self.spec = spec
         self.mapping = mapping
         self.source = source
@@ -182,8 +191,12 @@ class _RowMaker:
             return None
         kind = spec.column.kind
         if spec.parse in ("money", "number"):
-            number = parsers.parse_number(raw, spec.decimal or self.decimal, spec.thousands if spec.thousands is not None else self.thousands,
-                                          money=spec.parse == "money")
+            number = parsers.parse_number(
+                raw,
+                spec.decimal or self.decimal,
+                spec.thousands if spec.thousands is not None else self.thousands,
+                money=spec.parse == "money",
+            )
             rounding = spec.round if spec.round is not None else (2 if spec.parse == "money" and spec.scale is not None else None)
             number = parsers.apply_arithmetic(number, spec.scale, spec.divide_by, rounding)
             if spec.greater_than is not None:
@@ -256,7 +269,11 @@ class _RowMaker:
             column = TABLES[self.mapping.target].column(name)
             if name in values and values[name] is None and not column.nullable and name not in failed:
                 spec = self.mapping.fields.get(name)
-                origin = f" (column {spec.source_column!r})" if spec is not None and spec.source_column and spec.mode == "column" else ""
+                origin = (
+                    f" (column {spec.source_column!r})"
+                    if spec is not None and spec.source_column and spec.mode == "column"
+                    else ""
+                )
                 if spec is not None and spec.mode == "personal_key":
                     origin = " (a personal key column)"
                 problems.append(("required field empty", f"required field {name} is empty{origin} and no default is declared"))
@@ -264,8 +281,13 @@ class _RowMaker:
 
 def _run_source_mapping(spec: MappingSpec, mapping: TableMapping, source: SourceTable, results: dict[str, _Result]) -> _Result:
     report = MappingReport(
-        name=mapping.name, target=mapping.target, source=mapping.source.written, format=mapping.source.format,
-        sha256=_sha256(mapping.source.path), personal_columns_dropped=list(mapping.personal), fields_left_empty=list(mapping.filled_empty),
+        name=mapping.name,
+        target=mapping.target,
+        source=mapping.source.written,
+        format=mapping.source.format,
+        sha256=_sha256(mapping.source.path),
+        personal_columns_dropped=list(mapping.personal),
+        fields_left_empty=list(mapping.filled_empty),
     )
     maker = _RowMaker(spec, mapping, source, report)
     join_index = _join_index(mapping, results) if mapping.join else None
@@ -287,7 +309,12 @@ def _run_source_mapping(spec: MappingSpec, mapping: TableMapping, source: Source
 def _precision_report(maker: _RowMaker, report: MappingReport) -> None:
     for name, counts in maker.precision.items():
         rule = maker.mapping.fields[name].date_precision
-        report.date_precision[name] = {"day": counts.get("day", 0), "month": counts.get("month", 0), "year": counts.get("year", 0), "rule": rule}
+        report.date_precision[name] = {
+            "day": counts.get("day", 0),
+            "month": counts.get("month", 0),
+            "year": counts.get("year", 0),
+            "rule": rule,
+        }
 
 
 def _join_key(maker_columns: dict[str, list], columns: list[str], position: int, na: frozenset[str]) -> tuple[str, ...] | None:
@@ -332,7 +359,9 @@ def _apply_join(mapping, maker: _RowMaker, position: int, values: dict, found: l
     loaded = [(i, r) for i, r in matches if not r.problems[i]]
     if not loaded:
         i, r = matches[0]
-        found.append(("join: no match", f"join with {join.table}: the matching row ({r.source.where(r.positions[i])}) was quarantined"))
+        found.append(
+            ("join: no match", f"join with {join.table}: the matching row ({r.source.where(r.positions[i])}) was quarantined")
+        )
         failed.update(join.fields)
         return
     for name, there in join.fields.items():
@@ -347,8 +376,14 @@ def _apply_join(mapping, maker: _RowMaker, position: int, values: dict, found: l
 def _run_derived_mapping(spec: MappingSpec, mapping: TableMapping, results: dict[str, _Result]) -> _Result:
     other = results[mapping.derive.source]
     report = MappingReport(
-        name=mapping.name, target=mapping.target, source=None, format=None, sha256=None, derived_from=other.mapping.name,
-        personal_columns_dropped=list(mapping.personal), fields_left_empty=list(mapping.filled_empty),
+        name=mapping.name,
+        target=mapping.target,
+        source=None,
+        format=None,
+        sha256=None,
+        derived_from=other.mapping.name,
+        personal_columns_dropped=list(mapping.personal),
+        fields_left_empty=list(mapping.filled_empty),
     )
     maker = _RowMaker(spec, mapping, other.source, report, parent=other.maker)
     groups: dict[Any, list[int]] = {}
@@ -475,14 +510,18 @@ def _personal_of_source(result: _Result, results: list[_Result]) -> set[str]:
 
 def _check_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / METADATA_FILE).exists())):
-        raise MappingError([f"{out_dir}: exists and is not a dataset folder written by maexlab; refusing to replace it (choose another --out)"])
+        raise MappingError(
+            [f"{out_dir}: exists and is not a dataset folder written by maexlab; refusing to replace it (choose another --out)"]
+        )
 
 
 def _jsonable_constant(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def import_mapping(mapping_path: Path | str, out_dir: Path | str, sources: dict[str, str] | None = None, fmt: str = "csv") -> ImportReport:
+def import_mapping(
+    mapping_path: Path | str, out_dir: Path | str, sources: dict[str, str] | None = None, fmt: str = "csv"
+) -> ImportReport:
     """Import the sources a mapping file declares into a canonical dataset folder ``out_dir``.
 
     Raises MappingError (nothing written) for a problem with the mapping or a source file.
@@ -509,21 +548,27 @@ def import_mapping(mapping_path: Path | str, out_dir: Path | str, sources: dict[
                 wanted.setdefault(here, mapping.join.line)
         for column, line in wanted.items():
             if column not in available:
-                missing.append(f"{mapping_path}, line {line}: column {column!r} is not in {source.path.name} "
-                               f"(its columns: {', '.join(available)})")
+                missing.append(
+                    f"{mapping_path}, line {line}: column {column!r} is not in {source.path.name} "
+                    f"(its columns: {', '.join(available)})"
+                )
     for mapping in spec.tables:
         if mapping.join and mapping.join.table in tables_read:
             there = list(tables_read[mapping.join.table].frame.columns)
             for _, column in mapping.join.on:
                 if column not in there:
-                    missing.append(f"{mapping_path}, line {mapping.join.line}: join column {column!r} is not in "
-                                   f"{tables_read[mapping.join.table].path.name} (its columns: {', '.join(there)})")
+                    missing.append(
+                        f"{mapping_path}, line {mapping.join.line}: join column {column!r} is not in "
+                        f"{tables_read[mapping.join.table].path.name} (its columns: {', '.join(there)})"
+                    )
         if mapping.derive and mapping.derive.source in tables_read:
             there = list(tables_read[mapping.derive.source].frame.columns)
             for column, line in mapping.source_columns().items():
                 if column not in there:
-                    missing.append(f"{mapping_path}, line {line}: column {column!r} is not in {tables_read[mapping.derive.source].path.name} "
-                                   f"(its columns: {', '.join(there)})")
+                    missing.append(
+                        f"{mapping_path}, line {line}: column {column!r} is not in {tables_read[mapping.derive.source].path.name} "
+                        f"(its columns: {', '.join(there)})"
+                    )
     if missing:
         raise MappingError(missing)
 
@@ -556,12 +601,17 @@ def import_mapping(mapping_path: Path | str, out_dir: Path | str, sources: dict[
     # Constants are declarations, not observations: reports name them next to the data notice.
     constants = {
         f"{r.mapping.target}.{name}": _jsonable_constant(f.default)
-        for r in ordered for name, f in r.mapping.fields.items() if f.mode == "constant"
+        for r in ordered
+        for name, f in r.mapping.fields.items()
+        if f.mode == "constant"
     }
     if constants:
         metadata["declared_constants"] = dict(sorted(constants.items()))
     report = ImportReport(
-        mapping=str(mapping_path), out_dir=str(out_dir), dataset=dict(spec.dataset), mappings=[r.report for r in ordered],
+        mapping=str(mapping_path),
+        out_dir=str(out_dir),
+        dataset=dict(spec.dataset),
+        mappings=[r.report for r in ordered],
         tables={name: len(frame) for name, frame in tables.items()},
         quarantine_files={name: f"{QUARANTINE_DIR}/{name}.csv" for name in quarantine},
     )
@@ -570,7 +620,9 @@ def import_mapping(mapping_path: Path | str, out_dir: Path | str, sources: dict[
     work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".import"))
     try:
         staged = write_dataset(tables, work / "dataset", metadata, fmt)
-        (staged / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        (staged / REPORT_FILE).write_text(
+            json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+        )
         if quarantine:
             (staged / QUARANTINE_DIR).mkdir()
             for name, frame in quarantine.items():

@@ -139,7 +139,9 @@ def parse_number(value: object, decimal: str = "auto", thousands: str | None = N
                 )
             decimal_mark = mark
     if thousands_mark is not None and thousands is not None and thousands in (",", ".", "") and thousands != thousands_mark:
-        raise ValueProblem(f"{original!r} groups thousands with {thousands_mark!r} but the mapping declares thousands {thousands!r}")
+        raise ValueProblem(
+            f"{original!r} groups thousands with {thousands_mark!r} but the mapping declares thousands {thousands!r}"
+        )
     integer, fraction = text, ""
     if decimal_mark is not None:
         integer, fraction = text.rsplit(decimal_mark, 1)
@@ -273,8 +275,7 @@ def parse_date(value: object, date_format: str = "auto", precision_rule: str = "
     if precision != "day":
         if precision_rule == "keep":
             raise ValueProblem(
-                f"{original!r} is a partial date ({precision} only); declare date_precision: first, last or middle "
-                "to fill it"
+                f"{original!r} is a partial date ({precision} only); declare date_precision: first, last or middle to fill it"
             )
         if month is None:
             month, day = {"first": (1, 1), "last": (12, 31), "middle": (7, 1)}[precision_rule]

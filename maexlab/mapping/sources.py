@@ -41,11 +41,13 @@ def _decode(path: Path, spec: SourceSpec, mapping_file: Path) -> str:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         byte = raw[error.start : error.start + 1].hex()
-        raise MappingError([
-            f"{path}: cannot decode line {line} with the declared encoding {spec.encoding!r}: byte 0x{byte} at offset "
-            f"{error.start}; declare the file's encoding (e.g. cp1252 or latin-1) under source.encoding "
-            f"({mapping_file}, line {spec.encoding_line})"
-        ]) from None
+        raise MappingError(
+            [
+                f"{path}: cannot decode line {line} with the declared encoding {spec.encoding!r}: byte 0x{byte} at offset "
+                f"{error.start}; declare the file's encoding (e.g. cp1252 or latin-1) under source.encoding "
+                f"({mapping_file}, line {spec.encoding_line})"
+            ]
+        ) from None
 
 
 def _read_csv(path: Path, spec: SourceSpec, mapping_file: Path) -> SourceTable:
@@ -66,12 +68,16 @@ def _read_csv(path: Path, spec: SourceSpec, mapping_file: Path) -> SourceTable:
                 header = [cell.strip() for cell in record]
                 continue
             if len(record) != len(header):
-                malformed[len(records)] = f"the row has {len(record)} fields but the header has {len(header)} (check delimiter and quotes)"
+                malformed[len(records)] = (
+                    f"the row has {len(record)} fields but the header has {len(header)} (check delimiter and quotes)"
+                )
                 record = (record + [""] * len(header))[: len(header)]
             records.append(record)
             lines.append(start)
     except csv.Error as error:
-        raise MappingError([f"{path}, line {reader.line_num}: not readable as CSV with delimiter {spec.delimiter!r}: {error}"]) from None
+        raise MappingError(
+            [f"{path}, line {reader.line_num}: not readable as CSV with delimiter {spec.delimiter!r}: {error}"]
+        ) from None
     if header is None:
         raise MappingError([f"{path}: the file is empty; expected a header row ({mapping_file}, line {spec.line})"])
     duplicates = sorted({h for h in header if header.count(h) > 1})
@@ -93,14 +99,22 @@ def _read_excel(path: Path, spec: SourceSpec, mapping_file: Path) -> SourceTable
             sheet = book.worksheets[0]
         elif isinstance(spec.sheet, int):
             if not 0 <= spec.sheet < len(book.worksheets):
-                raise MappingError([f"{mapping_file}, line {spec.line}: sheet number {spec.sheet} does not exist in {path.name} "
-                                    f"(sheets, counted from 0: {', '.join(book.sheetnames)})"])
+                raise MappingError(
+                    [
+                        f"{mapping_file}, line {spec.line}: sheet number {spec.sheet} does not exist in {path.name} "
+                        f"(sheets, counted from 0: {', '.join(book.sheetnames)})"
+                    ]
+                )
             sheet = book.worksheets[spec.sheet]
         elif spec.sheet in book.sheetnames:
             sheet = book[spec.sheet]
         else:
-            raise MappingError([f"{mapping_file}, line {spec.line}: sheet {spec.sheet!r} does not exist in {path.name} "
-                                f"(sheets: {', '.join(book.sheetnames)})"])
+            raise MappingError(
+                [
+                    f"{mapping_file}, line {spec.line}: sheet {spec.sheet!r} does not exist in {path.name} "
+                    f"(sheets: {', '.join(book.sheetnames)})"
+                ]
+            )
         header: list[str] | None = None
         records: list[list[object]] = []
         lines: list[int | None] = []
@@ -181,8 +195,12 @@ READERS = {"csv": _read_csv, "excel": _read_excel, "json": _read_json, "jsonl": 
 def read_source(spec: SourceSpec, mapping_file: Path) -> SourceTable:
     """Read one declared source; a missing or undecodable file raises MappingError."""
     if not spec.path.exists():
-        raise MappingError([f"{mapping_file}, line {spec.line}: source file not found: {spec.path} "
-                            f"(written as {spec.written!r}; relative paths are read from the mapping file's folder)"])
+        raise MappingError(
+            [
+                f"{mapping_file}, line {spec.line}: source file not found: {spec.path} "
+                f"(written as {spec.written!r}; relative paths are read from the mapping file's folder)"
+            ]
+        )
     if spec.path.is_dir():
         raise MappingError([f"{mapping_file}, line {spec.line}: source path is a folder, not a file: {spec.path}"])
     return READERS[spec.format](spec.path, spec, mapping_file)

@@ -27,7 +27,15 @@ EXTENSIONS = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xlsm": "excel",
     ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet",
 }  # fmt: skip
-DEFAULT_PARSER = {"id": "text", "str": "text", "category": "category", "date": "date", "int": "number", "float": "number", "bool": "bool"}
+DEFAULT_PARSER = {
+    "id": "text",
+    "str": "text",
+    "category": "category",
+    "date": "date",
+    "int": "number",
+    "float": "number",
+    "bool": "bool",
+}
 #: Which parsers may fill which canonical kinds.
 COMPATIBLE = {
     "text": ("id", "str", "category"),
@@ -280,7 +288,10 @@ def canonical_value(value: Any, column: Column) -> Any:
     kind = column.kind
     if kind == "category":
         if not isinstance(value, str) or value not in column.vocabulary:
-            raise ValueError(f"{value!r} is not one of: {', '.join(column.vocabulary)}" + (" (quote yes/no words in YAML)" if isinstance(value, bool) else ""))
+            raise ValueError(
+                f"{value!r} is not one of: {', '.join(column.vocabulary)}"
+                + (" (quote yes/no words in YAML)" if isinstance(value, bool) else "")
+            )
         return value
     if kind in ("id", "str"):
         if isinstance(value, bool | dict | list):
@@ -358,7 +369,10 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
         elif spec.rule == "coverage":
             if target != "funding" or name != "status":
                 check.error(at("rule"), "rule 'coverage' derives funding.status from amount_granted and amount_requested")
-            spec.rule_fields = {"granted": str(raw.get("granted", "amount_granted")), "requested": str(raw.get("requested", "amount_requested"))}
+            spec.rule_fields = {
+                "granted": str(raw.get("granted", "amount_granted")),
+                "requested": str(raw.get("requested", "amount_requested")),
+            }
             for role, other in spec.rule_fields.items():
                 if other not in schema.column_names or schema.column(other).kind not in ("int", "float"):
                     check.error(at(role), f"rule coverage: {role} must name a numeric field of {target}, got {other!r}")
@@ -376,18 +390,28 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
     elif spec.mode == "column":
         greater = _number_option(check, raw, "greater_than")
         spec.greater_than = greater
-        fits = column.kind in COMPATIBLE[spec.parse] or (greater is not None and column.kind == "bool" and spec.parse in ("money", "number"))
+        fits = column.kind in COMPATIBLE[spec.parse] or (
+            greater is not None and column.kind == "bool" and spec.parse in ("money", "number")
+        )
         if not fits:
-            check.error(at("parse"), f"parser {spec.parse!r} cannot fill field {name!r} ({column.kind}); expected one of: "
-                        + ", ".join(p for p, kinds in COMPATIBLE.items() if column.kind in kinds))
+            check.error(
+                at("parse"),
+                f"parser {spec.parse!r} cannot fill field {name!r} ({column.kind}); expected one of: "
+                + ", ".join(p for p, kinds in COMPATIBLE.items() if column.kind in kinds),
+            )
         if greater is not None and column.kind != "bool":
             check.error(at("greater_than"), f"greater_than makes a yes/no value; field {name!r} is a {column.kind}")
     spec.date_format = raw.get("date_format", "auto")
     if spec.date_format not in parsers.DATE_FORMATS:
-        check.error(at("date_format"), f"unknown date_format {spec.date_format!r} (expected one of: {', '.join(parsers.DATE_FORMATS)})")
+        check.error(
+            at("date_format"), f"unknown date_format {spec.date_format!r} (expected one of: {', '.join(parsers.DATE_FORMATS)})"
+        )
     spec.date_precision = raw.get("date_precision", "keep")
     if spec.date_precision not in parsers.DATE_PRECISION_RULES:
-        check.error(at("date_precision"), f"unknown date_precision {spec.date_precision!r} (expected one of: {', '.join(parsers.DATE_PRECISION_RULES)})")
+        check.error(
+            at("date_precision"),
+            f"unknown date_precision {spec.date_precision!r} (expected one of: {', '.join(parsers.DATE_PRECISION_RULES)})",
+        )
     for key, allowed in (("decimal", parsers.DECIMAL_MARKS), ("thousands", parsers.THOUSANDS_MARKS)):
         if key in raw:
             if raw[key] not in allowed:
@@ -398,7 +422,10 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
     spec.divide_by = _number_option(check, raw, "divide_by", positive=True)
     if "round" in raw:
         spec.round = raw["round"]
-        if not (spec.round in ("ceil", "floor", "nearest") or (isinstance(spec.round, int) and not isinstance(spec.round, bool) and spec.round >= 0)):
+        if not (
+            spec.round in ("ceil", "floor", "nearest")
+            or (isinstance(spec.round, int) and not isinstance(spec.round, bool) and spec.round >= 0)
+        ):
             check.error(at("round"), f"round must be ceil, floor, nearest or a number of decimals, got {spec.round!r}")
     if "prefix" in raw:
         spec.prefix = parsers.as_text(raw["prefix"])
@@ -410,7 +437,10 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
             spec.length = length
     spec.unknown = bool(raw.get("unknown", False))
     if spec.unknown and "unknown" not in column.vocabulary:
-        check.error(at("unknown"), f"unknown: true needs a field whose vocabulary has 'unknown'; {target}.{name} has: {', '.join(column.vocabulary) or 'no vocabulary'}")
+        check.error(
+            at("unknown"),
+            f"unknown: true needs a field whose vocabulary has 'unknown'; {target}.{name} has: {', '.join(column.vocabulary) or 'no vocabulary'}",
+        )
     if "values" in raw:
         values = raw["values"]
         if not isinstance(values, LineDict):
@@ -449,7 +479,10 @@ def _source_spec(check: _Checker, raw: Any, line: int, base: Path, overrides: di
     try:
         expanded = expand_env(written)
     except KeyError as missing:
-        check.error(at("path"), f"source path uses ${{{missing.args[0]}}} but that environment variable is not set (write ${{VAR:-default}} for a fallback)")
+        check.error(
+            at("path"),
+            f"source path uses ${{{missing.args[0]}}} but that environment variable is not set (write ${{VAR:-default}} for a fallback)",
+        )
         return None
     path = Path(expanded).expanduser()
     if not path.is_absolute():
@@ -542,12 +575,18 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
         check.keys(block, BLOCK_KEYS, "a table mapping")
         target = block.get("target")
         if target not in TABLES:
-            check.error(check.line_of(block, "target", block_line), f"unknown target table {target!r} (expected one of: {', '.join(TABLES)})")
+            check.error(
+                check.line_of(block, "target", block_line),
+                f"unknown target table {target!r} (expected one of: {', '.join(TABLES)})",
+            )
             continue
         schema = TABLES[target]
         name = str(block.get("name", target))
         if name in names:
-            check.error(check.line_of(block, "name", block_line), f"two mappings are called {name!r}; give each a distinct name: (name: ...)")
+            check.error(
+                check.line_of(block, "name", block_line),
+                f"two mappings are called {name!r}; give each a distinct name: (name: ...)",
+            )
         names.add(name)
         mapping = TableMapping(name=name, target=target, line=block_line, source=None, fields={})
 
@@ -566,13 +605,18 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
 
         def known(field_name: str, line: int, schema=schema, target=target) -> bool:
             if field_name not in schema.column_names:
-                check.error(line, f"unknown field {field_name!r} for table {target} (expected one of: {', '.join(schema.column_names)})")
+                check.error(
+                    line, f"unknown field {field_name!r} for table {target} (expected one of: {', '.join(schema.column_names)})"
+                )
                 return False
             return True
 
         columns = block.get("columns", LineDict())
         if not isinstance(columns, LineDict):
-            check.error(check.line_of(block, "columns", block_line), "columns must be a mapping of canonical field -> source column or spec")
+            check.error(
+                check.line_of(block, "columns", block_line),
+                "columns must be a mapping of canonical field -> source column or spec",
+            )
         else:
             for field_name, raw in columns.items():
                 line = columns.key_lines[field_name]
@@ -589,7 +633,11 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
                     continue
                 column = schema.column(field_name)
                 try:
-                    add(FieldSpec(field=field_name, column=column, mode="constant", line=line, default=canonical_value(value, column)))
+                    add(
+                        FieldSpec(
+                            field=field_name, column=column, mode="constant", line=line, default=canonical_value(value, column)
+                        )
+                    )
                 except ValueError as error:
                     check.error(line, f"constant {target}.{field_name}: {error}")
 
@@ -602,7 +650,9 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
             if not isinstance(raw_id, LineDict) or "hash_of" not in raw_id:
                 check.error(line, "id must be a mapping with hash_of: [source columns] (and optionally prefix, length, field)")
             elif len(schema.key) > 1 and "field" not in block["id"]:
-                check.error(line, f"table {target} has a key of several fields ({', '.join(schema.key)}); say which one with field:")
+                check.error(
+                    line, f"table {target} has a key of several fields ({', '.join(schema.key)}); say which one with field:"
+                )
             elif known(id_field, line):
                 add(_field_spec(check, target, id_field, raw_id, line))
 
@@ -616,7 +666,9 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
 
         personal_keys = block.get("personal_keys", LineDict())
         if not isinstance(personal_keys, LineDict):
-            check.error(check.line_of(block, "personal_keys", block_line), "personal_keys must map source column -> canonical field")
+            check.error(
+                check.line_of(block, "personal_keys", block_line), "personal_keys must map source column -> canonical field"
+            )
         else:
             for source_column, raw in personal_keys.items():
                 line = personal_keys.key_lines[source_column]
@@ -626,10 +678,19 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
                     continue
                 column = schema.column(field_name)
                 if column.kind not in ("id", "str"):
-                    check.error(line, f"personal_keys: {target}.{field_name} is a {column.kind}; a hashed key fills an identifier")
+                    check.error(
+                        line, f"personal_keys: {target}.{field_name} is a {column.kind}; a hashed key fills an identifier"
+                    )
                     continue
-                spec = FieldSpec(field=field_name, column=column, mode="personal_key", line=line, source_column=source_column,
-                                 hash_of=[source_column], prefix=parsers.as_text(options.get("prefix", "")))
+                spec = FieldSpec(
+                    field=field_name,
+                    column=column,
+                    mode="personal_key",
+                    line=line,
+                    source_column=source_column,
+                    hash_of=[source_column],
+                    prefix=parsers.as_text(options.get("prefix", "")),
+                )
                 length = options.get("length", HASH_LENGTH)
                 if isinstance(length, bool) or not isinstance(length, int) or not 6 <= length <= 64:
                     check.error(line, f"personal_keys length must be a whole number from 6 to 64, got {length!r}")
@@ -642,8 +703,11 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
 
         for spec in mapping.fields.values():
             if spec.mode == "column" and spec.source_column in mapping.personal:
-                check.error(spec.line, f"column {spec.source_column!r} is declared personal and cannot fill {target}.{spec.field}; "
-                            "declare it under personal_keys to replace it by a salted hash")
+                check.error(
+                    spec.line,
+                    f"column {spec.source_column!r} is declared personal and cannot fill {target}.{spec.field}; "
+                    "declare it under personal_keys to replace it by a salted hash",
+                )
             if spec.mode == "hash" and set(spec.hash_of) & set(mapping.personal):
                 needs_salt.append(spec.line)
 
@@ -658,8 +722,11 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
 
     if needs_salt and not salt:
         if "salt_env" in document:
-            check.error(salt_line, f"salt_env names {variable!r} but that environment variable is not set; "
-                        f"personal keys (line {needs_salt[0]}) are hashed with it")
+            check.error(
+                salt_line,
+                f"salt_env names {variable!r} but that environment variable is not set; "
+                f"personal keys (line {needs_salt[0]}) are hashed with it",
+            )
         else:
             check.error(needs_salt[0], "hashing a personal column needs a salt: declare salt_env: VARIABLE (preferred) or salt:")
 
@@ -681,8 +748,11 @@ def _check_coverage(check: _Checker, mapping: TableMapping) -> None:
         if mapping.derive and column.name == mapping.derive.key:
             continue
         if column.required and not column.nullable:
-            check.error(mapping.line, f"mapping {mapping.name!r}: table {mapping.target} needs field {column.name!r}: "
-                        "map it under columns, give it under constants, or derive it (id:, join:)")
+            check.error(
+                mapping.line,
+                f"mapping {mapping.name!r}: table {mapping.target} needs field {column.name!r}: "
+                "map it under columns, give it under constants, or derive it (id:, join:)",
+            )
         elif column.required:
             mapping.filled_empty.append(column.name)
 
@@ -700,7 +770,9 @@ def _join_spec(check: _Checker, raw: Any, line: int, mapping: TableMapping) -> J
     elif isinstance(on_raw, dict) and all(isinstance(v, str) for v in on_raw.values()):
         on = list(on_raw.items())
     else:
-        check.error(raw.key_lines["on"], "join on: must be a column name, a list of names, or a mapping this column -> that column")
+        check.error(
+            raw.key_lines["on"], "join on: must be a column name, a list of names, or a mapping this column -> that column"
+        )
         return None
     fields = raw.get("fields", {})  # empty: filled from the foreign key once the other mapping is known
     schema = TABLES[mapping.target]
@@ -724,7 +796,10 @@ def _derive_spec(check: _Checker, raw: Any, line: int, mapping: TableMapping) ->
         check.error(raw.key_lines["key"], f"derive key {key!r} is not a field of table {mapping.target}")
     aggregate = raw.get("aggregate", LineDict())
     if not isinstance(aggregate, LineDict):
-        check.error(raw.key_lines.get("aggregate", line), "aggregate must map field -> {min|max|first|last|count|sum: field of the other table}")
+        check.error(
+            raw.key_lines.get("aggregate", line),
+            "aggregate must map field -> {min|max|first|last|count|sum: field of the other table}",
+        )
         aggregate = LineDict()
     for field_name, op_raw in aggregate.items():
         at = aggregate.key_lines[field_name]
@@ -732,14 +807,22 @@ def _derive_spec(check: _Checker, raw: Any, line: int, mapping: TableMapping) ->
             check.error(at, f"unknown field {field_name!r} for table {mapping.target}")
             continue
         if not isinstance(op_raw, dict) or len(op_raw) != 1 or next(iter(op_raw)) not in AGGREGATES:
-            check.error(at, f"aggregate {field_name}: expected one of {', '.join(AGGREGATES)} with a field, e.g. {{min: applied_on}}")
+            check.error(
+                at, f"aggregate {field_name}: expected one of {', '.join(AGGREGATES)} with a field, e.g. {{min: applied_on}}"
+            )
             continue
         op, other = next(iter(op_raw.items()))
         if field_name in mapping.fields:
             check.error(at, f"field {field_name!r} is filled twice (also on line {mapping.fields[field_name].line})")
             continue
-        mapping.fields[field_name] = FieldSpec(field=field_name, column=schema.column(field_name), mode="aggregate", line=at,
-                                               aggregate=op, rule_fields={"field": str(other)})
+        mapping.fields[field_name] = FieldSpec(
+            field=field_name,
+            column=schema.column(field_name),
+            mode="aggregate",
+            line=at,
+            aggregate=op,
+            rule_fields={"field": str(other)},
+        )
     return DeriveSpec(source=str(raw["from"]), key=key, line=line)
 
 
@@ -756,16 +839,22 @@ def _check_references(check: _Checker, tables: list[TableMapping]) -> None:
         if mapping.join is not None:
             other = _resolve(tables, mapping.join.table)
             if other is None or other is mapping:
-                check.error(mapping.join.line, f"join table {mapping.join.table!r} is not another mapping's name or target "
-                            f"(mappings: {', '.join(t.name for t in tables)})")
+                check.error(
+                    mapping.join.line,
+                    f"join table {mapping.join.table!r} is not another mapping's name or target "
+                    f"(mappings: {', '.join(t.name for t in tables)})",
+                )
             else:
                 mapping.join.table = other.name
                 other_schema = TABLES[other.target]
                 if not mapping.join.fields:
                     fk = next((fk for fk in TABLES[mapping.target].foreign_keys if fk.table == other.target), None)
                     if fk is None:
-                        check.error(mapping.join.line, f"join with {other.name!r}: table {mapping.target} has no foreign key to "
-                                    f"{other.target}; say which fields to fill with fields: {{this_field: that_field}}")
+                        check.error(
+                            mapping.join.line,
+                            f"join with {other.name!r}: table {mapping.target} has no foreign key to "
+                            f"{other.target}; say which fields to fill with fields: {{this_field: that_field}}",
+                        )
                     else:
                         mapping.join.fields = dict(zip(fk.columns, fk.target_columns, strict=True))
                 for there in mapping.join.fields.values():
@@ -782,7 +871,9 @@ def _check_references(check: _Checker, tables: list[TableMapping]) -> None:
                 check.error(mapping.derive.line, f"derive key {mapping.derive.key!r} is not a field of table {other.target}")
             for spec in mapping.fields.values():
                 if spec.mode == "aggregate" and spec.rule_fields["field"] not in other_schema.column_names:
-                    check.error(spec.line, f"aggregate {spec.field}: {spec.rule_fields['field']!r} is not a field of table {other.target}")
+                    check.error(
+                        spec.line, f"aggregate {spec.field}: {spec.rule_fields['field']!r} is not a field of table {other.target}"
+                    )
 
 
 def dependencies(mapping: TableMapping) -> list[str]:

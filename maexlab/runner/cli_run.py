@@ -209,7 +209,12 @@ def run(
         if marker is not None:
             e = entries[job.key]
             e.update({k: marker.get(k) for k in ("started", "finished", "duration", "execution_time")})
-            e.update(status="ok", cached=True, headline=read_headline(job.out_dir(run_dir)), data_notice=read_data_notice(job.out_dir(run_dir)))
+            e.update(
+                status="ok",
+                cached=True,
+                headline=read_headline(job.out_dir(run_dir)),
+                data_notice=read_data_notice(job.out_dir(run_dir)),
+            )
         else:
             pending.append(job)
 

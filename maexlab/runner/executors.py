@@ -158,8 +158,15 @@ def run_job_isolated(
     t0 = time.perf_counter()
     started = _now()
     if is_cancelled():
-        result = {"status": "interrupted", "error": "interrupted before it started", "started": started,
-                  "finished": started, "duration": 0.0, "execution_time": None, "wall_time": 0.0}
+        result = {
+            "status": "interrupted",
+            "error": "interrupted before it started",
+            "started": started,
+            "finished": started,
+            "duration": 0.0,
+            "execution_time": None,
+            "wall_time": 0.0,
+        }
         if return_files:
             assert scratch is not None
             result["files"] = {}

@@ -143,9 +143,7 @@ def build_jobs(
         if source != "embedded" and not Path(source).is_absolute() and "data_source" in params:
             exec_params["data_source"] = str((base / source).resolve())
         fp = data_fingerprint(source, base_dir=base)
-        job_hash = hashlib.sha256(
-            "\n".join([nb_hashes[nb], canonical_json(params), fp]).encode("utf-8")
-        ).hexdigest()
+        job_hash = hashlib.sha256("\n".join([nb_hashes[nb], canonical_json(params), fp]).encode("utf-8")).hexdigest()
         jobs.append(
             Job(
                 notebook=nb,

@@ -227,12 +227,10 @@ def normalise_municipality(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(
-            f"{value!r} is not a municipality code; write it as text such as \"GM0363\" or \"0363\""
-        )
+        raise ValueError(f'{value!r} is not a municipality code; write it as text such as "GM0363" or "0363"')
     m = _CODE.fullmatch(value.strip())
     if not m:
-        raise ValueError(f"{value!r} is not a CBS municipality code such as \"GM0363\"")
+        raise ValueError(f'{value!r} is not a CBS municipality code such as "GM0363"')
     return "GM" + m.group(1).zfill(4)
 
 
@@ -336,7 +334,9 @@ def _normalise_places(params: dict[str, Any], where: str, errors: list[str]) -> 
 def _expand(
     doc: dict[str, Any], where: str, errors: list[str], lookup: Callable[[str], dict[str, str | None]]
 ) -> list[Combination]:
-    defaults = _normalise_places(_check_params_dict(doc.get("defaults"), f"{where}: defaults", errors), f"{where}: defaults", errors)
+    defaults = _normalise_places(
+        _check_params_dict(doc.get("defaults"), f"{where}: defaults", errors), f"{where}: defaults", errors
+    )
     def_origin = {k: f"defaults.{k}" for k in defaults}
     combos: list[Combination] = []
 
@@ -476,9 +476,7 @@ def _validate(
             elif code not in known:
                 errors.append(f"{where}: {c.origin['municipality']}: municipality {code!r} is not in data_source {source!r}")
             elif isinstance(prov, str) and known[code] not in (None, prov):
-                errors.append(
-                    f"{where}: {c.origin['municipality']}: municipality {code!r} lies in {known[code]}, not in {prov}"
-                )
+                errors.append(f"{where}: {c.origin['municipality']}: municipality {code!r} lies in {known[code]}, not in {prov}")
         start, end = c.params.get("period_start"), c.params.get("period_end")
         if isinstance(start, int) and isinstance(end, int) and start > end:
             errors.append(f"{where}: {c.origin['period_start']}: period_start {start} is after period_end {end}")
@@ -493,8 +491,7 @@ def _validate(
                 if spec is None:
                     documented = ", ".join(nb_specs) or "none"
                     errors.append(
-                        f"{where}: {origin}: unknown parameter {key!r} for notebook {nb.name} "
-                        f"(its parameters: {documented})"
+                        f"{where}: {origin}: unknown parameter {key!r} for notebook {nb.name} (its parameters: {documented})"
                     )
                     continue
                 if not _type_ok(value, spec):
@@ -543,7 +540,9 @@ def load_parameter_set(
     errors: list[str] = []
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
-            errors.append(f"{where}: {key}: unknown key{_did_you_mean(str(key), list(TOP_LEVEL_KEYS))}; expected {', '.join(TOP_LEVEL_KEYS)}")
+            errors.append(
+                f"{where}: {key}: unknown key{_did_you_mean(str(key), list(TOP_LEVEL_KEYS))}; expected {', '.join(TOP_LEVEL_KEYS)}"
+            )
     name = doc.get("name", path.stem)
     if not isinstance(name, str) or not name.strip():
         errors.append(f"{where}: name: expected a non-empty text")

@@ -112,7 +112,7 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
     banner = "".join(f'<p class="synthetic">{_e(n)}</p>' for n in notices)
     run = manifest.get("run", {})
     page = (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>maexlab run {_e(run.get('name', ''))}</title><style>{_STYLE}</style></head><body>"
         f"<h1>Run {_e(run.get('name', ''))}</h1>"
         f"<p>Parameter set <code>{_e(run.get('params_file', ''))}</code> &middot; status "
@@ -120,9 +120,7 @@ def write_index(run_dir: Path, manifest: dict[str, Any]) -> Path:
         f"started {_e(run.get('started', ''))} &middot; git {_e(manifest.get('git_commit') or 'unknown')} &middot; "
         f'<a href="manifest.json">manifest.json</a></p>{banner}'
         "<table><thead><tr><th>Notebook</th><th>Parameters</th><th>Status</th><th>Time</th>"
-        "<th>Headline</th><th>Files</th></tr></thead><tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody></table></body></html>\n"
+        "<th>Headline</th><th>Files</th></tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table></body></html>\n"
     )
     path = run_dir / "index.html"
     atomic_write_text(path, page)
