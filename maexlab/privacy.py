@@ -21,9 +21,12 @@ def suppress_small_cells(
     value column become missing and ``suppressed`` is True, marking the row in the output.
     Columns in ``keep`` (the group labels; by default every text column) are left as they are.
 
-    With ``secondary`` (the default), when exactly one group is below the minimum, the next
-    smallest group is suppressed too: a single hidden group could otherwise be recovered by
-    subtracting the shown groups from a total published elsewhere.
+    With ``secondary`` (the default) a hidden group can never be recovered by subtraction from
+    a total published elsewhere: along every label column, within each line of the table (the
+    rows that share all other labels; for a one-label table, the whole table), a line with
+    exactly one hidden group also hides its next smallest group. This repeats until no line has
+    a single hidden group, so a source x phase table stays safe next to the published source
+    totals and phase totals.
 
     Examples
     --------
@@ -40,10 +43,10 @@ def suppress_small_cells(
         raise ValueError(f"min_group_size must be at least 1, got {min_group_size}")
     out = table.copy()
     small = (out[count_column] < min_group_size).fillna(False).astype(bool)
-    if secondary and small.sum() == 1 and (~small & out[count_column].notna()).any():
-        small[out[count_column].where(~small).idxmin()] = True
     # Without an explicit ``keep``, text columns are the group labels.
     labels = set(keep) if keep else {c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c]) and c != count_column}
+    if secondary:
+        small = _secondary_suppression(small, out[count_column], out[[c for c in out.columns if c in labels]])
     for column in out.columns:
         if column in labels:
             continue
@@ -55,6 +58,25 @@ def suppress_small_cells(
             out[column] = out[column].astype(object).mask(small)
     out[SUPPRESSED_FLAG] = small.to_numpy()
     return out
+
+
+def _secondary_suppression(small: pd.Series, counts: pd.Series, labels: pd.DataFrame) -> pd.Series:
+    """Hide the next smallest group in every line that would otherwise hide exactly one."""
+    small = small.copy()
+    dimensions = list(labels.columns) or [None]
+    changed = True
+    while changed:
+        changed = False
+        for dimension in dimensions:
+            others = [c for c in labels.columns if c != dimension]
+            lines = labels.groupby(others, dropna=False, sort=False).groups.values() if others else [labels.index]
+            for rows in lines:
+                hidden = small[rows]
+                candidates = counts[rows].where(~hidden).dropna()
+                if hidden.sum() == 1 and len(candidates):
+                    small[candidates.idxmin()] = True
+                    changed = True
+    return small
 
 
 def assert_no_small_groups(table: pd.DataFrame, count_column: str = "n", min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> None:

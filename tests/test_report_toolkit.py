@@ -105,3 +105,20 @@ def test_import_records_declared_constants():
     meta = json.loads((out / "dataset.json").read_text())
     assert meta["declared_constants"]["initiatives.value_model"] == "social"
     assert "initiatives.value_model=social" in maexlab.load(out).notice()
+
+
+def test_secondary_suppression_in_a_cross_table_protects_row_and_column_totals():
+    # source x phase: one small cell (a, plan); row a and column plan each need a second hidden cell.
+    table = pd.DataFrame(
+        {
+            "source": ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
+            "phase": ["plan", "start", "growth"] * 3,
+            "n": [3, 40, 50, 20, 60, 70, 30, 80, 90],
+        }
+    )
+    shown = suppress_small_cells(table, keep=("source", "phase"))
+    hidden = set(zip(shown.loc[shown["suppressed"], "source"], shown.loc[shown["suppressed"], "phase"], strict=True))
+    assert hidden == {("a", "plan"), ("a", "start"), ("b", "plan"), ("b", "start")}
+    for label in ("source", "phase"):
+        per_line = shown.groupby(label)["suppressed"].sum()
+        assert not (per_line == 1).any(), f"a {label} line hides a single cell"
