@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -104,6 +105,7 @@ class MaexData:
         ``applied_on``, assessments by ``assessed_on``, financials and impact by ``year``.
         Phase histories stay whole because survival needs them from founding.
         """
+        period = _checked_period(period)
         tables = dict(self.tables)
         initiatives = tables.get("initiatives")
         if municipality is not None or province is not None:
@@ -150,6 +152,21 @@ class MaexData:
             **{k: v for k, v in (("municipality", municipality), ("province", province), ("period", period)) if v is not None},
         }
         return replace(self, tables=tables, filters=filters)
+
+
+def _checked_period(period: object) -> tuple[int | None, int | None] | None:
+    """A period is None or (first_year, last_year), either end None; refuse anything else clearly."""
+    if period is None:
+        return None
+    if not isinstance(period, tuple | list) or len(period) != 2:
+        raise ValueError(f"period must be (first_year, last_year), either may be None; got {period!r}")
+    first, last = period
+    for year in (first, last):
+        if year is not None and (isinstance(year, bool) or not isinstance(year, numbers.Integral)):
+            raise ValueError(f"period years must be whole numbers or None; got {period!r}")
+    if first is not None and last is not None and first > last:
+        raise ValueError(f"period starts after it ends: {period!r}")
+    return (None if first is None else int(first), None if last is None else int(last))
 
 
 def normalise_municipality_code(value: str | int) -> str:
@@ -228,9 +245,17 @@ def load(
     >>> int(d.funding["applied_on"].dt.year.min()), int(d.funding["applied_on"].dt.year.max())
     (2020, 2024)
     """
+    if not isinstance(source, str | Path):
+        raise TypeError(f"data source must be 'embedded', a folder or a .duckdb file path; got {source!r}")
+    period = _checked_period(period)
     path = EMBEDDED_DIR if str(source) == "embedded" else Path(source)
     if not path.exists():
         raise FileNotFoundError(f"data source not found: {path} (expected 'embedded', a folder or a .duckdb file)")
+    if path.is_file() and path.suffix.lower() in (".csv", ".parquet", ".xlsx", ".json"):
+        raise ValueError(
+            f"data source {path} is a single {path.suffix} file: give the folder holding one file per canonical table, "
+            "or import other files with `maexlab data import MAPPING.yaml --out DIR`"
+        )
     if path.is_dir():
         raw, origins, offsets, metadata, problems = io.read_folder(path)
     else:

@@ -53,14 +53,18 @@ def read_parquet_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
 
 def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int | None], dict, list[Problem]]:
     """Read every canonical table present in ``folder`` as raw frames."""
-    metadata = read_metadata(folder)
+    metadata, problems = read_metadata(folder)
     expected = metadata.get("tables", list(TABLES))
     raw: dict[str, pd.DataFrame] = {}
     origins: dict[str, str] = {}
     offsets: dict[str, int | None] = {}
-    problems: list[Problem] = []
     for name in TABLES:
         csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+        if csv_path.exists() and parquet_path.exists():
+            problems.append(
+                Problem(str(folder), f"both {name}.csv and {name}.parquet exist; keep one so it is clear which is the data")
+            )
+            continue
         if csv_path.exists():
             frame, found = read_csv_file(csv_path)
             origins[name], offsets[name] = str(csv_path), CSV_LINE_OFFSET
@@ -99,7 +103,12 @@ def read_duckdb(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], di
         metadata: dict = {}
         if "dataset_metadata" in present:
             rows = connection.execute("select key, value from dataset_metadata").fetchall()
-            metadata = {key: json.loads(value) for key, value in rows}
+            try:
+                loaded = {key: json.loads(value) for key, value in rows}
+            except (TypeError, ValueError) as error:
+                return {}, {}, {}, {}, [Problem(f"{path}:dataset_metadata", f"values must be JSON text: {error}")]
+            metadata, found = _checked_metadata(loaded, f"{path}:dataset_metadata")
+            problems.extend(found)
         expected = metadata.get("tables", list(TABLES))
         for name in TABLES:
             if name not in present:
@@ -111,11 +120,27 @@ def read_duckdb(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], di
     return raw, origins, {name: None for name in raw}, metadata, problems
 
 
-def read_metadata(folder: Path) -> dict:
+def read_metadata(folder: Path) -> tuple[dict, list[Problem]]:
+    """The dataset's ``dataset.json`` (empty when absent) and any problem with it."""
     path = folder / METADATA_FILE
     if not path.exists():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+        return {}, []
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        return {}, [Problem(str(path), f"not valid JSON: {error}")]
+    return _checked_metadata(metadata, str(path))
+
+
+def _checked_metadata(metadata: object, origin: str) -> tuple[dict, list[Problem]]:
+    if not isinstance(metadata, dict):
+        return {}, [Problem(origin, "expected a JSON object with keys such as 'synthetic' and 'tables'")]
+    tables = metadata.get("tables", list(TABLES))
+    if not isinstance(tables, list) or not all(isinstance(t, str) and t in TABLES for t in tables):
+        return {}, [Problem(origin, f"'tables' must be a list of table names from: {', '.join(TABLES)}; got {tables!r}")]
+    if not isinstance(metadata.get("synthetic", False), bool):
+        return {}, [Problem(origin, f"'synthetic' must be true or false; got {metadata['synthetic']!r}")]
+    return metadata, []
 
 
 def table_to_csv_bytes(df: pd.DataFrame) -> bytes:

@@ -98,10 +98,6 @@ def save_results(out: Path, results: dict[str, Any]) -> Path:
     return path
 
 
-def read_results(out: Path) -> dict[str, Any]:
-    return json.loads((Path(out) / "results.json").read_text(encoding="utf-8"))
-
-
 def data_requirements_note(data, needs: dict[str, tuple[str, ...]], section: str) -> str | None:
     """A sentence saying why ``section`` cannot be computed, or None when it can."""
     gaps = data.missing(needs)

@@ -200,3 +200,31 @@ def test_events_outside_the_initiatives_life(tiny_dataset):
         "assessments.csv, row 1 (line 2), column 'assessed_on': expected assessed_on on or before the initiative's closed_on"
         in message
     )
+
+
+def test_malformed_dataset_json(tiny_dataset):
+    (tiny_dataset / "dataset.json").write_text("{synthetic: yes")
+    assert "dataset.json: not valid JSON" in _error(tiny_dataset)
+    (tiny_dataset / "dataset.json").write_text('{"tables": "initiatives"}')
+    assert "'tables' must be a list of table names" in _error(tiny_dataset)
+    (tiny_dataset / "dataset.json").write_text('{"synthetic": "yes"}')
+    assert "'synthetic' must be true or false; got 'yes'" in _error(tiny_dataset)
+
+
+def test_csv_and_parquet_of_one_table_is_ambiguous(tiny_dataset):
+    maexlab.load(tiny_dataset).funding.to_parquet(tiny_dataset / "funding.parquet")
+    assert "both funding.csv and funding.parquet exist" in _error(tiny_dataset)
+
+
+def test_bad_source_and_period_arguments(tiny_dataset):
+    with pytest.raises(TypeError, match="data source must be 'embedded', a folder or a .duckdb file path; got None"):
+        maexlab.load(None)
+    with pytest.raises(ValueError, match="is a single .csv file: give the folder"):
+        maexlab.load(tiny_dataset / "funding.csv")
+    with pytest.raises(ValueError, match=r"period must be \(first_year, last_year\)"):
+        maexlab.load(tiny_dataset, period=2018)
+    with pytest.raises(ValueError, match="period years must be whole numbers or None"):
+        maexlab.load(tiny_dataset, period=("2018", "2020"))
+    with pytest.raises(ValueError, match="period starts after it ends"):
+        maexlab.load(tiny_dataset, period=(2024, 2018))
+    assert len(maexlab.load(tiny_dataset, period=(2019, None)).funding) == 2

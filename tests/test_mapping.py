@@ -739,3 +739,24 @@ def test_municipality_code_parser_keeps_codes_as_text():
     assert parse_municipality_code(" gm0014 ") == "GM0014"
     with pytest.raises(ValueProblem, match="'Amsterdam' is not a CBS municipality code"):
         parse_municipality_code("Amsterdam")
+
+
+def test_quarantine_holds_only_columns_the_mapping_reads(tmp_path: Path):
+    source = tmp_path / "apps.csv"
+    source.write_text("id,org,amount,notes\nA1,I1,100,call Jan 0612345678\nA2,I1,veel,mail jan@example.nl\n", encoding="utf-8")
+    (tmp_path / "m.yaml").write_text(
+        "tables:\n"
+        "  - source: {path: apps.csv}\n"
+        "    target: funding\n"
+        "    columns:\n"
+        "      funding_id: id\n"
+        "      initiative_id: org\n"
+        "      amount_requested: {column: amount, parse: money}\n"
+        "    constants: {source: fund_grant, purpose: project, applied_on: 2020-01-01, status: pending}\n",
+        encoding="utf-8",
+    )
+    import_mapping(tmp_path / "m.yaml", tmp_path / "out")
+    quarantine = (tmp_path / "out" / "quarantine" / "funding.csv").read_text(encoding="utf-8")
+    assert "veel" in quarantine and "notes" not in quarantine and "jan@example.nl" not in quarantine
+    with pytest.raises(MappingError, match="is a folder; give the mapping YAML file"):
+        import_mapping(tmp_path, tmp_path / "out2")

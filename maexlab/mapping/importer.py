@@ -478,7 +478,14 @@ def _quarantine_frames(results: list[_Result]) -> dict[str, pd.DataFrame]:
         records = []
         columns: dict[str, None] = {}
         for r in (r for r in results if r.mapping.target == target):
-            keep = [c for c in r.source.frame.columns if c not in r.mapping.personal and c not in _personal_of_source(r, results)]
+            # Only the columns the mapping reads: an unmapped column may hold personal data nobody declared.
+            # The source row and line number lead back to the full row in the source file.
+            used = set(r.mapping.source_columns()) | {here for here, _ in (r.mapping.join.on if r.mapping.join else [])}
+            keep = [
+                c
+                for c in r.source.frame.columns
+                if c in used and c not in r.mapping.personal and c not in _personal_of_source(r, results)
+            ]
             columns.update(dict.fromkeys(keep))
             for i, found in enumerate(r.problems):
                 if not found:

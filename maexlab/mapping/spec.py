@@ -122,6 +122,8 @@ def load_yaml(path: Path) -> LineDict:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise MappingError([f"{path}: mapping file not found"]) from None
+    except IsADirectoryError:
+        raise MappingError([f"{path}: is a folder; give the mapping YAML file"]) from None
     except UnicodeDecodeError as error:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise MappingError([f"{path}, line {line}: the mapping file is not UTF-8 text"]) from None
