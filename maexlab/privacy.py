@@ -23,10 +23,10 @@ def suppress_small_cells(
 
     With ``secondary`` (the default) a hidden group can never be recovered by subtraction from
     a total published elsewhere: along every label column, within each line of the table (the
-    rows that share all other labels; for a one-label table, the whole table), a line with
-    exactly one hidden group also hides its next smallest group. This repeats until no line has
-    a single hidden group, so a source x phase table stays safe next to the published source
-    totals and phase totals.
+    rows that share all other labels; for a one-label table, the whole table), the next smallest
+    groups are hidden too until the line hides at least two groups that together reach the
+    minimum. This repeats until every line is safe, so a source x phase table stays safe next
+    to the published source totals and phase totals.
 
     Examples
     --------
@@ -46,7 +46,7 @@ def suppress_small_cells(
     # Without an explicit ``keep``, text columns are the group labels.
     labels = set(keep) if keep else {c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c]) and c != count_column}
     if secondary:
-        small = _secondary_suppression(small, out[count_column], out[[c for c in out.columns if c in labels]])
+        small = _secondary_suppression(small, out[count_column], out[[c for c in out.columns if c in labels]], min_group_size)
     for column in out.columns:
         if column in labels:
             continue
@@ -60,8 +60,12 @@ def suppress_small_cells(
     return out
 
 
-def _secondary_suppression(small: pd.Series, counts: pd.Series, labels: pd.DataFrame) -> pd.Series:
-    """Hide the next smallest group in every line that would otherwise hide exactly one."""
+def _secondary_suppression(small: pd.Series, counts: pd.Series, labels: pd.DataFrame, min_group_size: int) -> pd.Series:
+    """Hide the next smallest groups of every line until its hidden groups are safe together.
+
+    A line is safe when it hides no group, or at least two whose counts sum to the minimum:
+    their sum is what subtracting the shown groups from a published total reveals.
+    """
     small = small.copy()
     dimensions = list(labels.columns) or [None]
     changed = True
@@ -73,7 +77,8 @@ def _secondary_suppression(small: pd.Series, counts: pd.Series, labels: pd.DataF
             for rows in lines:
                 hidden = small[rows]
                 candidates = counts[rows].where(~hidden).dropna()
-                if hidden.sum() == 1 and len(candidates):
+                unsafe = hidden.sum() == 1 or 0 < counts[rows][hidden].fillna(0).sum() < min_group_size
+                if hidden.any() and unsafe and len(candidates):
                     small[candidates.idxmin()] = True
                     changed = True
     return small

@@ -35,7 +35,7 @@ def test_secondary_suppression_protects_a_single_hidden_group():
     table = pd.DataFrame({"g": ["a", "b", "c"], "n": [3, 50, 12]})
     assert suppress_small_cells(table)["suppressed"].tolist() == [True, False, True]
     assert suppress_small_cells(table, secondary=False)["suppressed"].tolist() == [True, False, False]
-    two_small = pd.DataFrame({"g": ["a", "b", "c"], "n": [3, 4, 12]})
+    two_small = pd.DataFrame({"g": ["a", "b", "c"], "n": [3, 8, 12]})
     assert suppress_small_cells(two_small)["suppressed"].tolist() == [True, True, False]
 
 
@@ -122,3 +122,9 @@ def test_secondary_suppression_in_a_cross_table_protects_row_and_column_totals()
     for label in ("source", "phase"):
         per_line = shown.groupby(label)["suppressed"].sum()
         assert not (per_line == 1).any(), f"a {label} line hides a single cell"
+
+
+def test_secondary_suppression_hides_until_the_hidden_groups_reach_the_minimum():
+    # Two tiny groups (3 + 4 = 7 < 10) would reveal a group of 7 by subtraction: hide a third.
+    table = pd.DataFrame({"g": ["a", "b", "c", "d"], "n": [3, 4, 25, 40]})
+    assert suppress_small_cells(table)["suppressed"].tolist() == [True, True, True, False]
