@@ -52,6 +52,8 @@ def suppress_small_cells(
             continue
         if column == count_column:
             out[column] = out[column].astype("Int64").mask(small)
+        elif pd.api.types.is_integer_dtype(out[column]):
+            out[column] = out[column].astype("Int64").mask(small)  # counts stay whole numbers
         elif pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(out[column]):
             out[column] = out[column].astype("float64").mask(small)
         else:

@@ -41,22 +41,28 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from maexlab.impact import _safe_ratio
 from maexlab.schema import IMPACT_INVESTOR_TYPES, VALUE_MODELS
 
 __all__ = [
     "BMY_RANGE_PP",
     "BMY_SOURCE",
+    "EQUIVALENCE_MARGIN",
     "FUNDAMENTALS",
     "MIN_MODEL_ROWS",
     "NEEDS",
     "ModelFit",
     "NotComputable",
+    "assessment_counts",
     "blended_gap",
     "blended_gap_table",
     "build_features",
     "coefficient_table",
+    "complete_rows",
     "fit_model",
+    "group_summary",
     "hedonic_models",
+    "ignores_impact",
     "impact_difference",
     "oaxaca_gap",
     "plot_blended_gap",
@@ -78,6 +84,9 @@ MIN_OAXACA_ROWS = 20
 #: Published range of the return impact investors give up, percentage points of IRR.
 BMY_RANGE_PP: tuple[float, float] = (2.5, 3.7)
 BMY_SOURCE = 'Barber, Morse and Yasuda (2021), "Impact investing", Journal of Financial Economics'
+#: Claim 5 equivalence margin for the mainstream impact elasticity: an elasticity within +-0.10
+#: means a 10% higher impact value moves the valuation by less than 1% (1.1**0.1 = 1.0096).
+EQUIVALENCE_MARGIN = 0.10
 #: Default horizon (years) and social discount rate for capitalising yearly impact value.
 DEFAULT_HORIZON_YEARS = 5
 DEFAULT_SOCIAL_DISCOUNT_RATE = 0.035
@@ -151,12 +160,6 @@ def investor_group(investor_type: pd.Series) -> pd.Series:
     ['mainstream', 'impact', 'mainstream', 'impact']
     """
     return pd.Series(np.where(investor_type.isin(IMPACT_INVESTOR_TYPES), "impact", "mainstream"), index=investor_type.index)
-
-
-def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
-    num = pd.to_numeric(num, errors="coerce").astype(float)
-    den = pd.to_numeric(den, errors="coerce").astype(float)
-    return (num / den.where(den > 0)).replace([np.inf, -np.inf], np.nan)
 
 
 def yearly_impact_value(impact: pd.DataFrame, proxies: pd.DataFrame) -> pd.DataFrame:
@@ -248,9 +251,9 @@ def build_features(data) -> pd.DataFrame:
     )
     rev = pd.to_numeric(a["revenue"], errors="coerce").astype(float)
     out["revenue"] = rev
-    out["growth"] = _ratio(rev, a["revenue_prev"]) - 1.0
-    out["margin"] = _ratio(rev - pd.to_numeric(a["costs"], errors="coerce").astype(float), rev)
-    out["earned_income_share"] = _ratio(a["earned_income"], rev)
+    out["growth"] = _safe_ratio(rev, a["revenue_prev"]) - 1.0
+    out["margin"] = _safe_ratio(rev - pd.to_numeric(a["costs"], errors="coerce").astype(float), rev)
+    out["earned_income_share"] = _safe_ratio(a["earned_income"], rev)
     out["log_revenue"] = np.log(rev.where(rev > 0))
     out["impact_value"] = pd.to_numeric(a["impact_value"], errors="coerce").astype(float)
     out["log_impact"] = np.log1p(out["impact_value"])
@@ -282,6 +285,68 @@ def build_features(data) -> pd.DataFrame:
     return out.sort_values("assessment_id", kind="stable").reset_index(drop=True)
 
 
+#: Label columns of :func:`assessment_counts` and :func:`group_summary` (pass as ``keep=``).
+COUNT_LABELS: tuple[str, ...] = ("investor_group", "investor_type", "instrument", "decision")
+SUMMARY_LABELS: tuple[str, ...] = ("investor_group", "value_model")
+
+
+def assessment_counts(features: pd.DataFrame, by: Sequence[str] = COUNT_LABELS) -> pd.DataFrame:
+    """Assessments (``n``) and distinct initiatives (``n_initiatives``) per group.
+
+    Assessments are events: publish with ``count_column="n_initiatives"`` so a group is shown
+    only when it holds enough distinct initiatives, not merely enough assessments.
+
+    >>> f = pd.DataFrame({"investor_group": ["impact"] * 3, "investor_type": ["impact_fund"] * 3,
+    ...     "instrument": ["equity"] * 3, "decision": ["accepted"] * 3, "initiative_id": ["A", "A", "B"]})
+    >>> assessment_counts(f)[["n", "n_initiatives"]].values.tolist()
+    [[3, 2]]
+    """
+    g = features.groupby(list(by), sort=True)
+    return pd.DataFrame({"n": g.size(), "n_initiatives": g["initiative_id"].nunique()}).reset_index()
+
+
+def group_summary(features: pd.DataFrame, by: Sequence[str] = SUMMARY_LABELS) -> pd.DataFrame:
+    """Per investor group and value model: ``n`` assessments, ``n_initiatives`` and medians.
+
+    Medians of revenue, margin, earned-income share and impact value, and the acceptance rate.
+    Publish with ``count_column="n_initiatives"`` and ``keep=by``.
+    """
+    g = features.groupby(list(by), sort=True)
+    return g.agg(
+        n=("assessment_id", "size"),
+        n_initiatives=("initiative_id", "nunique"),
+        revenue_median_eur=("revenue", "median"),
+        margin_median=("margin", "median"),
+        earned_share_median=("earned_income_share", "median"),
+        impact_value_median_eur=("impact_value", "median"),
+        acceptance_rate=("accepted", "mean"),
+    ).reset_index()
+
+
+def complete_rows(rows: pd.DataFrame, columns: Sequence[str], label: str = "rows") -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows with every column present, and a record of how many were left out and why.
+
+    The record has ``n_input``, ``n_dropped``, ``missing_by_column`` (a row can miss several
+    columns, so these counts may add up to more than ``n_dropped``) and ``note``, a sentence
+    for the notebook (None when nothing was left out). ``z_`` prefixes are dropped in the note.
+
+    >>> df = pd.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, None]})
+    >>> kept, rec = complete_rows(df, ["a", "b"], "offers")
+    >>> len(kept), rec["n_dropped"], rec["note"]
+    (1, 2, '2 of 3 offers left out for missing data (a missing in 1, b missing in 1)')
+    """
+    cols = list(dict.fromkeys(columns))
+    missing = rows[cols].isna()
+    complete = ~missing.any(axis=1)
+    by_col = {c: int(k) for c, k in missing.sum().items() if k}
+    n_in, n_dropped = int(len(rows)), int((~complete).sum())
+    note = None
+    if n_dropped:
+        reasons = ", ".join(f"{c.removeprefix('z_')} missing in {k}" for c, k in sorted(by_col.items(), key=lambda kv: -kv[1]))
+        note = f"{n_dropped} of {n_in} {label} left out for missing data ({reasons})"
+    return rows[complete], {"n_input": n_in, "n_dropped": n_dropped, "missing_by_column": by_col, "note": note}
+
+
 # --- 1. hedonic models -----------------------------------------------------------------------
 
 
@@ -290,6 +355,8 @@ class ModelFit:
     """A fitted model (or why it was not fitted): tidy coefficients with 95% intervals.
 
     ``coefs`` has ``term, estimate, ci_low, ci_high, p_value``; ``message`` is None when fitted.
+    ``n_clusters`` is the number of distinct initiatives; ``rows_left_out`` records the rows
+    left out for a missing outcome or regressor (see :func:`complete_rows`).
     """
 
     name: str
@@ -300,6 +367,7 @@ class ModelFit:
     coefs: pd.DataFrame = field(default_factory=pd.DataFrame)
     message: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    rows_left_out: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -354,9 +422,13 @@ def fit_model(
 ) -> ModelFit:
     """OLS (log valuation, rate) or logit (accepted) with errors clustered by initiative.
 
-    Rows with a missing outcome or regressor are dropped; regressors constant in the rows
-    are dropped (and named in ``extra['dropped']``). Below ``min_rows`` rows nothing is fitted
-    and ``message`` says so. Intervals are 95% (t with G-1 df for OLS, normal for logit).
+    Rows with a missing outcome or regressor are left out and counted in ``rows_left_out``
+    (with the missing variables); regressors constant in the rows are dropped (and named in
+    ``extra['dropped']``). Below ``min_rows`` rows nothing is fitted and ``message`` says so.
+    Standard errors: cluster-robust by initiative (statsmodels ``cov_type="cluster"``, with its
+    small-sample correction). 95% intervals: for OLS from the t distribution with G - 1 degrees
+    of freedom (G = number of initiatives; ``use_t=True``), for the logit from the normal
+    distribution.
 
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"initiative_id": [str(i // 2) for i in range(200)], "x": rng.normal(size=200)})
@@ -369,16 +441,18 @@ def fit_model(
 
     name = name or f"{outcome} ({group})"
     cols = list(dict.fromkeys(regressors))
-    rows = features.dropna(subset=[outcome, *cols])
+    what = _OUTCOME_LABEL.get(outcome, "rows")
+    rows, left_out = complete_rows(features, [outcome, *cols], what)
     n = len(rows)
     if n < min_rows:
-        what = _OUTCOME_LABEL.get(outcome, "rows")
         return ModelFit(
             name,
             outcome,
             group,
             n,
+            int(rows["initiative_id"].nunique()),
             message=f"too few {what} with complete data in this selection (n={n} < {min_rows}) to fit the model",
+            rows_left_out=left_out,
         )
     keep = [c for c in cols if rows[c].astype(float).nunique() > 1]
     dropped = [c for c in cols if c not in keep]
@@ -394,7 +468,7 @@ def fit_model(
                     raise ValueError("the outcome does not vary")
                 res = sm.Logit(y, X).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": clusters})
             else:
-                res = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+                res = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
             ci = res.conf_int(0.05)
     except Exception as exc:  # perfect separation, singular design
         return ModelFit(
@@ -404,6 +478,7 @@ def fit_model(
             n,
             n_clusters,
             message=f"the model could not be fitted on this selection ({type(exc).__name__}: {exc})",
+            rows_left_out=left_out,
         )
     coefs = pd.DataFrame(
         {
@@ -422,6 +497,7 @@ def fit_model(
             n,
             n_clusters,
             message="the model gave non-finite estimates on this selection (too little variation)",
+            rows_left_out=left_out,
         )
     extra: dict[str, Any] = {"dropped": dropped}
     if outcome != "accepted":
@@ -429,7 +505,7 @@ def fit_model(
         extra["params"] = res.params
     else:
         extra["params"] = res.params
-    return ModelFit(name, outcome, group, n, n_clusters, coefs, None, extra)
+    return ModelFit(name, outcome, group, n, n_clusters, coefs, None, extra, left_out)
 
 
 #: Regressors of each hedonic model (before any z-scaling).
@@ -446,9 +522,17 @@ DECISION_REGRESSORS: tuple[str, ...] = (
 
 
 def decision_frame(features: pd.DataFrame) -> pd.DataFrame:
-    """Assessments with complete fundamentals and impact, z-scaled over all of them (both groups)."""
-    rows = features.dropna(subset=[*FUNDAMENTALS, "log_impact"])
-    return z_scale(rows, [*FUNDAMENTALS, "log_impact"])
+    """All assessments with ``z_`` columns: fundamentals and impact standardised with the mean and
+    population sd over the assessments that have all of them (both groups). A missing value
+    stays missing, so :func:`fit_model` leaves those rows out and says which variable was missing.
+    """
+    cols = [*FUNDAMENTALS, "log_impact"]
+    complete = features.loc[features[cols].notna().all(axis=1), cols].astype(float)
+    out = features.copy()
+    for c in cols:
+        sd = complete[c].std(ddof=0)
+        out[f"z_{c}"] = (out[c].astype(float) - complete[c].mean()) / sd if sd > 0 else np.nan
+    return out
 
 
 def hedonic_models(features: pd.DataFrame, min_rows: int = MIN_MODEL_ROWS) -> dict[str, ModelFit]:
@@ -501,12 +585,15 @@ def coefficient_table(fits: dict[str, ModelFit]) -> pd.DataFrame:
         if not fit.ok:
             continue
         t = fit.coefs.copy()
+        t.insert(0, "n_initiatives", fit.n_clusters)
         t.insert(0, "n", fit.n)
         t.insert(0, "group", fit.group)
         t.insert(0, "outcome", fit.outcome)
         frames.append(t)
     if not frames:
-        return pd.DataFrame(columns=["outcome", "group", "n", "term", "estimate", "ci_low", "ci_high", "p_value"])
+        return pd.DataFrame(
+            columns=["outcome", "group", "n", "n_initiatives", "term", "estimate", "ci_low", "ci_high", "p_value"]
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -517,20 +604,22 @@ def impact_difference(features: pd.DataFrame, outcome: Outcome = "log_valuation"
     initiative; ``impact_investor:log_impact`` answers "do impact investors price impact more?".
     """
     rows = features if outcome != "accepted" else decision_frame(features)
-    rows = _rows_for(rows, outcome)
+    rows = _rows_for(rows, outcome).copy()
     regs = list(VALUATION_REGRESSORS if outcome != "accepted" else DECISION_REGRESSORS)
-    rows = rows.dropna(subset=[outcome, *regs]).copy()
+    complete, left_out = complete_rows(rows, [outcome, *regs], _OUTCOME_LABEL[outcome])
     inter = []
     for r in regs:
         rows[f"impact_investor:{r}"] = rows["impact_investor"] * rows[r]
         inter.append(f"impact_investor:{r}")
-    if rows["impact_investor"].nunique() < 2 or min(rows["impact_investor"].value_counts()) < min_rows:
+    if complete["impact_investor"].nunique() < 2 or min(complete["impact_investor"].value_counts()) < min_rows:
         return ModelFit(
             f"{outcome} interaction",
             outcome,
             "difference",
-            len(rows),
+            len(complete),
+            int(complete["initiative_id"].nunique()),
             message=f"too few {_OUTCOME_LABEL[outcome]} per investor group in this selection to compare the groups (need {min_rows} each)",
+            rows_left_out=left_out,
         )
     return fit_model(
         rows,
@@ -546,6 +635,20 @@ def impact_difference(features: pd.DataFrame, outcome: Outcome = "log_valuation"
 
 #: Covariates whose group differences form the "explained" part of the decomposition.
 OAXACA_COVARIATES: tuple[str, ...] = (*FUNDAMENTALS, "log_impact")
+_OAXACA_COLUMNS: tuple[str, ...] = (
+    "group",
+    "component",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "n_social_hybrid",
+    "n_commercial",
+    "n_initiatives_social_hybrid",
+    "n_initiatives_commercial",
+    "n_initiatives",
+    "n_left_out",
+    "reps",
+)
 
 
 def _oaxaca_once(rows: pd.DataFrame, covariates: Sequence[str]) -> tuple[float, float, float]:
@@ -580,33 +683,39 @@ def oaxaca_gap(
     ``gap = explained + unexplained``; explained = differences in fundamentals (and impact)
     priced at the pooled coefficients; unexplained < 0 means social/hybrid initiatives are
     valued lower than their fundamentals imply. Intervals: percentile cluster bootstrap
-    (resampling initiatives with replacement, ``reps`` draws, seeded).
+    (resampling initiatives with replacement, ``reps`` draws, seeded; the draws come from
+    :func:`maexlab.funding.cluster_bootstrap_weights`).
 
     Returns ``(table, message)``: the table has ``component, estimate, ci_low, ci_high,
-    n_social_hybrid, n_commercial, reps``; ``message`` says why nothing was computed
-    (table empty) or is None.
+    n_social_hybrid, n_commercial`` (accepted offers), ``n_initiatives_social_hybrid,
+    n_initiatives_commercial``, ``n_initiatives`` (distinct initiatives on the smaller side:
+    publish with ``count_column="n_initiatives"``), ``n_left_out`` (offers left out for
+    missing data) and ``reps``; ``message`` says why nothing was computed (table empty) or is
+    None. ``table.attrs["rows_left_out"]`` holds the :func:`complete_rows` record.
     """
-    rows = _rows_for(features[features["investor_group"] == group], "log_valuation").dropna(subset=["log_valuation", *covariates])
+    from maexlab.funding import cluster_bootstrap_weights
+
+    offers = _rows_for(features[features["investor_group"] == group], "log_valuation")
+    rows, left_out = complete_rows(offers, ["log_valuation", *covariates], f"accepted equity offers from {group} investors")
     n1 = int(rows["social_or_hybrid"].sum())
     n0 = int(len(rows) - n1)
-    empty = pd.DataFrame(
-        columns=["group", "component", "estimate", "ci_low", "ci_high", "n_social_hybrid", "n_commercial", "reps"]
-    )
+    i1 = int(rows.loc[rows["social_or_hybrid"] == 1, "initiative_id"].nunique())
+    i0 = int(rows.loc[rows["social_or_hybrid"] == 0, "initiative_id"].nunique())
+    empty = pd.DataFrame(columns=[*_OAXACA_COLUMNS])
+    empty.attrs["rows_left_out"] = left_out
     if min(n0, n1) < min_rows:
         return empty, (
             f"too few accepted equity offers from {group} investors in this selection "
             f"(social/hybrid n={n1}, commercial n={n0}; need {min_rows} each) to decompose the valuation gap"
         )
     point = _oaxaca_once(rows, covariates)
-    rng = np.random.default_rng(seed)
     ids = rows["initiative_id"].to_numpy()
     uniq, inverse = np.unique(ids, return_inverse=True)
-    members = [np.flatnonzero(inverse == k) for k in range(len(uniq))]
+    weights = cluster_bootstrap_weights(uniq, seed, int(reps)).astype(int)
+    positions = np.arange(len(rows))
     draws = []
-    for _ in range(int(reps)):
-        pick = rng.integers(0, len(uniq), len(uniq))
-        idx = np.concatenate([members[k] for k in pick])
-        sample = rows.iloc[idx]
+    for w in weights:
+        sample = rows.iloc[np.repeat(positions, w[inverse])]
         s1 = int(sample["social_or_hybrid"].sum())
         if min(s1, len(sample) - s1) <= len(covariates) + 1:
             continue
@@ -626,9 +735,14 @@ def oaxaca_gap(
             "ci_high": hi,
             "n_social_hybrid": n1,
             "n_commercial": n0,
+            "n_initiatives_social_hybrid": i1,
+            "n_initiatives_commercial": i0,
+            "n_initiatives": min(i0, i1),
+            "n_left_out": left_out["n_dropped"],
             "reps": len(draws),
         }
     )
+    table.attrs["rows_left_out"] = left_out
     return table, None
 
 
@@ -653,16 +767,22 @@ def blended_gap(
     retransformed with Duan's smearing factor; with ``financial="investor"`` the investor's own
     valuation. Adds ``financial_value``, ``social_value_pv``, ``blended_value``, ``gap_eur`` =
     blended - investor valuation, and ``blended_ratio`` = blended / investor valuation.
+    Offers without a valuation, an impact value or (for ``"fundamentals"``) a model regressor
+    are left out; ``result.attrs["rows_left_out"]`` records how many and why.
     """
     from maexlab.impact import blended_value
 
-    rows = _rows_for(features, "log_valuation").dropna(subset=["valuation", "impact_value"]).copy()
+    offers = _rows_for(features, "log_valuation")
+    needed = ["valuation", "impact_value"]
     annuity = blended_value(0.0, 1.0, social_discount_rate, horizon_years)  # PV of EUR 1 a year
     if financial == "fundamentals":
         if reference is None or not reference.ok:
             raise NotComputable("a fundamentals-only value needs a fitted log-valuation model")
         params = reference.extra["params"]
-        rows = rows.dropna(subset=[t for t in params.index if t != "const"])
+        needed += [t for t in params.index if t != "const" and t not in needed]
+    rows, left_out = complete_rows(offers, needed, "accepted equity offers")
+    rows = rows.copy()
+    if financial == "fundamentals":
         eta = pd.Series(float(params.get("const", 0.0)), index=rows.index)
         for term, b in params.items():
             if term == "const" or term in VALUE_MODEL_DUMMIES:
@@ -678,18 +798,21 @@ def blended_gap(
     rows["blended_ratio"] = rows["blended_value"] / rows["valuation"]
     rows["horizon_years"] = horizon_years
     rows["social_discount_rate"] = social_discount_rate
+    rows.attrs["rows_left_out"] = left_out
     return rows
 
 
 def blended_gap_table(blended: pd.DataFrame, by: Sequence[str] = ("value_model", "phase")) -> pd.DataFrame:
-    """Median and IQR of the blended-minus-investor gap (EUR and as a ratio) per group, with ``n``.
+    """Median and IQR of the blended-minus-investor gap (EUR and as a ratio) per group.
 
-    Publish through ``report.table(..., keep=by)`` so small cells are suppressed.
+    ``n`` counts accepted offers and ``n_initiatives`` distinct initiatives. Publish through
+    ``report.table(..., keep=by, count_column="n_initiatives")`` so groups with few initiatives
+    are suppressed (an initiative can have several offers).
 
-    >>> b = pd.DataFrame({"value_model": ["social"] * 3, "phase": ["growth"] * 3,
+    >>> b = pd.DataFrame({"value_model": ["social"] * 3, "phase": ["growth"] * 3, "initiative_id": ["A", "A", "B"],
     ...     "gap_eur": [1.0, 2.0, 3.0], "blended_ratio": [1.0, 1.5, 2.0]})
-    >>> blended_gap_table(b)[["n", "gap_median", "ratio_median"]].values.tolist()
-    [[3.0, 2.0, 1.5]]
+    >>> blended_gap_table(b)[["n", "n_initiatives", "gap_median", "ratio_median"]].values.tolist()
+    [[3.0, 2.0, 2.0, 1.5]]
     """
     by = list(by)
     b = blended.copy()
@@ -699,6 +822,7 @@ def blended_gap_table(blended: pd.DataFrame, by: Sequence[str] = ("value_model",
     out = pd.DataFrame(
         {
             "n": g.size(),
+            "n_initiatives": g["initiative_id"].nunique(),
             "gap_median": g["gap_eur"].median(),
             "gap_q25": g["gap_eur"].quantile(0.25),
             "gap_q75": g["gap_eur"].quantile(0.75),
@@ -725,10 +849,12 @@ def willingness_to_pay(features: pd.DataFrame, min_rows: int = MIN_MODEL_ROWS) -
     value model``, errors clustered by initiative. WTP = minus the ``impact_investor``
     coefficient (positive = impact investors charge less). Returns ``(summary, fit)``; the
     summary is None when the model could not be fitted (``fit.message`` says why), else has
-    ``wtp_pp, ci_low, ci_high, n, n_impact, n_mainstream`` and the reference range.
+    ``wtp_pp, ci_low, ci_high, n, n_initiatives, n_impact, n_mainstream`` and the reference
+    range. Loans left out for missing data are counted in ``fit.rows_left_out``.
     """
     rows = _rows_for(features, "interest_rate_pp")
-    counts = rows.dropna(subset=["interest_rate_pp", *RATE_REGRESSORS])["investor_group"].value_counts()
+    complete, left_out = complete_rows(rows, ["interest_rate_pp", *RATE_REGRESSORS], "accepted loans")
+    counts = complete["investor_group"].value_counts()
     n_imp, n_main = int(counts.get("impact", 0)), int(counts.get("mainstream", 0))
     if min(n_imp, n_main) < 10:
         fit = ModelFit(
@@ -736,7 +862,9 @@ def willingness_to_pay(features: pd.DataFrame, min_rows: int = MIN_MODEL_ROWS) -
             "interest_rate_pp",
             "pooled",
             n_imp + n_main,
+            int(complete["initiative_id"].nunique()),
             message=f"too few accepted loans per investor group in this selection (impact n={n_imp}, mainstream n={n_main}; need 10 each) to estimate the rate difference",
+            rows_left_out=left_out,
         )
         return None, fit
     fit = fit_model(
@@ -755,6 +883,7 @@ def willingness_to_pay(features: pd.DataFrame, min_rows: int = MIN_MODEL_ROWS) -
         "ci_low": -t["ci_high"],
         "ci_high": -t["ci_low"],
         "n": fit.n,
+        "n_initiatives": fit.n_clusters,
         "n_impact": n_imp,
         "n_mainstream": n_main,
         "reference_low_pp": BMY_RANGE_PP[0],
@@ -777,51 +906,108 @@ def _covers_zero(t: dict[str, float]) -> bool:
     return t["ci_low"] <= 0 <= t["ci_high"]
 
 
+NOT_TESTABLE = "not testable on this data"
+
+
+def ignores_impact(
+    revenue: dict[str, float] | None, impact: dict[str, float] | None, margin: float = EQUIVALENCE_MARGIN
+) -> tuple[str, str]:
+    """Claim 5 verdict from the log-revenue and log-impact terms of the mainstream valuation model.
+
+    An equivalence rule, so that less data never gives more support:
+
+    * "not supported" when the impact elasticity's 95% interval excludes 0 (impact is priced);
+    * "supported" when the whole interval lies within +-``margin`` (0.10: a 10% higher impact
+      value moves the valuation by less than 1%) and the log-revenue interval excludes 0
+      (fundamentals are priced);
+    * otherwise "not testable on this data": the interval covers 0 but is too wide to rule out
+      an elasticity of ``margin``, or fundamentals are not significant.
+
+    Returns ``(verdict, reason)``.
+
+    >>> ignores_impact({"estimate": 0.9, "ci_low": 0.8, "ci_high": 1.0}, {"estimate": 0.0, "ci_low": -0.05, "ci_high": 0.05})[0]
+    'supported'
+    >>> ignores_impact({"estimate": 0.9, "ci_low": 0.8, "ci_high": 1.0}, {"estimate": 0.0, "ci_low": -0.3, "ci_high": 0.3})[0]
+    'not testable on this data'
+    >>> ignores_impact({"estimate": 0.9, "ci_low": 0.8, "ci_high": 1.0}, {"estimate": 0.2, "ci_low": 0.1, "ci_high": 0.3})[0]
+    'not supported'
+    """
+    if revenue is None or impact is None:
+        return NOT_TESTABLE, "log revenue or log impact not in the fitted model"
+    if not _covers_zero(impact):
+        return "not supported", "the impact interval excludes 0: impact is priced"
+    within = -margin <= impact["ci_low"] and impact["ci_high"] <= margin
+    fundamentals = not _covers_zero(revenue)
+    if within and fundamentals:
+        return "supported", f"the impact interval lies within ±{margin:.2f} and log revenue is priced"
+    reasons = []
+    if not within:
+        reasons.append(f"the impact interval covers 0 but reaches beyond ±{margin:.2f}, too imprecise to show impact is ignored")
+    if not fundamentals:
+        reasons.append("the log-revenue interval covers 0, so fundamentals are not shown to be priced")
+    return NOT_TESTABLE, "; ".join(reasons)
+
+
+def _few_initiatives(n: int, min_group_size: int) -> str | None:
+    if n < min_group_size:
+        return f"fewer than {min_group_size} initiatives behind this estimate in this selection (n={n}), so it is not published"
+    return None
+
+
 def verdicts(
     fits: dict[str, ModelFit],
     oaxaca: pd.DataFrame | None = None,
     wtp: dict[str, Any] | None = None,
     audit: dict[str, Any] | None = None,
+    *,
+    min_group_size: int = 10,
 ) -> pd.DataFrame:
     """One verdict per claim ("supported" / "not supported" / "not testable on this data"), with numbers.
 
     * investors price fundamentals and ignore impact (claim 5): mainstream valuation model,
-      log revenue CI excludes 0 and log(impact value + 1) CI covers 0;
+      equivalence rule of :func:`ignores_impact` (impact elasticity interval within +-0.10 and
+      log-revenue interval excluding 0; "not supported" when the impact interval excludes 0);
     * impact investors price impact: impact investors' log-impact elasticity CI > 0;
     * social/hybrid under-valued beyond fundamentals: mainstream unexplained gap < 0, CI excludes 0;
     * impact investors give up return: WTP CI > 0 (compared with 2.5-3.7 pp, BMY 2021);
     * the mainstream rule under-rates high-impact initiatives: the audit's top-minus-bottom
       impact-decile contrast (impact rule minus observed, mainstream cases) CI > 0.
+
+    A claim whose estimate rests on fewer than ``min_group_size`` distinct initiatives (for the
+    decomposition: on its smaller side) is "not testable on this data", as its table is
+    suppressed.
     """
     rows = []
-    NT = "not testable on this data"
+    NT = NOT_TESTABLE
 
     m = fits.get("log_valuation|mainstream")
     claim = "Claim 5: mainstream investors price fundamentals and ignore impact"
-    if m is None or not m.ok:
-        rows.append((claim, NT, m.message if m is not None else "valuation model not fitted"))
+    few = _few_initiatives(m.n_clusters, min_group_size) if m is not None and m.ok else None
+    if m is None or not m.ok or few:
+        rows.append((claim, NT, few or (m.message if m is not None else "valuation model not fitted")))
     else:
         rev, imp = m.term("log_revenue"), m.term("log_impact")
-        ok = rev is not None and imp is not None and not _covers_zero(rev) and _covers_zero(imp)
+        verdict, reason = ignores_impact(rev, imp)
         rows.append(
             (
                 claim,
-                "supported" if ok else "not supported",
-                f"log-revenue elasticity {_fmt(rev)}; impact elasticity {_fmt(imp)} (n={m.n})",
+                verdict,
+                f"log-revenue elasticity {_fmt(rev)}; impact elasticity {_fmt(imp)} (n={m.n}, {m.n_clusters} initiatives): {reason}",
             )
         )
 
     i = fits.get("log_valuation|impact")
     claim = "Impact investors price impact (valuation)"
-    if i is None or not i.ok:
-        rows.append((claim, NT, i.message if i is not None else "valuation model not fitted"))
+    few = _few_initiatives(i.n_clusters, min_group_size) if i is not None and i.ok else None
+    if i is None or not i.ok or few:
+        rows.append((claim, NT, few or (i.message if i is not None else "valuation model not fitted")))
     else:
         imp = i.term("log_impact")
         rows.append(
             (
                 claim,
                 "supported" if imp is not None and imp["ci_low"] > 0 else "not supported",
-                f"impact elasticity {_fmt(imp)} (n={i.n})",
+                f"impact elasticity {_fmt(imp)} (n={i.n}, {i.n_clusters} initiatives)",
             )
         )
 
@@ -830,18 +1016,23 @@ def verdicts(
         rows.append((claim, NT, "decomposition not computed for mainstream investors"))
     else:
         u = oaxaca[(oaxaca["group"] == "mainstream") & (oaxaca["component"] == "unexplained")].iloc[0]
-        ok = u["estimate"] < 0 and u["ci_high"] < 0
-        rows.append(
-            (
-                claim,
-                "supported" if ok else "not supported",
-                f"unexplained log gap {u['estimate']:.3f} [{u['ci_low']:.3f}, {u['ci_high']:.3f}] (social/hybrid n={int(u['n_social_hybrid'])}, commercial n={int(u['n_commercial'])})",
+        few = _few_initiatives(int(u["n_initiatives"]), min_group_size) if "n_initiatives" in u else None
+        if few:
+            rows.append((claim, NT, few.replace("initiatives", "initiatives on the smaller side", 1)))
+        else:
+            ok = u["estimate"] < 0 and u["ci_high"] < 0
+            rows.append(
+                (
+                    claim,
+                    "supported" if ok else "not supported",
+                    f"unexplained log gap {u['estimate']:.3f} [{u['ci_low']:.3f}, {u['ci_high']:.3f}] (social/hybrid n={int(u['n_social_hybrid'])}, commercial n={int(u['n_commercial'])})",
+                )
             )
-        )
 
     claim = "Impact investors give up return (lower loan rate given fundamentals)"
-    if wtp is None:
-        rows.append((claim, NT, "loan-rate model not fitted"))
+    few = _few_initiatives(int(wtp.get("n_initiatives", min_group_size)), min_group_size) if wtp is not None else None
+    if wtp is None or few:
+        rows.append((claim, NT, few or "loan-rate model not fitted"))
     else:
         lo, hi = BMY_RANGE_PP
         overlap = "overlaps" if wtp["ci_low"] <= hi and wtp["ci_high"] >= lo else "does not overlap"
@@ -854,10 +1045,11 @@ def verdicts(
         )
 
     claim = "The mainstream decision rule under-rates high-impact initiatives"
-    if not audit or audit.get("contrast") is None:
-        rows.append((claim, NT, (audit or {}).get("message", "predictive audit not computed")))
+    c = (audit or {}).get("contrast")
+    few = _few_initiatives(int(c.get("n_initiatives", min_group_size)), min_group_size) if c is not None else None
+    if c is None or few:
+        rows.append((claim, NT, few or (audit or {}).get("message") or "predictive audit not computed"))
     else:
-        c = audit["contrast"]
         rows.append(
             (
                 claim,
@@ -967,14 +1159,17 @@ def plot_decomposition(oaxaca: pd.DataFrame):
 
 
 def plot_blended_gap(blended: pd.DataFrame, min_group_size: int = 10):
-    """Boxplot of blended value / investor valuation by phase and value model (groups < min size left out)."""
+    """Boxplot of blended value / investor valuation by phase and value model.
+
+    Groups with fewer than ``min_group_size`` distinct initiatives are left out, as in the table.
+    """
     import matplotlib.pyplot as plt
 
     from maexlab.plots import PALETTE
 
     b = blended.copy()
     b["phase"] = b["phase"].fillna("unknown").astype(str)
-    sizes = b.groupby(["phase", "value_model"])["blended_ratio"].transform("size")
+    sizes = b.groupby(["phase", "value_model"])["initiative_id"].transform("nunique")
     b = b[sizes >= min_group_size]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     phases = [p for p in ("plan", "start", "growth", "mature", "closed", "unknown") if p in set(b["phase"])]
@@ -1043,15 +1238,17 @@ def plot_wtp(wtp: dict[str, Any]):
 
 
 def fits_to_results(fits: dict[str, ModelFit]) -> dict[str, Any]:
-    """JSON-able summary: per model, n and each term's estimate and interval (or the reason not fitted)."""
+    """JSON-able summary: per model, n, initiatives, rows left out for missing data (how many and
+    which variables were missing) and each term's estimate and interval (or the reason not fitted)."""
     out: dict[str, Any] = {}
     for key, f in sorted(fits.items()):
         if not f.ok:
-            out[key] = {"n": f.n, "not_computed": f.message}
+            out[key] = {"n": f.n, "n_clusters": f.n_clusters, "rows_left_out": f.rows_left_out, "not_computed": f.message}
             continue
         out[key] = {
             "n": f.n,
             "n_clusters": f.n_clusters,
+            "rows_left_out": f.rows_left_out,
             "terms": {r.term: {"estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in f.coefs.itertuples()},
         }
     return out

@@ -318,3 +318,176 @@ def test_wtp_not_computed_without_both_groups(features):
     only_banks = only_banks[only_banks["investor_type"] != "government"]
     wtp, fit = val.willingness_to_pay(only_banks)
     assert wtp is None and "impact n=0" in fit.message
+
+
+# --- privacy: event tables are suppressed by distinct initiatives ----------------------------------
+
+
+def _published(table: pd.DataFrame, keep) -> pd.DataFrame:
+    from maexlab.privacy import suppress_small_cells
+
+    return suppress_small_cells(table, count_column="n_initiatives", min_group_size=10, keep=tuple(keep))
+
+
+def test_assessment_tables_suppress_by_initiatives():
+    # Zeeland: impact investors x hybrid = 13 assessments from 9 initiatives (a leak when suppressed by assessments)
+    f = val.build_features(maexlab.load("embedded", province="Zeeland"))
+    summary = val.group_summary(f)
+    row = summary.set_index(["investor_group", "value_model"]).loc[("impact", "hybrid")]
+    assert row["n"] >= 10 > row["n_initiatives"]
+    shown = _published(summary, val.SUMMARY_LABELS).set_index(["investor_group", "value_model"])
+    assert shown.loc[("impact", "hybrid"), "suppressed"] and np.isnan(shown.loc[("impact", "hybrid"), "revenue_median_eur"])
+    assert (shown.loc[~shown["suppressed"], "n_initiatives"] >= 10).all()
+    # Drenthe: government loans accepted = 10 assessments from 8 initiatives
+    d = val.build_features(maexlab.load("embedded", province="Drenthe"))
+    counts = val.assessment_counts(d)
+    key = ("impact", "government", "loan", "accepted")
+    row = counts.set_index(list(val.COUNT_LABELS)).loc[key]
+    assert row["n"] >= 10 > row["n_initiatives"]
+    shown = _published(counts, val.COUNT_LABELS).set_index(list(val.COUNT_LABELS))
+    assert shown.loc[key, "suppressed"] and pd.isna(shown.loc[key, "n"])
+
+
+def test_blended_and_coefficient_tables_count_initiatives(features, fits):
+    b = val.blended_gap(features, fits["log_valuation|mainstream"])
+    t = val.blended_gap_table(b)
+    expected = b.assign(phase=b["phase"].fillna("unknown")).groupby(["value_model", "phase"])["initiative_id"].nunique()
+    got = t.set_index(["value_model", "phase"])["n_initiatives"]
+    assert got.sort_index().tolist() == expected.sort_index().tolist()
+    assert (t["n_initiatives"] <= t["n"]).all()
+    coefs = val.coefficient_table(fits)
+    main = coefs[(coefs["outcome"] == "log_valuation") & (coefs["group"] == "mainstream")]
+    assert set(main["n_initiatives"]) == {fits["log_valuation|mainstream"].n_clusters}
+
+
+def test_oaxaca_counts_initiatives_per_side(features):
+    table, _ = val.oaxaca_gap(features, "mainstream", reps=5, seed=1)
+    offers = features[
+        (features["investor_group"] == "mainstream") & (features["instrument"] == "equity") & (features["accepted"] == 1)
+    ]
+    per_side = offers.groupby("social_or_hybrid")["initiative_id"].nunique()
+    row = table.iloc[0]
+    assert row["n_initiatives_social_hybrid"] == per_side[1] and row["n_initiatives_commercial"] == per_side[0]
+    assert row["n_initiatives"] == per_side.min()
+    assert row["n_left_out"] == 0 and table.attrs["rows_left_out"]["n_dropped"] == 0
+
+
+def test_calibration_blanks_impact_rates_by_their_own_count(features):
+    rows = va.audit_frame(features)
+    table, _, _ = va.impact_decile_calibration(rows, reps=3, seed=3, min_group_size=100)
+    small = table["impact_suppressed"]
+    assert small.any() and not small.all()  # embedded: 90-117 impact-investor initiatives per decile
+    assert table.loc[small, "observed_impact"].isna().all() and table.loc[small, "n_impact"].isna().all()
+    assert (table.loc[~small, "n_impact_initiatives"] >= 100).all()
+    assert table["observed"].notna().all()  # the mainstream side is suppressed by the report, on n_initiatives
+    assert (table["n_initiatives"] <= table["n"]).all()
+
+
+# --- claim 5: equivalence rule -------------------------------------------------------------------------
+
+
+def _fit_with(revenue: tuple[float, float, float], impact: tuple[float, float, float], n_clusters: int = 50) -> val.ModelFit:
+    coefs = pd.DataFrame(
+        [("log_revenue", *revenue, 0.01), ("log_impact", *impact, 0.5)],
+        columns=["term", "estimate", "ci_low", "ci_high", "p_value"],
+    )
+    return val.ModelFit("log valuation, mainstream investors", "log_valuation", "mainstream", 60, n_clusters, coefs)
+
+
+@pytest.mark.parametrize(
+    ("impact", "revenue", "expected"),
+    [
+        ((0.0, -0.05, 0.08), (0.9, 0.8, 1.0), "supported"),
+        ((0.0, -0.4, 0.4), (0.9, 0.8, 1.0), "not testable on this data"),  # too imprecise: less data is no support
+        ((0.0, -0.05, 0.08), (0.1, -0.2, 0.4), "not testable on this data"),  # fundamentals not significant
+        ((0.2, 0.05, 0.35), (0.9, 0.8, 1.0), "not supported"),  # impact priced
+        ((-0.2, -0.35, -0.05), (0.9, 0.8, 1.0), "not supported"),
+    ],
+)
+def test_claim5_equivalence_rule(impact, revenue, expected):
+    v = val.verdicts({"log_valuation|mainstream": _fit_with(revenue, impact)})
+    assert v.iloc[0]["verdict"] == expected
+    assert "impact elasticity" in v.iloc[0]["evidence"]
+
+
+def test_claim5_wider_interval_never_gives_more_support():
+    narrow = val.ignores_impact(
+        {"ci_low": 0.8, "ci_high": 1.0, "estimate": 0.9}, {"estimate": 0.0, "ci_low": -0.05, "ci_high": 0.05}
+    )
+    wide = val.ignores_impact({"ci_low": 0.8, "ci_high": 1.0, "estimate": 0.9}, {"estimate": 0.0, "ci_low": -0.5, "ci_high": 0.5})
+    assert narrow[0] == "supported" and wide[0] != "supported"
+
+
+def test_verdicts_need_enough_initiatives():
+    fit = _fit_with((0.9, 0.8, 1.0), (0.0, -0.05, 0.05), n_clusters=8)
+    v = val.verdicts({"log_valuation|mainstream": fit}, min_group_size=10)
+    assert v.iloc[0]["verdict"] == "not testable on this data" and "fewer than 10 initiatives" in v.iloc[0]["evidence"]
+
+
+# --- intervals and rows left out ------------------------------------------------------------------------
+
+
+def test_ols_intervals_are_t_with_clusters_minus_one_df():
+    import statsmodels.api as sm
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"initiative_id": [str(i // 3) for i in range(90)], "x": rng.normal(size=90)})
+    df["log_valuation"] = 1 + df["x"] + rng.normal(size=90)
+    fit = val.fit_model(df, "log_valuation", ["x"])
+    res = sm.OLS(df["log_valuation"], sm.add_constant(df[["x"]])).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(df["initiative_id"])[0]}
+    )
+    half = stats.t.ppf(0.975, fit.n_clusters - 1) * res.bse["x"]
+    t = fit.term("x")
+    assert fit.n_clusters == 30
+    assert t["ci_high"] - t["estimate"] == pytest.approx(half)
+    assert half > stats.norm.ppf(0.975) * res.bse["x"]
+
+
+def test_rows_left_out_are_recorded(features):
+    f = features.copy()
+    f.loc[f.index[:40], "growth"] = np.nan
+    fits = val.hedonic_models(f)
+    for fit in fits.values():
+        rec = fit.rows_left_out
+        assert rec["n_input"] - rec["n_dropped"] == fit.n
+    dec = fits["accepted|mainstream"].rows_left_out
+    expected = int(f.loc[f.index[:40], "investor_group"].eq("mainstream").sum())
+    assert dec["n_dropped"] == expected and dec["missing_by_column"] == {"z_growth": expected}
+    assert f"{expected} of " in dec["note"] and "growth missing" in dec["note"]
+    assert val.fits_to_results(fits)["accepted|mainstream"]["rows_left_out"]["n_dropped"] == expected
+    wtp, wfit = val.willingness_to_pay(f)
+    assert wfit.rows_left_out["n_input"] - wfit.rows_left_out["n_dropped"] == wtp["n"]
+    b = val.blended_gap(f, fits["log_valuation|mainstream"])
+    assert b.attrs["rows_left_out"]["n_input"] - b.attrs["rows_left_out"]["n_dropped"] == len(b)
+
+
+def test_audit_rows_records_people_reached_fill(features):
+    f = features.copy()
+    f.loc[f.index[:25], "log_people_reached"] = np.nan
+    rows, rec = va.audit_rows(f)
+    assert len(rows) == len(f) and rec["n_filled_people_reached"] == 25
+    assert rec["people_reached_fill_value"] == pytest.approx(features["log_people_reached"].iloc[25:].median())
+    assert "filled with the median" in rec["notes"][0]
+
+
+def test_weighted_auc_matches_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 300)
+    score = np.round(rng.normal(size=300) + y, 1)  # ties
+    w = rng.integers(0, 3, size=(4, 300)).astype(float)
+    got = va.weighted_auc(y, score, w)
+    want = [roc_auc_score(y, score, sample_weight=row) for row in w]
+    assert got == pytest.approx(want)
+
+
+def test_auc_interval_is_a_cluster_bootstrap(features):
+    rows = va.audit_frame(features)
+    part = rows[rows["investor_group"] == "mainstream"].reset_index(drop=True)
+    cols = [c for c in va._features() if c in part]
+    r = va.cv_auc(part, cols, reps=100)
+    assert r["ci_low"] < r["auc"] < r["ci_high"] and r["reps"] == 100
+    assert r["n_initiatives"] == part["initiative_id"].nunique()
