@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from maexlab.phases import phase_on
+from maexlab.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
 from maexlab.schema import (
     DECIDED_STATUSES,
     FUNDING_SOURCES,
@@ -53,12 +54,14 @@ __all__ = [
     "cluster_bootstrap_weights",
     "coverage_by_year",
     "gap_table",
+    "left_out",
     "multi_year_by_phase",
     "phase_needs",
     "plot_coverage_by_year",
     "plot_gap_heatmap",
     "plot_missing_middle",
     "plot_share_distribution",
+    "share_capped",
     "size_band",
     "undecided_table",
 ]
@@ -203,7 +206,10 @@ def applications(data) -> pd.DataFrame:
     log_amount_c`` and, when the data has them, ``phase`` (phase at application: the recorded
     ``phase_at_application``, gaps filled from the phases table), ``value_model`` and ``theme``.
     ``approved`` is missing for undecided applications; ``amount_granted`` is 0 for rejected ones;
-    ``share_granted`` = granted / requested, clipped to [0, 1]; ``log_amount_c`` = log(requested / 25,000).
+    ``share_granted`` = granted / requested, clipped to [0, 1]; ``granted_above_request`` flags the
+    decided applications whose grant exceeds the request (top-ups, allowed for status granted),
+    whose ``share_granted`` is therefore capped at 1 (:func:`share_capped` counts them);
+    ``log_amount_c`` = log(requested / 25,000).
 
     >>> import maexlab
     >>> apps = applications(maexlab.load("embedded"))  # doctest: +SKIP
@@ -230,7 +236,9 @@ def applications(data) -> pd.DataFrame:
     granted = granted.where(~(out["status"] == "rejected"), granted.fillna(0.0))
     out["amount_requested"] = requested
     out["amount_granted"] = granted.where(out["decided"])
-    out["share_granted"] = (out["amount_granted"] / requested.where(requested > 0)).clip(0.0, 1.0)
+    share = out["amount_granted"] / requested.where(requested > 0)
+    out["granted_above_request"] = (share > 1.0).fillna(False).astype(bool)
+    out["share_granted"] = share.clip(0.0, 1.0)
     multi = f["multi_year"] if "multi_year" in f.columns else pd.Series(pd.NA, index=f.index)
     out["multi_year"] = multi.astype("boolean")
     out["year"] = f["applied_on"].dt.year.astype("Int64")
@@ -364,6 +372,7 @@ def gap_table(
     apps = applications(data) if not isinstance(data, pd.DataFrame) else data
     by = list(by)
     d = apps[apps["decided"]].dropna(subset=by).copy()
+    dropped = left_out(apps, by)
     d["_approved"] = d["approved"].astype(float)
     d["_one"] = 1.0
     table = _ratio_table(
@@ -384,7 +393,49 @@ def gap_table(
     order += [c for c in ("coverage_lo", "coverage_hi") if c in table] + ["approval_rate"]
     order += [c for c in ("approval_rate_lo", "approval_rate_hi") if c in table]
     order += ["share_full", "share_partial", "share_rejected"]
-    return table[order].reset_index(drop=True)
+    table = table[order].reset_index(drop=True)
+    table.attrs["left_out"] = dropped
+    return table
+
+
+#: Why a decided application has no value for a grouping column.
+MISSING_REASONS: dict[str, str] = {
+    "phase": "no phase at application (not recorded, not covered by the phases table, or applied after closure)",
+    "value_model": "initiative has no value model",
+    "theme": "initiative has no theme",
+    "year": "no application date",
+    "size_band": "no amount requested",
+    "multi_year": "multi-year flag not recorded",
+}
+
+
+def left_out(apps: pd.DataFrame, by: Sequence[str]) -> dict:
+    """Decided applications a table by ``by`` leaves out because a grouping value is missing.
+
+    Returns ``{"applications": k, "by_column": {column: k_column}, "reasons": {column: why}}``
+    (``k`` counts each application once; an application can miss several columns).
+
+    >>> apps = pd.DataFrame({"decided": [True, True, False], "phase": ["start", None, None]})
+    >>> left_out(apps, ["phase"])["applications"]
+    1
+    """
+    d = apps[apps["decided"]]
+    by = [c for c in by if c in d.columns]
+    missing = d[by].isna() if by else pd.DataFrame(index=d.index)
+    per_column = {c: int(missing[c].sum()) for c in by if missing[c].any()}
+    return {
+        "applications": int(missing.any(axis=1).sum()) if by else 0,
+        "by_column": per_column,
+        "reasons": {c: MISSING_REASONS.get(c, f"missing {c}") for c in per_column},
+    }
+
+
+def share_capped(apps: pd.DataFrame) -> int:
+    """Number of decided applications granted more than they requested (top-ups), whose share
+    granted is capped at 1. Money-weighted coverage uses the amounts as granted, uncapped."""
+    if "granted_above_request" not in apps.columns:
+        return 0
+    return int((apps["decided"] & apps["granted_above_request"]).sum())
 
 
 def coverage_by_year(data, *, seed: int, n_boot: int = 300) -> pd.DataFrame:
@@ -392,13 +443,29 @@ def coverage_by_year(data, *, seed: int, n_boot: int = 300) -> pd.DataFrame:
     return gap_table(data, by=["year"], seed=seed, n_boot=n_boot)
 
 
-def multi_year_by_phase(data, *, seed: int, n_boot: int = 300, level: float = 0.95) -> pd.DataFrame:
+def multi_year_by_phase(
+    data,
+    *,
+    seed: int,
+    n_boot: int = 300,
+    level: float = 0.95,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+) -> pd.DataFrame:
     """Per phase at application: how much of the approved funding is multi-year, and how often
     multi-year and single-year requests are approved.
 
     Columns: ``phase``, ``n`` (approved applications), ``n_initiatives``, ``multi_year_share``
-    (share of approved applications that are multi-year) with cluster-bootstrap interval,
-    ``approval_multi_year`` and ``approval_single_year`` (approval rates over decided requests).
+    (share of approved applications that are multi-year) with cluster-bootstrap interval, and
+    for each of ``multi_year`` / ``single_year``: ``approval_<kind>`` (approval rate over the
+    decided requests of that kind) with its own counts ``decided_<kind>_n`` (decided
+    applications) and ``decided_<kind>_initiatives``.
+
+    The approval rates are over decided requests, a different group from ``n``, so each is
+    suppressed on its own count: a rate (and its counts) is blank when fewer than
+    ``min_group_size`` initiatives made such requests in that phase. Within a phase, hiding one
+    of the two rates hides the other too (the phase's overall approval rate is published in the
+    gap tables, so one could be recovered from the other), by the same line-wise rule as
+    :func:`maexlab.privacy.suppress_small_cells`.
     """
     apps = applications(data) if not isinstance(data, pd.DataFrame) else data
     d = apps[apps["decided"]].dropna(subset=["phase", "multi_year"]).copy()
@@ -406,9 +473,20 @@ def multi_year_by_phase(data, *, seed: int, n_boot: int = 300, level: float = 0.
     ok = d[d["approved"].astype(bool)].copy()
     ok["_one"] = 1.0
     table = _ratio_table(ok, ["phase"], {"multi_year_share": ("_multi", "_one")}, seed, n_boot, level)
-    rates = d.groupby(["phase", "multi_year"])["approved"].mean().astype(float).unstack()
-    table["approval_multi_year"] = table["phase"].map(rates.get(True, pd.Series(dtype=float)))
-    table["approval_single_year"] = table["phase"].map(rates.get(False, pd.Series(dtype=float)))
+    d["_approved"] = d["approved"].astype(float)
+    d["_kind"] = np.where(d["multi_year"].astype(bool), "multi_year", "single_year")
+    rates = (
+        d.groupby(["phase", "_kind"])
+        .agg(n=("_approved", "size"), initiatives=("initiative_id", "nunique"), approval=("_approved", "mean"))
+        .reset_index()
+    )
+    rates = suppress_small_cells(rates, count_column="initiatives", min_group_size=min_group_size, keep=("phase", "_kind"))
+    for kind in ("multi_year", "single_year"):
+        r = rates[rates["_kind"] == kind].set_index("phase")
+        table[f"approval_{kind}"] = table["phase"].map(r["approval"]).astype(float)
+        table[f"decided_{kind}_n"] = table["phase"].map(r["n"]).astype("Int64")
+        table[f"decided_{kind}_initiatives"] = table["phase"].map(r["initiatives"]).astype("Int64")
+    table.attrs["left_out"] = left_out(apps, ["phase", "multi_year"])
     return table
 
 
@@ -451,11 +529,18 @@ def _pct(x: float) -> str:
 
 
 def plot_gap_heatmap(shown: pd.DataFrame, rows: str = "source", cols: str = "phase", value: str = "coverage"):
-    """Heatmap of a published (suppressed) two-way gap table; suppressed cells are blank and
-    hatched, marked 's'. Returns the figure."""
+    """Heatmap of a published (suppressed) two-way gap table, cell for cell: suppressed cells
+    are blank and hatched, marked 's'; combinations with no decided applications (no row in the
+    table) are blank, marked '-'. Returns the figure."""
     row_levels = [v for v in ORDERS.get(rows, sorted(shown[rows].unique())) if v in set(shown[rows])]
     col_levels = [v for v in ORDERS.get(cols, sorted(shown[cols].unique())) if v in set(shown[cols])]
     grid = shown.pivot(index=rows, columns=cols, values=value).reindex(index=row_levels, columns=col_levels)
+    present = (
+        shown.assign(_row=True)
+        .pivot(index=rows, columns=cols, values="_row")
+        .reindex(index=row_levels, columns=col_levels)
+        .notna()
+    )
     fig, ax = plt.subplots(figsize=(1.6 * len(col_levels) + 3, 0.55 * len(row_levels) + 1.8))
     masked = np.ma.masked_invalid(grid.to_numpy(dtype=float))
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="white")
@@ -463,7 +548,9 @@ def plot_gap_heatmap(shown: pd.DataFrame, rows: str = "source", cols: str = "pha
     for i in range(len(row_levels)):
         for j in range(len(col_levels)):
             v = grid.iat[i, j]
-            if pd.isna(v):
+            if not present.iat[i, j]:
+                ax.text(j, i, "-", ha="center", va="center", fontsize=9, color="#555555")
+            elif pd.isna(v):
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#999999", lw=0))
                 ax.text(j, i, "s", ha="center", va="center", fontsize=9, color="#555555")
             else:
@@ -476,7 +563,15 @@ def plot_gap_heatmap(shown: pd.DataFrame, rows: str = "source", cols: str = "pha
     ax.set_title(f"Coverage (granted / requested, money-weighted) by {rows.replace('_', ' ')} and {cols.replace('_', ' ')}")
     bar = fig.colorbar(im, ax=ax, fraction=0.04)
     bar.set_label("coverage (share of EUR requested)")
-    fig.text(0.01, 0.005, "s = suppressed (fewer initiatives than the minimum group size)", fontsize=7, ha="left", va="bottom")
+    fig.text(
+        0.01,
+        0.005,
+        "s = suppressed (fewer initiatives than the minimum group size, or hidden so it cannot be derived from the totals);"
+        " - = no decided applications",
+        fontsize=7,
+        ha="left",
+        va="bottom",
+    )
     return fig
 
 

@@ -43,7 +43,8 @@ from maexlab.funding import ESEM_COVERAGE, SOURCE_GROUP_ORDER
 from maexlab.schema import FUNDING_SOURCES, PHASES, PURPOSES
 
 __all__ = [
-    "COVERAGE_BAND",
+    "COVERAGE_DIFFERENCE_BAND",
+    "COVERAGE_EQUIVALENCE_BAND",
     "ModelFit",
     "Verdict",
     "ame_table",
@@ -61,17 +62,28 @@ __all__ = [
 
 Z95 = float(stats.norm.ppf(0.975))
 SUPPORTED, NOT_SUPPORTED, NOT_TESTABLE = "supported", "not supported", "not testable on this data"
-#: "About 60% of needs met": the coverage interval must overlap ESEM's 60.7% +/- 5 percentage points.
-COVERAGE_BAND: tuple[float, float] = (ESEM_COVERAGE - 0.05, ESEM_COVERAGE + 0.05)
+#: "About 60% of needs met" (equivalence rule): supported when the whole 95% interval of coverage
+#: lies within ESEM's 60.7% +/- 10 percentage points ...
+COVERAGE_EQUIVALENCE_BAND: tuple[float, float] = (ESEM_COVERAGE - 0.10, ESEM_COVERAGE + 0.10)
+#: ... and not supported when the whole interval lies outside 60.7% +/- 5 percentage points.
+COVERAGE_DIFFERENCE_BAND: tuple[float, float] = (ESEM_COVERAGE - 0.05, ESEM_COVERAGE + 0.05)
 PHASE_REFERENCE, PURPOSE_REFERENCE = "start", "startup"
+ORG, PROJECT = "purpose[organisational_strengthening]", "purpose[project]"
+ORG_FUND, PROJECT_FUND = f"{ORG}:source[fund_grant]", f"{PROJECT}:source[fund_grant]"
+#: Extra terms of the fund-grant purpose model (``fit_approval(..., fund_purpose=True)``).
+FUND_PURPOSE_TERMS: tuple[str, str] = (ORG_FUND, PROJECT_FUND)
 MODEL_PHASES = tuple(p for p in PHASES if p != "closed")
 
 
 def design(frame: pd.DataFrame, value_model: bool = True, phase: bool = True, fund_purpose: bool = False) -> pd.DataFrame:
     """The design matrix of the approval and coverage models (all candidate columns).
 
-    ``fund_purpose`` adds ``purpose[organisational_strengthening]:source[fund_grant]`` (the
-    extra organisational-strengthening effect within fund grants).
+    ``fund_purpose`` adds :data:`FUND_PURPOSE_TERMS`:
+    ``purpose[organisational_strengthening]:source[fund_grant]`` and
+    ``purpose[project]:source[fund_grant]``, so that within fund grants both purposes have
+    their own effect relative to start-up (``source[fund_grant]`` is the fund-grant start-up
+    level). Organisational strengthening vs start-up within fund grants is then
+    ``org + org:fund``; vs project it is ``org + org:fund - project - project:fund``.
 
     >>> f = pd.DataFrame({"source": ["fund_grant"], "source_group": ["fund"], "value_model": ["hybrid"],
     ...     "phase": ["growth"], "purpose": ["project"], "log_amount_c": [0.0], "multi_year": [True]})
@@ -95,9 +107,10 @@ def design(frame: pd.DataFrame, value_model: bool = True, phase: bool = True, fu
     cols["log_amount_c"] = frame["log_amount_c"].to_numpy(dtype=float)
     cols["multi_year"] = frame["multi_year"].astype(float).to_numpy()
     if fund_purpose:
-        cols["purpose[organisational_strengthening]:source[fund_grant]"] = (
-            (frame["purpose"] == "organisational_strengthening") & (frame["source"] == "fund_grant")
-        ).to_numpy(dtype=float)
+        for p in ("organisational_strengthening", "project"):
+            cols[f"purpose[{p}]:source[fund_grant]"] = ((frame["purpose"] == p) & (frame["source"] == "fund_grant")).to_numpy(
+                dtype=float
+            )
     return pd.DataFrame(cols, index=frame.index)
 
 
@@ -183,21 +196,63 @@ class ModelFit:
         }
 
     def coef(self, term: str) -> dict[str, float]:
+        """Estimate, SE and 95% interval of one term (log-odds), from the clustered covariance."""
         return self.contrast({term: 1.0})
+
+    def terms(self) -> dict[str, dict[str, float]]:
+        """Every estimated term: ``coef``, ``se``, ``lo``, ``hi`` (95%, log-odds) and the odds
+        ratio with its interval, all from the model's own clustered covariance."""
+        out = {}
+        for term in self.columns:
+            c = self.coef(term)
+            out[term] = {
+                "coef": c["estimate"],
+                "se": c["se"],
+                "lo": c["lo"],
+                "hi": c["hi"],
+                "odds_ratio": float(np.exp(c["estimate"])),
+                "or_lo": float(np.exp(c["lo"])),
+                "or_hi": float(np.exp(c["hi"])),
+                "p": c["p"],
+            }
+        return out
 
     def x(self, frame: pd.DataFrame) -> np.ndarray:
         return design(frame, **self.options)[self.columns].to_numpy(dtype=float)
 
 
-def model_frame(apps: pd.DataFrame, value_model: bool, phase: bool) -> pd.DataFrame:
-    """Decided applications with every model input present."""
+#: Why a decided application lacks a model input.
+INPUT_REASONS: dict[str, str] = {
+    "source": "no source",
+    "purpose": "no purpose",
+    "log_amount_c": "amount requested missing or not positive",
+    "multi_year": "multi-year flag not recorded",
+    "approved": "no outcome",
+    "share_granted": "amount granted missing",
+    "value_model": "initiative has no value model",
+    "phase": "no phase at application (or applied after closure)",
+}
+
+
+def model_frame(apps: pd.DataFrame, value_model: bool, phase: bool) -> tuple[pd.DataFrame, list[str]]:
+    """Decided applications with every model input present, and a note on those left out.
+
+    The note counts the decided applications left out and, per input, how many lack it (an
+    application can lack several).
+    """
     need = ["source", "purpose", "log_amount_c", "multi_year", "approved", "share_granted"]
     need += ["value_model"] if value_model else []
     need += ["phase"] if phase else []
-    d = apps[apps["decided"]].dropna(subset=need)
+    decided = apps[apps["decided"]]
+    missing = decided[need].isna()
     if phase:
-        d = d[d["phase"].isin(MODEL_PHASES)]
-    return d.reset_index(drop=True)
+        missing["phase"] |= ~decided["phase"].isin(MODEL_PHASES)
+    out = missing.any(axis=1)
+    notes = []
+    if out.any():
+        detail = "; ".join(f"{INPUT_REASONS.get(c, 'missing ' + c)}: {int(missing[c].sum())}" for c in need if missing[c].any())
+        notes.append(f"{int(out.sum())} of {len(decided)} decided applications left out for missing inputs ({detail})")
+    return decided[~out].reset_index(drop=True), notes
 
 
 def _terms_available(apps: pd.DataFrame) -> tuple[dict, dict[str, str]]:
@@ -214,12 +269,16 @@ def _terms_available(apps: pd.DataFrame) -> tuple[dict, dict[str, str]]:
 def _fit(apps: pd.DataFrame, outcome: str, name: str, fund_purpose: bool = False) -> ModelFit | None:
     options, omitted = _terms_available(apps)
     options["fund_purpose"] = fund_purpose
-    d = model_frame(apps, options["value_model"], options["phase"])
+    d, notes = model_frame(apps, options["value_model"], options["phase"])
     if len(d) < 30 or d["approved"].astype(bool).nunique() < 2:
         return None
     x_all = design(d, **options)
     y = d["approved"].astype(float) if outcome == "approved" else d["share_granted"].astype(float)
-    keep_rows, notes = _drop_perfect_prediction(x_all, y)
+    if outcome == "share_granted" and "granted_above_request" in d.columns and d["granted_above_request"].any():
+        k = int(d["granted_above_request"].sum())
+        notes.append(f"{k} applications granted more than requested (top-ups): share granted capped at 1 in this model")
+    keep_rows, perfect = _drop_perfect_prediction(x_all, y)
+    notes += perfect
     d, x_all, y = (
         d[keep_rows].reset_index(drop=True),
         x_all[keep_rows].reset_index(drop=True),
@@ -270,21 +329,8 @@ def fit_coverage(apps: pd.DataFrame) -> ModelFit | None:
 
 def odds_ratio_table(fit: ModelFit) -> pd.DataFrame:
     """Coefficients as odds ratios (exp(coef)) with 95% intervals, clustered errors."""
-    rows = []
-    for term in fit.columns:
-        c = fit.coef(term)
-        rows.append(
-            {
-                "term": term,
-                "coef": c["estimate"],
-                "se": c["se"],
-                "odds_ratio": np.exp(c["estimate"]),
-                "or_lo": np.exp(c["lo"]),
-                "or_hi": np.exp(c["hi"]),
-                "p": c["p"],
-            }
-        )
-    return pd.DataFrame(rows)
+    cols = ["coef", "se", "odds_ratio", "or_lo", "or_hi", "p"]
+    return pd.DataFrame([{"term": term, **{k: t[k] for k in cols}} for term, t in fit.terms().items()], columns=["term", *cols])
 
 
 # --- average marginal effects ------------------------------------------------------------------
@@ -348,11 +394,17 @@ def _ame_term(fit: ModelFit, column: str, a, b, where: tuple[str, str] | None) -
 
 def ame_table(fit: ModelFit) -> pd.DataFrame:
     """Average marginal effects (percentage points) of the contrasts in :data:`AME_SPECS` the
-    model identifies; ``n`` is the number of applications averaged over."""
+    model identifies; ``n`` is the number of applications averaged over.
+
+    A purpose effect averaged over fund grants from a model without the fund-grant purpose terms
+    applies the pooled (all-sources) log-odds effect to fund-grant applications; its label says so.
+    """
     rows = []
     for label, where, column, a, b in AME_SPECS:
         if not _ame_term(fit, column, a, b, where):
             continue
+        if column == "purpose" and where == ("source", "fund_grant") and not fit.has(ORG_FUND):
+            label += " (pooled purpose effect)"
         mask = pd.Series(True, index=fit.frame.index) if where is None else fit.frame[where[0]] == where[1]
         if mask.sum() == 0:
             continue
@@ -445,29 +497,54 @@ def verdict_hybrid(fit: ModelFit | None) -> Verdict:
 
 
 def verdict_org_strengthening(fit: ModelFit | None, fund_fit: ModelFit | None = None) -> Verdict:
-    """Claim 10: funds pay for start-up and projects, not organisational strength. Supported when
-    the organisational-strengthening term is below both startup and project (95% upper bounds < 0).
-    With ``fund_fit`` (the model with the fund-grant interaction) the evidence also reports the
-    effect within fund grants and whether it is stronger there."""
-    claim = "Funders pay for start-up and projects, not organisational strength (esp. fund grants)"
-    rule = "org. strengthening - startup and org. strengthening - project both have 95% upper bound < 0 (log-odds)"
-    org = "purpose[organisational_strengthening]"
-    if fit is None or not fit.has(org, "purpose[project]"):
-        return Verdict(
-            claim, NOT_TESTABLE, rule, "too few applications for organisational strengthening, start-up and projects", {}
-        )
-    vs_start = fit.coef(org)
-    vs_proj = fit.contrast({org: 1.0, "purpose[project]": -1.0})
+    """Claim 10 (seed): "Funds finance the start-up phase or specific projects, not organisational
+    strength". Tested within fund grants, on ``fund_fit`` (the approval logit with the fund-grant
+    purpose terms, ``fit_approval(apps, fund_purpose=True)``). Supported when, for fund-grant
+    applications, organisational strengthening has lower approval log-odds than start-up
+    (``org + org:fund``) AND than project (``org + org:fund - project - project:fund``), both with
+    the 95% upper bound below 0 (clustered covariance). The pooled contrasts of ``fit`` (all
+    sources, no fund-grant purpose terms) and the fund-grant difference from other sources
+    (``org:fund``) are reported beside it; they do not decide the verdict."""
+    claim = (
+        "Fund grants pay for start-up and projects, not organisational strength: within fund grants, "
+        "organisational-strengthening requests are approved less often than start-up and than project requests"
+    )
+    rule = (
+        "within fund grants (approval logit with fund-grant purpose terms), org. strengthening - startup "
+        "[org + org:fund] and org. strengthening - project [org + org:fund - project - project:fund] "
+        "both have 95% upper bound < 0 (log-odds)"
+    )
+    numbers: dict = {}
+    pooled = ""
+    if fit is not None and fit.has(ORG, PROJECT):
+        p_start, p_proj = fit.coef(ORG), fit.contrast({ORG: 1.0, PROJECT: -1.0})
+        numbers.update(pooled_org_vs_startup=_num(p_start), pooled_org_vs_project=_num(p_proj))
+        pooled = f"all sources pooled: vs startup {_fmt(p_start)}, vs project {_fmt(p_proj)}"
+    counts = {}
+    if fund_fit is not None:
+        fund_rows = fund_fit.frame[fund_fit.frame["source"] == "fund_grant"]
+        counts = {p: int((fund_rows["purpose"] == p).sum()) for p in ("organisational_strengthening", "startup", "project")}
+    if (
+        fund_fit is None
+        or not fund_fit.has(ORG, PROJECT, ORG_FUND, PROJECT_FUND, "source[fund_grant]")
+        or min(counts.values()) == 0
+    ):
+        why = "no fund-grant fit, or too few fund-grant applications for organisational strengthening, start-up and projects"
+        if counts:
+            why += " (fund-grant applications in the model: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")"
+        return Verdict(claim, NOT_TESTABLE, rule, "; ".join(x for x in (why, pooled) if x), numbers)
+    vs_start = fund_fit.contrast({ORG: 1.0, ORG_FUND: 1.0})
+    vs_proj = fund_fit.contrast({ORG: 1.0, ORG_FUND: 1.0, PROJECT: -1.0, PROJECT_FUND: -1.0})
+    extra = fund_fit.coef(ORG_FUND)
     ok = vs_start["hi"] < 0 and vs_proj["hi"] < 0
-    ev = f"vs startup {_fmt(vs_start)}; vs project {_fmt(vs_proj)}"
-    numbers = {"org_vs_startup": _num(vs_start), "org_vs_project": _num(vs_proj)}
-    inter = "purpose[organisational_strengthening]:source[fund_grant]"
-    if fund_fit is not None and fund_fit.has(org, inter):
-        within = fund_fit.contrast({org: 1.0, inter: 1.0})
-        extra = fund_fit.coef(inter)
-        stronger = "stronger" if extra["hi"] < 0 else "not detectably stronger"
-        ev += f"; within fund grants {_fmt(within)}, extra vs other sources {_fmt(extra)} ({stronger} for fund grants)"
-        numbers.update(org_vs_startup_fund_grant=_num(within), fund_grant_extra=_num(extra))
+    ev = (
+        f"fund grants: vs startup {_fmt(vs_start)}, vs project {_fmt(vs_proj)}; {pooled}; "
+        f"fund grants vs other sources (org. strengthening vs startup, difference) {_fmt(extra)}"
+    )
+    numbers.update(
+        fund_grant_org_vs_startup=_num(vs_start), fund_grant_org_vs_project=_num(vs_proj), fund_grant_extra=_num(extra)
+    )
+    numbers["fund_grant_applications"] = counts
     return Verdict(claim, SUPPORTED if ok else NOT_SUPPORTED, rule, ev, numbers)
 
 
@@ -485,18 +562,44 @@ def verdict_multi_year(fit: ModelFit | None) -> Verdict:
 
 
 def verdict_coverage(overall: pd.DataFrame | None) -> Verdict:
-    """ESEM: initiatives secure about 60% of their financing needs (60.7%). Supported when the 95%
-    interval of overall money-weighted coverage overlaps 60.7% +/- 5 percentage points."""
+    """ESEM: initiatives secure about 60% of their financing needs (60.7%). Equivalence rule on
+    the 95% interval [lo, hi] of overall money-weighted coverage:
+
+    * supported when the whole interval lies within 60.7% +/- 10 percentage points;
+    * not supported when the whole interval lies outside 60.7% +/- 5 percentage points
+      (hi < 55.7% or lo > 65.7%);
+    * otherwise not testable on this data: the interval is too wide (or sits between the two
+      bands) to tell, and the numbers are shown.
+
+    >>> row = lambda lo, hi: pd.DataFrame({"coverage": [(lo + hi) / 2], "coverage_lo": [lo], "coverage_hi": [hi]})
+    >>> [verdict_coverage(row(*i)).verdict for i in [(0.58, 0.62), (0.3, 0.9), (0.3, 0.5)]]
+    ['supported', 'not testable on this data', 'not supported']
+    """
     claim = "About 60% of financing needs are met (ESEM 2021-22: 60.7%)"
-    lo_band, hi_band = COVERAGE_BAND
-    rule = f"95% interval of overall coverage overlaps [{lo_band:.3f}, {hi_band:.3f}]"
-    if overall is None or overall.empty or pd.isna(overall["coverage"].iloc[0]):
-        return Verdict(claim, NOT_TESTABLE, rule, "no decided applications with amounts", {})
+    eq_lo, eq_hi = COVERAGE_EQUIVALENCE_BAND
+    df_lo, df_hi = COVERAGE_DIFFERENCE_BAND
+    rule = (
+        f"supported if the 95% interval of overall coverage lies within [{100 * eq_lo:.1f}%, {100 * eq_hi:.1f}%] "
+        f"(60.7% +/- 10 pp); not supported if it lies wholly outside [{100 * df_lo:.1f}%, {100 * df_hi:.1f}%] "
+        "(60.7% +/- 5 pp); otherwise not testable"
+    )
+    if overall is None or overall.empty or pd.isna(overall["coverage"].iloc[0]) or pd.isna(overall["coverage_lo"].iloc[0]):
+        return Verdict(claim, NOT_TESTABLE, rule, "no decided applications with amounts (or coverage suppressed)", {})
     row = overall.iloc[0]
     c = {"estimate": float(row["coverage"]), "lo": float(row["coverage_lo"]), "hi": float(row["coverage_hi"])}
-    ok = c["lo"] <= hi_band and c["hi"] >= lo_band
     ev = f"coverage {100 * c['estimate']:.1f}% [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}] of EUR requested (decided applications)"
-    return Verdict(claim, SUPPORTED if ok else NOT_SUPPORTED, rule, ev, {"coverage": {k: round(v, 4) for k, v in c.items()}})
+    if eq_lo <= c["lo"] and c["hi"] <= eq_hi:
+        verdict = SUPPORTED
+    elif c["hi"] < df_lo or c["lo"] > df_hi:
+        verdict = NOT_SUPPORTED
+    else:
+        verdict = NOT_TESTABLE
+        width = 100 * (c["hi"] - c["lo"])
+        if width > 100 * (eq_hi - eq_lo):
+            ev += f"; interval {width:.1f} pp wide, wider than the 20 pp equivalence band: too few data to tell"
+        else:
+            ev += "; the interval reaches beyond 60.7% +/- 10 pp but not wholly outside 60.7% +/- 5 pp: too uncertain to tell"
+    return Verdict(claim, verdict, rule, ev, {"coverage": {k: round(v, 4) for k, v in c.items()}})
 
 
 def verdicts_table(verdicts: list[Verdict]) -> pd.DataFrame:

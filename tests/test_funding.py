@@ -24,7 +24,7 @@ from maexlab import funding, synth  # noqa: E402
 from maexlab import funding_models as fm  # noqa: E402
 from maexlab.data import EMBEDDED_DIR, MaexData  # noqa: E402
 from maexlab.io import write_dataset  # noqa: E402
-from maexlab.privacy import assert_no_small_groups  # noqa: E402
+from maexlab.privacy import assert_no_small_groups, suppress_small_cells  # noqa: E402
 from maexlab.report import publish_table  # noqa: E402
 from maexlab.schema import TABLES  # noqa: E402
 
@@ -52,10 +52,15 @@ def fit(apps) -> fm.ModelFit:
 
 
 @pytest.fixture(scope="module")
-def null_fit(tmp_path_factory) -> fm.ModelFit:
+def null_apps(tmp_path_factory) -> pd.DataFrame:
     tables, _ = synth.generate(NULL_SEED, effects=False)
     folder = write_dataset(tables, tmp_path_factory.mktemp("null") / "data", {"synthetic": True})
-    return fm.fit_approval(funding.applications(maexlab.load(folder)))
+    return funding.applications(maexlab.load(folder))
+
+
+@pytest.fixture(scope="module")
+def null_fit(null_apps) -> fm.ModelFit:
+    return fm.fit_approval(null_apps)
 
 
 def _funding_only(embedded: MaexData, keep_phase: bool = False) -> MaexData:
@@ -133,8 +138,13 @@ def test_verdicts_supported_on_embedded(fit, apps):
     overall = funding.gap_table(apps, [], seed=1, n_boot=200)
     assert fm.verdict_hybrid(fit).verdict == fm.SUPPORTED
     org = fm.verdict_org_strengthening(fit, fund_fit)
-    assert org.verdict == fm.SUPPORTED and "org_vs_startup_fund_grant" in org.numbers
+    assert org.verdict == fm.SUPPORTED
+    # the verdict rests on the within-fund-grant contrasts; the pooled ones are reported beside it
+    assert {"fund_grant_org_vs_startup", "fund_grant_org_vs_project", "pooled_org_vs_startup"} <= set(org.numbers)
+    within = fund_fit.contrast({fm.ORG: 1.0, fm.ORG_FUND: 1.0})
+    assert org.numbers["fund_grant_org_vs_startup"]["hi"] == pytest.approx(within["hi"], abs=1e-4)
     assert fm.verdict_multi_year(fit).verdict == fm.SUPPORTED
+    # coverage 59.3% [57.0, 61.3]: the whole interval lies within 60.7% +/- 10 pp
     assert fm.verdict_coverage(overall).verdict == fm.SUPPORTED
 
 
@@ -144,13 +154,20 @@ def test_overall_coverage_recovers_expected(apps):
     assert row["coverage_lo"] <= expected <= row["coverage_hi"]
 
 
-def test_no_effects_intervals_cover_zero_and_verdicts_not_supported(null_fit, truth):
+def test_no_effects_intervals_cover_zero_and_verdicts_not_supported(null_fit, null_apps, truth):
     assert null_fit is not None
     for name, (weights, _) in _planted_terms(truth).items():
         c = null_fit.contrast(weights)
         assert c["lo"] <= 0.0 <= c["hi"], (name, c)
+    null_fund_fit = fm.fit_approval(null_apps, fund_purpose=True)
+    for term in fm.FUND_PURPOSE_TERMS:
+        c = null_fund_fit.coef(term)
+        assert c["lo"] <= 0.0 <= c["hi"], (term, c)
     assert fm.verdict_hybrid(null_fit).verdict == fm.NOT_SUPPORTED
-    assert fm.verdict_org_strengthening(null_fit).verdict == fm.NOT_SUPPORTED
+    # claim 10 is now judged within fund grants, so it needs the fund-grant fit; without it the
+    # rule has nothing to test (not testable), with it the no-effect data gives "not supported"
+    assert fm.verdict_org_strengthening(null_fit, null_fund_fit).verdict == fm.NOT_SUPPORTED
+    assert fm.verdict_org_strengthening(null_fit).verdict == fm.NOT_TESTABLE
     assert fm.verdict_multi_year(null_fit).verdict == fm.NOT_SUPPORTED
 
 
@@ -188,7 +205,7 @@ def test_funding_only_computes_what_it_can(embedded):
     assert not any(c.startswith(("vm[", "phase[")) for c in fit.columns)
     v = fm.verdict_hybrid(fit)
     assert v.verdict == fm.NOT_TESTABLE
-    assert fm.verdict_org_strengthening(fit).verdict == fm.SUPPORTED
+    assert fm.verdict_org_strengthening(fit, fm.fit_approval(apps, fund_purpose=True)).verdict == fm.SUPPORTED
     assert fm.verdict_multi_year(fit).verdict == fm.SUPPORTED
     ame = fm.ame_table(fit)
     assert not ame["effect"].str.contains("hybrid|phase").any() and ame["effect"].str.contains("multi-year").any()
@@ -313,8 +330,15 @@ def test_fractional_coverage_model_direction(apps):
 def test_verdict_rules_on_constructed_inputs():
     row = lambda c, lo, hi: pd.DataFrame({"coverage": [c], "coverage_lo": [lo], "coverage_hi": [hi]})  # noqa: E731
     assert fm.verdict_coverage(row(0.60, 0.58, 0.62)).verdict == fm.SUPPORTED
+    assert fm.verdict_coverage(row(0.60, 0.51, 0.70)).verdict == fm.SUPPORTED  # within 60.7 +/- 10 pp
     assert fm.verdict_coverage(row(0.85, 0.80, 0.90)).verdict == fm.NOT_SUPPORTED
     assert fm.verdict_coverage(row(0.40, 0.30, 0.50)).verdict == fm.NOT_SUPPORTED
+    assert fm.verdict_coverage(row(0.45, 0.40, 0.55)).verdict == fm.NOT_SUPPORTED  # wholly below 55.7%
+    # a tiny group's wide interval that merely overlaps 60.7% is no longer support
+    wide = fm.verdict_coverage(row(0.60, 0.30, 0.90))
+    assert wide.verdict == fm.NOT_TESTABLE and "too few data" in wide.evidence and wide.numbers["coverage"]["lo"] == 0.3
+    assert fm.verdict_coverage(row(0.55, 0.50, 0.60)).verdict == fm.NOT_TESTABLE  # straddles the bands
+    assert fm.verdict_coverage(row(0.69, 0.62, 0.75)).verdict == fm.NOT_TESTABLE
     assert fm.verdict_coverage(None).verdict == fm.NOT_TESTABLE
     assert fm.verdict_hybrid(None).verdict == fm.NOT_TESTABLE
     assert fm.verdict_multi_year(None).verdict == fm.NOT_TESTABLE
@@ -361,3 +385,157 @@ def test_figures_build(apps, fit, tmp_path):
     for fig in figs:
         assert fig.axes and fig.axes[0].get_title()
         plt.close(fig)
+
+
+def _fake_fit(params: dict[str, float], frame: pd.DataFrame, se: float = 0.1) -> fm.ModelFit:
+    idx = list(params)
+    return fm.ModelFit(
+        name="t",
+        outcome="approved",
+        columns=idx,
+        params=pd.Series(params),
+        cov=pd.DataFrame(np.eye(len(idx)) * se**2, index=idx, columns=idx),
+        n_obs=len(frame),
+        n_clusters=len(frame),
+        frame=frame,
+        options={"value_model": False, "phase": False, "fund_purpose": True},
+    )
+
+
+def test_org_verdict_uses_the_fund_grant_contrast_not_the_pooled_one():
+    frame = pd.DataFrame(
+        {
+            "source": ["fund_grant"] * 3 + ["government_subsidy"] * 3,
+            "purpose": ["organisational_strengthening", "startup", "project"] * 2,
+        }
+    )
+    pooled = _fake_fit({"source[fund_grant]": 0.5, fm.ORG: -1.0, fm.PROJECT: 0.0}, frame)
+    # strongly negative for other sources, zero within fund grants: pooled says yes, funds say no
+    fund = _fake_fit({"source[fund_grant]": 0.5, fm.ORG: -1.0, fm.PROJECT: 0.0, fm.ORG_FUND: 1.0, fm.PROJECT_FUND: 0.0}, frame)
+    v = fm.verdict_org_strengthening(pooled, fund)
+    assert v.verdict == fm.NOT_SUPPORTED
+    assert v.numbers["pooled_org_vs_startup"]["hi"] < 0 and v.numbers["fund_grant_org_vs_startup"]["estimate"] == 0
+    assert "within fund grants" in v.claim and "org + org:fund" in v.rule
+    # se of org + org:fund from the covariance: sqrt(0.01 + 0.01)
+    assert v.numbers["fund_grant_org_vs_startup"]["hi"] == pytest.approx(fm.Z95 * math.sqrt(0.02), abs=1e-4)
+    # project differs within fund grants: org - project uses the fund-grant project term too
+    fund2 = _fake_fit({"source[fund_grant]": 0.5, fm.ORG: -1.0, fm.PROJECT: 0.0, fm.ORG_FUND: 0.0, fm.PROJECT_FUND: -1.0}, frame)
+    v2 = fm.verdict_org_strengthening(pooled, fund2)
+    assert v2.numbers["fund_grant_org_vs_project"]["estimate"] == pytest.approx(0.0) and v2.verdict == fm.NOT_SUPPORTED
+    # no fund-grant start-up applications: not testable, pooled numbers still shown
+    no_start = _fake_fit(fund.params.to_dict(), frame[frame["purpose"] != "startup"])
+    v3 = fm.verdict_org_strengthening(pooled, no_start)
+    assert v3.verdict == fm.NOT_TESTABLE and "pooled_org_vs_startup" in v3.numbers
+
+
+def test_multi_year_rates_carry_their_own_counts_and_are_suppressed_on_them(embedded):
+    apps = funding.applications(maexlab.load("embedded", province="Zeeland"))
+    t = funding.multi_year_by_phase(apps, seed=1, n_boot=0, min_group_size=15).set_index("phase")
+    d = apps[apps["decided"]].dropna(subset=["phase", "multi_year"])
+    own = d.groupby(["phase", "multi_year"])["initiative_id"].nunique().unstack()
+    for kind, flag in (("multi_year", True), ("single_year", False)):
+        shown = t[f"approval_{kind}"].notna()
+        # every shown rate has its own count, and that count is of decided requests of its kind
+        assert (t.loc[shown, f"decided_{kind}_initiatives"] == own.loc[shown[shown].index, flag]).all()
+        assert (t.loc[shown, f"decided_{kind}_initiatives"] >= 15).all()
+        # a rate whose own group is small is blank, with its counts
+        small = own[flag].reindex(t.index) < 15
+        assert t.loc[small, f"approval_{kind}"].isna().all() and t.loc[small, f"decided_{kind}_n"].isna().all()
+    assert t["approval_multi_year"].isna().any()
+    # within a phase, never exactly one of the two rates hidden
+    assert (t["approval_multi_year"].isna() == t["approval_single_year"].isna()).all()
+
+
+def test_rows_left_out_are_counted(embedded):
+    f = embedded.funding.copy()
+    decided = f["status"].isin(("granted", "partial", "rejected"))
+    no_phase = f.index[decided][:7]
+    f.loc[no_phase, "phase_at_application"] = None
+    top_up = f.index[f["status"] == "granted"][-3:]
+    f.loc[top_up, "amount_granted"] = 2 * f.loc[top_up, "amount_requested"]
+    data = MaexData({name: (f if name == "funding" else None) for name in TABLES}, source="test", synthetic=True)
+    apps = funding.applications(data)
+    # gap tables say how many decided applications they could not place
+    t = funding.gap_table(apps, ["phase"], seed=1, n_boot=0)
+    assert t.attrs["left_out"]["applications"] == 7 and "phase" in t.attrs["left_out"]["reasons"]
+    assert t["n"].sum() == int(apps["decided"].sum()) - 7
+    assert funding.gap_table(apps, ["source"], seed=1, n_boot=0).attrs["left_out"]["applications"] == 0
+    # the models record the applications they leave out, and why
+    fit = fm.fit_approval(apps)
+    assert any(n.startswith("7 of ") and "phase" in n for n in fit.notes), fit.notes
+    assert fit.n_obs == int(apps["decided"].sum()) - 7
+    # top-ups: share capped at 1, counted, and noted in the coverage model
+    assert funding.share_capped(apps) == 3
+    assert apps.loc[apps["granted_above_request"], "share_granted"].eq(1.0).all()
+    assert any("3 applications granted more than requested" in n for n in fm.fit_coverage(apps).notes)
+    # money-weighted coverage keeps the amounts as granted
+    overall = funding.gap_table(apps, [], seed=1, n_boot=0).iloc[0]
+    d = apps[apps["decided"]]
+    assert overall["coverage"] == pytest.approx(d["amount_granted"].sum() / d["amount_requested"].sum())
+
+
+def test_fit_terms_give_the_models_own_intervals(fit):
+    terms = fit.terms()
+    c = fit.coef("multi_year")
+    assert terms["multi_year"]["lo"] == c["lo"] and terms["multi_year"]["hi"] == c["hi"]
+    assert terms["multi_year"]["or_lo"] == pytest.approx(math.exp(c["lo"]))
+
+
+def _recoverable_hidden_cells(cross: pd.DataFrame, margins: dict[str, pd.DataFrame], overall: pd.DataFrame) -> list:
+    """Hidden cells of a published two-way table whose additive statistics (n, EUR requested,
+    EUR granted) follow exactly from the shown cells and the published margins and total.
+
+    Each shown margin gives one linear equation: the sum of the hidden cells in its line. A
+    hidden cell is determined exactly when its unit vector lies in the span of these equations.
+    """
+    hidden = cross.index[cross["suppressed"]].tolist()
+    if not hidden:
+        return []
+    rows = []
+    for dim, margin in margins.items():
+        for _, m in margin[~margin["suppressed"]].iterrows():
+            rows.append([float(cross.at[h, dim] == m[dim]) for h in hidden])
+    if not overall["suppressed"].iloc[0]:
+        rows.append([1.0] * len(hidden))
+    a = np.array(rows) if rows else np.zeros((0, len(hidden)))
+    rank = np.linalg.matrix_rank(a) if len(a) else 0
+    out = []
+    for i, h in enumerate(hidden):
+        e = np.zeros(len(hidden))
+        e[i] = 1.0
+        if np.linalg.matrix_rank(np.vstack([a, e])) == rank:
+            out.append(tuple(cross.loc[h, list(margins)]))
+    return out
+
+
+@pytest.mark.parametrize("province", [None, "Zeeland", "Drenthe", "Flevoland", "Utrecht"])
+@pytest.mark.parametrize("min_group_size", [10, 25])
+def test_source_phase_cells_cannot_be_derived_from_published_margins(province, min_group_size):
+    """The notebook's claim: no hidden source x phase cell follows from the shown cells and the
+    published source table, phase table and overall row (published as the notebook does)."""
+    apps = funding.applications(maexlab.load("embedded", province=province))
+
+    def publish(by):
+        t = funding.gap_table(apps, by, seed=1, n_boot=0)
+        return suppress_small_cells(t, "n_initiatives", min_group_size, keep=tuple(by))
+
+    cross = publish(["source", "phase"])
+    margins = {"source": publish(["source"]), "phase": publish(["phase"])}
+    assert_no_small_groups(cross, "n_initiatives", min_group_size)
+    assert not _recoverable_hidden_cells(cross, margins, publish([]))
+
+
+def test_heatmap_shows_the_published_table_cell_for_cell():
+    shown = pd.DataFrame(
+        {
+            "source": ["fund_grant", "fund_grant", "government_subsidy", "government_subsidy", "investor_loan"],
+            "phase": ["start", "growth", "start", "growth", "start"],
+            "coverage": [0.5, np.nan, np.nan, 0.8, 0.7],
+            "suppressed": [False, True, True, False, False],
+        }
+    )
+    fig = funding.plot_gap_heatmap(shown)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    # investor_loan x growth has no applications: "-", not "s"
+    assert sorted(texts) == sorted(["50%", "s", "s", "80%", "70%", "-"])
+    plt.close(fig)
