@@ -59,6 +59,7 @@ __all__ = [
     "plot_nelson_aalen",
     "plot_state_occupation",
     "poisson_interval",
+    "risk_window",
     "sojourns",
     "state_occupation",
     "transition_rates",
@@ -178,8 +179,9 @@ def nelson_aalen_transitions(
 ) -> dict[str, pd.DataFrame]:
     """Nelson-Aalen cumulative hazard per transition on the clock "years since entering the phase".
 
-    Returns ``{"start -> growth": DataFrame(timeline, cumulative_hazard, low, high, at_risk)}``;
-    delayed entry via lifelines ``entry=``.
+    Returns ``{"start -> growth": DataFrame(timeline, cumulative_hazard, low, high, at_risk,
+    observed)}`` (``at_risk``: stays in the phase at risk at that time; ``observed``: transitions
+    then); delayed entry via lifelines ``entry=``.
     """
     from lifelines import NelsonAalenFitter
 
@@ -196,15 +198,52 @@ def nelson_aalen_transitions(
             naf = NelsonAalenFitter().fit(dur[keep], (g["next"] == to).to_numpy()[keep], entry=ent[keep], label=f"{frm} -> {to}")
         ch = naf.cumulative_hazard_.iloc[:, 0]
         ci = naf.confidence_interval_
+        et = naf.event_table.reindex(ch.index)
         out[f"{frm} -> {to}"] = pd.DataFrame(
             {
                 "timeline": ch.index.to_numpy(float),
                 "cumulative_hazard": ch.to_numpy(),
                 "low": ci.iloc[:, 0].to_numpy(),
                 "high": ci.iloc[:, 1].to_numpy(),
+                "at_risk": et["at_risk"].fillna(0).to_numpy(int),
+                "observed": et["observed"].fillna(0).to_numpy(int),
             }
         )
     return out
+
+
+def risk_window(event_table: pd.DataFrame, min_at_risk: int) -> tuple[float, float] | None:
+    """The time span over which a survival or cumulative-hazard curve may be drawn.
+
+    From the first time at least ``min_at_risk`` are at risk to the first later time at which
+    fewer are (the curve is cut there), using a lifelines ``event_table`` (``at_risk`` and
+    ``observed`` per time). None when the risk set never reaches ``min_at_risk``, or when events
+    happened before it did (the curve's level at the start would rest on them).
+
+    >>> et = pd.DataFrame({"observed": [0, 1, 1, 0, 1], "at_risk": [12, 15, 14, 9, 5]}, index=[0.0, 1.0, 2.0, 3.0, 4.0])
+    >>> risk_window(et, 10)
+    (0.0, 3.0)
+    """
+    n = event_table["at_risk"].to_numpy(float)
+    t = event_table.index.to_numpy(float)
+    ok = n >= min_at_risk
+    if not ok.any():
+        return None
+    i0 = int(np.argmax(ok))
+    if (event_table["observed"].to_numpy(float)[:i0] > 0).any():
+        return None
+    below = ~ok[i0:]
+    i1 = i0 + int(np.argmax(below)) if below.any() else len(t) - 1
+    return float(t[i0]), float(t[i1])
+
+
+def _clip_steps(x: np.ndarray, ys: list[np.ndarray], t0: float, t1: float) -> tuple[np.ndarray, ...]:
+    """Right-continuous step curves restricted to ``[t0, t1]``: points before ``t1`` kept, the
+    level just before ``t1`` extended to ``t1`` (what happens at ``t1`` is not shown)."""
+    keep = (x >= t0) & (x < t1)
+    out_x = np.append(x[keep], t1)
+    outs = [np.append(y[keep], y[keep][-1] if keep.any() else np.nan) for y in ys]
+    return (out_x, *outs)
 
 
 # --- competing risks from entering start ---------------------------------------------------
@@ -367,24 +406,44 @@ def state_occupation(s: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
 # --- plots ---------------------------------------------------------------------------------
 
 
-def plot_nelson_aalen(curves: dict[str, pd.DataFrame], max_years: float = 8.0):
-    """Cumulative hazard per transition (steps with 95% bands); slope = hazard per year."""
+def plot_nelson_aalen(curves: dict[str, pd.DataFrame], max_years: float = 8.0, min_group_size: int = 10):
+    """Cumulative hazard per transition (steps with 95% bands); slope = hazard per year.
+
+    Each curve is drawn only while at least ``min_group_size`` stays are at risk
+    (:func:`risk_window`); a transition whose risk set never reaches that size (or that has
+    transitions before it does) is not drawn, and the figure names it.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    skipped = []
     for name, c in curves.items():
         ax = axes[1] if name.endswith("closed") else axes[0]
-        c = c[c["timeline"] <= max_years]
-        line = ax.step(c["timeline"], c["cumulative_hazard"], where="post", label=name)[0]
-        ax.fill_between(c["timeline"], c["low"], c["high"], step="post", alpha=0.15, color=line.get_color())
+        window = risk_window(c.set_index("timeline"), min_group_size) if "at_risk" in c else (0.0, float(c["timeline"].max()))
+        if window is None:
+            skipped.append(name)
+            continue
+        x, y, lo, hi = _clip_steps(
+            c["timeline"].to_numpy(float),
+            [c["cumulative_hazard"].to_numpy(), c["low"].to_numpy(), c["high"].to_numpy()],
+            window[0],
+            min(window[1], max_years),
+        )
+        line = ax.step(x, y, where="post", label=name)[0]
+        ax.fill_between(x, lo, hi, step="post", alpha=0.15, color=line.get_color())
     axes[0].set_title("Moving to the next phase")
     axes[1].set_title("Closing, by phase")
     for ax in axes:
         ax.set_xlabel("years since entering the phase")
         ax.set_ylabel("cumulative hazard (Nelson-Aalen)")
-        ax.legend(fontsize=8, loc="upper left")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="upper left")
     fig.suptitle("Transition-specific cumulative hazards (95% bands; delayed entry at joining)")
-    fig.tight_layout()
+    note = f"Curves are drawn only while at least {min_group_size} initiatives are at risk in the phase."
+    if skipped:
+        note += f" Not drawn (fewer at risk): {', '.join(skipped)}."
+    fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 

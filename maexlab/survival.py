@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from maexlab.multistate import DAYS_PER_YEAR, frame, poisson_interval, sojourns
+from maexlab.multistate import DAYS_PER_YEAR, _clip_steps, frame, poisson_interval, risk_window, sojourns
 from maexlab.schema import ACTIVE_PHASES
 
 __all__ = [
@@ -62,9 +62,12 @@ __all__ = [
     "km_fit",
     "km_table",
     "logrank",
+    "missing_covariates",
     "pairwise_logrank",
     "phase_durations",
     "ph_check_time_split",
+    "after_cut",
+    "risk_window",
     "piecewise_hazard",
     "plot_km",
     "poisson_closure_model",
@@ -82,6 +85,10 @@ CBS_REFERENCE: dict[str, dict[int, float]] = {
 }
 #: Eurostat business demography, EU: 1-year survival about 80-82%, 5-year survival of 2009 births nearly 44%.
 EUROSTAT_REFERENCE: dict[str, dict[int, float]] = {"Eurostat EU firms": {1: 0.81, 5: 0.44}}
+#: Equivalence margin for the CBS comparison (:func:`verdict_cbs`): 5 percentage points either side.
+CBS_EQUIVALENCE_MARGIN = 0.05
+#: Two-sided 95% normal quantile (1.959964...).
+Z95 = float(stats.norm.ppf(0.975))
 COHORTS: tuple[tuple[str, int, int], ...] = (
     ("before 2010", 0, 2009),
     ("2010-14", 2010, 2014),
@@ -230,8 +237,8 @@ def km_table(
             if np.isnan(_surv_at(kmf, rmst_years, min_at_risk)[0]):
                 rm = var = np.nan
             row[f"rmst_{int(rmst_years)}y"] = float(rm)
-            row[f"rmst_{int(rmst_years)}y_low"] = float(rm - 1.96 * np.sqrt(var))
-            row[f"rmst_{int(rmst_years)}y_high"] = float(rm + 1.96 * np.sqrt(var))
+            row[f"rmst_{int(rmst_years)}y_low"] = float(rm - Z95 * np.sqrt(var))
+            row[f"rmst_{int(rmst_years)}y_high"] = float(rm + Z95 * np.sqrt(var))
         rows.append(row)
     out = pd.DataFrame(rows)
     if by is not None:
@@ -283,7 +290,11 @@ def plot_km(
 ):
     """Kaplan-Meier curves (delayed entry) with 95% bands; CBS and Eurostat reference points.
 
-    Groups smaller than ``min_group_size`` are not drawn.
+    Groups smaller than ``min_group_size`` are not drawn, and every curve is drawn only while at
+    least ``min_group_size`` initiatives are at risk (:func:`risk_window`): it starts when the
+    risk set reaches that size (delayed entry can leave it small at first) and ends when it falls
+    below it, so no step rests on a handful of initiatives. A group whose curve would start after
+    closures among fewer at risk is not drawn (its level would rest on them).
     """
     import matplotlib.pyplot as plt
 
@@ -297,12 +308,18 @@ def plot_km(
             kmf = km_fit(g, name)
         if kmf is None:
             continue
+        window = risk_window(kmf.event_table, min_group_size)
+        if window is None:
+            continue
+        t0, t1 = window[0], min(window[1], max_years)
         sf = kmf.survival_function_.iloc[:, 0]
         ci = kmf.confidence_interval_survival_function_
-        keep = sf.index <= max_years
+        x, y, lo, hi = _clip_steps(
+            sf.index.to_numpy(float), [sf.to_numpy(), ci.iloc[:, 0].to_numpy(), ci.iloc[:, 1].to_numpy()], t0, t1
+        )
         colour = (palette or {}).get(name)
-        line = ax.step(sf.index[keep], sf[keep], where="post", label=f"{name} (n={len(g)})", color=colour)[0]
-        ax.fill_between(sf.index[keep], ci.iloc[keep, 0], ci.iloc[keep, 1], step="post", alpha=0.15, color=line.get_color())
+        line = ax.step(x, y, where="post", label=f"{name} (n={len(g)})", color=colour)[0]
+        ax.fill_between(x, lo, hi, step="post", alpha=0.15, color=line.get_color())
     if references:
         markers = {
             "CBS NL firms founded 2015": ("s", "black"),
@@ -318,15 +335,11 @@ def plot_km(
     ax.set_ylabel("share still active (Kaplan-Meier)")
     ax.set_title(title or "Survival of initiatives since founding (delayed entry, 95% bands)")
     ax.legend(fontsize=8, loc="lower left")
+    note = f"Curves are drawn only while at least {min_group_size} initiatives are at risk."
     if references:
-        fig.text(
-            0.01,
-            0.005,
-            "References: CBS StatLine firm survival (cohorts 2015, 2010; via press coverage); Eurostat business demography (EU).",
-            fontsize=7,
-            color="dimgrey",
-        )
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+        note += "\nReferences: CBS StatLine firm survival (cohorts 2015, 2010; via press coverage); Eurostat business demography (EU)."
+    fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.05 if references else 0.03, 1, 1))
     return fig
 
 
@@ -417,6 +430,12 @@ def counting_process(
     checks). Columns: ``initiative_id, start, stop, event`` plus the covariates in
     :data:`COX_COVARIATES` that the given tables allow. The first interval starts at entry
     (``joined_on``), not at founding: this is how delayed entry enters the Cox model.
+
+    ``subsidy_share`` on an interval is that of its calendar year, or of the latest earlier year
+    with financials when the year has none (carried forward, never taken from a later year, which
+    would let the future inform the covariate). Before an initiative's first year with financials
+    it is missing; :func:`fit_cox_tv` leaves such intervals out and reports how many
+    (:func:`missing_covariates`).
     """
     fr = initiatives[["initiative_id", "founded_on"]].merge(
         frame(initiatives).drop(columns=["founded_on", "observed_until"]), on="initiative_id"
@@ -494,7 +513,7 @@ def counting_process(
             f[["initiative_id", "year", "subsidy_share"]].astype({"year": int}).sort_values("year"),
             on="year",
             by="initiative_id",
-            direction="nearest",
+            direction="backward",  # the latest year with financials up to this one, never a later year
         )
         cp = cp.sort_values(["initiative_id", "start_d"], kind="stable").reset_index(drop=True)
     if {"volunteers", "paid_staff_fte"} <= set(initiatives.columns):
@@ -518,20 +537,72 @@ def _cox_table(summary: pd.DataFrame) -> pd.DataFrame:
     return t.reset_index()
 
 
+MISSING_REASONS: dict[str, str] = {
+    "subsidy_share": "no financials in or before the interval's calendar year",
+}
+
+
+def missing_covariates(cp: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """What a complete-case fit on ``columns`` leaves out of the start-stop rows ``cp``.
+
+    One row per column with missing values (``intervals``, ``initiatives`` touched, ``closures``
+    on those intervals, ``reason``) and a final ``all`` row: intervals left out in total,
+    initiatives left out entirely (no complete interval), and closures lost. An interval left out
+    is time the initiative is not counted at risk (like time before delayed entry), so the
+    estimate stays valid when the missingness does not depend on the closure risk.
+
+    >>> cp = pd.DataFrame({"initiative_id": ["a", "a", "b"], "event": [0, 1, 1], "x": [np.nan, 0.2, np.nan]})
+    >>> missing_covariates(cp, ["x"])[["covariate", "intervals", "initiatives", "closures"]]
+      covariate  intervals  initiatives  closures
+    0         x          2            2         1
+    1       all          2            1         1
+    """
+    rows = []
+    any_missing = np.zeros(len(cp), dtype=bool)
+    for c in columns:
+        m = cp[c].isna().to_numpy()
+        if m.any():
+            any_missing |= m
+            rows.append(
+                {
+                    "covariate": c,
+                    "intervals": int(m.sum()),
+                    "initiatives": int(cp.loc[m, "initiative_id"].nunique()),
+                    "closures": int(cp.loc[m, "event"].sum()),
+                    "reason": MISSING_REASONS.get(c, "value missing"),
+                }
+            )
+    kept = set(cp.loc[~any_missing, "initiative_id"])
+    rows.append(
+        {
+            "covariate": "all",
+            "intervals": int(any_missing.sum()),
+            "initiatives": int(cp["initiative_id"].nunique() - len(kept)),
+            "closures": int(cp.loc[any_missing, "event"].sum()),
+            "reason": "left out of the fit (initiatives: no complete interval at all)",
+        }
+    )
+    return pd.DataFrame(rows, columns=["covariate", "intervals", "initiatives", "closures", "reason"])
+
+
 def fit_cox_tv(
     cp: pd.DataFrame, covariates: Sequence[str] | None = None, strata: Sequence[str] | None = None, penalizer: float = 0.0
 ):
     """Fit lifelines' ``CoxTimeVaryingFitter`` on start-stop rows; returns ``(fitter, table)``.
 
     The table has one row per covariate: coefficient, SE, hazard ratio with 95% CI, p-value, and
-    the number of closures and initiatives used (``events``, ``n``). Covariates that do not vary
-    in ``cp`` are dropped (a small province may have no granted multi-year funding).
+    the number of closures, initiatives and intervals used (``events``, ``n``, ``intervals``)
+    and intervals left out (``intervals_dropped``). Covariates that do not vary in ``cp`` are
+    dropped (a small province may have no granted multi-year funding). Intervals with a missing
+    covariate are left out (complete cases); ``fitter.dropped_`` holds
+    :func:`missing_covariates` for them (what was left out and why).
     """
     from lifelines import CoxTimeVaryingFitter
 
     covariates = [c for c in (covariates or COX_COVARIATES) if c in cp.columns]
     usable = [c for c in covariates if cp[c].nunique(dropna=True) > 1 and cp.loc[cp["event"] == 1, c].notna().any()]
     cols = ["initiative_id", "start", "stop", "event", *usable, *(strata or [])]
+    dropped = missing_covariates(cp[cols], cols)
     df = cp[cols].dropna()
     ctv = CoxTimeVaryingFitter(penalizer=penalizer)
     with warnings.catch_warnings():
@@ -545,10 +616,27 @@ def fit_cox_tv(
             strata=list(strata) if strata else None,
             show_progress=False,
         )
+    ctv.dropped_ = dropped
     t = _cox_table(ctv.summary)
     t["events"] = int(df["event"].sum())
     t["n"] = int(df["initiative_id"].nunique())
+    t["intervals"] = int(len(df))
+    t["intervals_dropped"] = int(len(cp) - len(df))
     return ctv, t
+
+
+def after_cut(start: pd.Series | np.ndarray, cut: float) -> np.ndarray:
+    """1 for start-stop intervals that begin at or after ``cut`` years, else 0.
+
+    Compared in whole days, as :func:`counting_process` splits rows: the split at ``cut`` years
+    lies on day ``round(cut * 365.25)`` (5 years = day 1826 = 4.9993 years), so comparing years
+    with ``start >= cut`` would put the interval that begins at the split on the wrong side.
+
+    >>> after_cut(np.array([1825, 1826, 1827]) / DAYS_PER_YEAR, 5.0).tolist()
+    [0, 1, 1]
+    """
+    start_d = np.round(np.asarray(start, dtype=float) * DAYS_PER_YEAR)
+    return (start_d >= round(cut * DAYS_PER_YEAR)).astype(int)
 
 
 def ph_check_time_split(cp: pd.DataFrame, covariates: Sequence[str], cut: float = 5.0, alpha: float = 0.01, **kw) -> pd.DataFrame:
@@ -556,14 +644,35 @@ def ph_check_time_split(cp: pd.DataFrame, covariates: Sequence[str], cut: float 
 
     Refits with ``covariate x 1(t >= cut)`` for every covariate (the rows must be split at
     ``cut``, see ``counting_process(extra_cuts=...)``): the interaction coefficient is the change
-    in log-HR after ``cut`` years. Per covariate: HR before and after ``cut`` and the Wald
-    p-value of the interaction; ``ph_ok`` is p >= ``alpha``.
+    in log-HR after ``cut`` years. Per covariate: HR before and after ``cut`` with 95% CIs and the
+    Wald p-value of the interaction; ``ph_ok`` is p >= ``alpha``. A covariate with ``ph_ok``
+    False is reported (and judged, :func:`verdict_hazard_ratio` with ``ph=``) per period.
+
+    A 0/1 covariate gets no interaction when, in either period, its group or its reference group
+    (plan for the phase dummies, social for the value-model dummies, 0 otherwise) has no
+    closures: its HR in that period does not exist (the fit would run off to 0 or infinity, e.g.
+    no initiative closes in plan after 5 years). Such a covariate is listed with ``p_value``
+    missing, ``ph_ok`` True (not tested) and a ``note``.
     """
-    late = (cp["start"] >= cut - 1e-9).astype(int)
+    late = after_cut(cp["start"], cut)
     cp2 = cp.copy()
     names = []
+    untestable: dict[str, str] = {}
+    ev = cp2["event"].to_numpy() == 1
     for c in covariates:
         if c in cp2.columns and cp2[c].nunique() > 1:
+            if cp2[c].nunique() == 2:
+                ref = _reference_rows(cp2, c)
+                on = (cp2[c] == 1).to_numpy()
+                empty = [
+                    f"{'the reference group' if grp is ref else c} {'after' if lt else 'before'} {cut:g} y"
+                    for grp in (on, ref)
+                    for lt in (0, 1)
+                    if not (ev & grp & (late == lt)).any()
+                ]
+                if empty:
+                    untestable[c] = "not tested: no closures in " + ", ".join(empty)
+                    continue
             cp2[f"{c}_x_late"] = cp2[c] * late
             names.append(c)
     ctv, _ = fit_cox_tv(cp2, [*names, *[f"{c}_x_late" for c in names]], **kw)
@@ -575,20 +684,39 @@ def ph_check_time_split(cp: pd.DataFrame, covariates: Sequence[str], cut: float 
         if i not in b.index:
             continue
         z = b[i] / np.sqrt(V.loc[i, i])
-        v_late = V.loc[c, c] + V.loc[i, i] + 2 * V.loc[c, i]
+        se_early = np.sqrt(V.loc[c, c])
+        se_late = np.sqrt(V.loc[c, c] + V.loc[i, i] + 2 * V.loc[c, i])
         rows.append(
             {
                 "covariate": c,
                 f"hr_before_{cut:g}y": float(np.exp(b[c])),
+                f"hr_before_{cut:g}y_low": float(np.exp(b[c] - Z95 * se_early)),
+                f"hr_before_{cut:g}y_high": float(np.exp(b[c] + Z95 * se_early)),
                 f"hr_after_{cut:g}y": float(np.exp(b[c] + b[i])),
-                f"hr_after_{cut:g}y_low": float(np.exp(b[c] + b[i] - 1.96 * np.sqrt(v_late))),
-                f"hr_after_{cut:g}y_high": float(np.exp(b[c] + b[i] + 1.96 * np.sqrt(v_late))),
+                f"hr_after_{cut:g}y_low": float(np.exp(b[c] + b[i] - Z95 * se_late)),
+                f"hr_after_{cut:g}y_high": float(np.exp(b[c] + b[i] + Z95 * se_late)),
                 "p_value": float(2 * stats.norm.sf(abs(z))),
+                "note": "",
             }
         )
+    rows += [{"covariate": c, "p_value": np.nan, "note": why} for c, why in untestable.items()]
     out = pd.DataFrame(rows)
-    out["ph_ok"] = out["p_value"] >= alpha
-    return out
+    out["ph_ok"] = out["p_value"].isna() | (out["p_value"] >= alpha)
+    order = {c: i for i, c in enumerate(covariates)}
+    out = out.sort_values("covariate", key=lambda x: x.map(order), kind="stable").reset_index(drop=True)
+    return out[[c for c in out.columns if c != "note"] + ["note"]]
+
+
+#: Dummy sets whose reference is "all zero" (plan; social value model).
+DUMMY_GROUPS: tuple[tuple[str, ...], ...] = (("phase_start", "phase_growth", "phase_mature"), ("hybrid", "commercial"))
+
+
+def _reference_rows(cp: pd.DataFrame, c: str) -> np.ndarray:
+    """Rows in the reference group of the 0/1 covariate ``c`` (all dummies of its set at 0)."""
+    for group in DUMMY_GROUPS:
+        if c in group:
+            return (cp[[g for g in group if g in cp.columns]] == 0).all(axis=1).to_numpy()
+    return (cp[c] == 0).to_numpy()
 
 
 def schoenfeld_test(
@@ -636,7 +764,8 @@ def baseline_cox(d: pd.DataFrame, covariates: Sequence[str], alpha: float = 0.01
 
     When covariates fail (p < ``alpha``) the model is refitted stratified by them (a continuous
     covariate is cut at its median to form strata) and tested again. Returns ``{"table",
-    "ph_test", "failed", "stratified_table", "stratified_ph_test", "action", "n", "events"}``.
+    "ph_test", "failed", "stratified_table", "stratified_ph_test", "action", "n", "events",
+    "dropped"}`` (``dropped``: initiatives left out for a missing covariate at entry).
     """
     from lifelines import CoxPHFitter
 
@@ -648,7 +777,14 @@ def baseline_cox(d: pd.DataFrame, covariates: Sequence[str], alpha: float = 0.01
         cph = CoxPHFitter().fit(df, duration_col="duration", event_col="event", entry_col="entry")
     ph = schoenfeld_test(df, cph, covariates, alpha=alpha)
     failed = ph.loc[~ph["ph_ok"], "covariate"].tolist()
-    out = {"table": _cox_table(cph.summary), "ph_test": ph, "failed": failed, "n": int(len(df)), "events": int(df["event"].sum())}
+    out = {
+        "table": _cox_table(cph.summary),
+        "ph_test": ph,
+        "failed": failed,
+        "n": int(len(df)),
+        "events": int(df["event"].sum()),
+        "dropped": int(len(d) - len(df)),
+    }
     if failed:
         df2 = df.copy()
         for c in failed:
@@ -749,7 +885,9 @@ def piecewise_hazard(d: pd.DataFrame, breaks: Sequence[float] = (0, 1, 2, 3, 5, 
         py = np.clip(b - a, 0, None).sum()
         e = int((ev & (dur > lo) & (dur <= hi) & (dur > ent)).sum())
         n = int(((b - a) > 0).sum())
-        rows.append({"band": f"{lo:g}-{hi:g} y", "from_years": lo, "n": n, "events": e, "person_years": float(py)})
+        rows.append(
+            {"band": f"{lo:g}-{hi:g} y", "from_years": lo, "to_years": hi, "n": n, "events": e, "person_years": float(py)}
+        )
     out = pd.DataFrame(rows)
     out["hazard"] = out["events"] / out["person_years"].where(out["person_years"] > 0)
     out["hazard_low"], out["hazard_high"] = poisson_interval(out["events"].to_numpy(), out["person_years"].to_numpy())
@@ -765,9 +903,10 @@ def plot_smoothed_hazard(h: pd.DataFrame, bandwidth: float, bands: pd.DataFrame 
     ax.fill_between(h["years"], h["low"], h["high"], color="#b22222", alpha=0.15, label="95% band")
     ax.axvspan(0, bandwidth, color="grey", alpha=0.1, label="boundary zone (kernel cut off at 0)")
     if bands is not None:
-        for _, r in bands.iterrows():
-            hi = float(r["from_years"]) + float(str(r["band"]).split("-")[1].split()[0]) - float(r["from_years"])
-            ax.hlines(r["hazard"], r["from_years"], hi, color="black", lw=2, label="crude rate per band" if r.name == 0 else None)
+        for k, (_, r) in enumerate(bands.iterrows()):
+            ax.hlines(
+                r["hazard"], r["from_years"], r["to_years"], color="black", lw=2, label="crude rate per band" if k == 0 else None
+            )
     ax.set_xlabel("years since entering start")
     ax.set_ylabel("closures per initiative-year")
     ax.set_ylim(bottom=0)
@@ -780,42 +919,94 @@ def plot_smoothed_hazard(h: pd.DataFrame, bandwidth: float, bands: pd.DataFrame 
 # --- verdicts -----------------------------------------------------------------------------------
 
 
-def verdict_hazard_ratio(table: pd.DataFrame | None, covariate: str, claim: str) -> dict:
-    """'supported' when the HR's 95% CI lies below 1, 'not supported' otherwise."""
+def _period_columns(ph: pd.DataFrame) -> tuple[str, str]:
+    """Names of the before/after HR columns of a :func:`ph_check_time_split` table."""
+    before = next(c for c in ph.columns if c.startswith("hr_before_") and c.endswith("y"))
+    after = next(c for c in ph.columns if c.startswith("hr_after_") and c.endswith("y"))
+    return before, after
+
+
+def verdict_hazard_ratio(table: pd.DataFrame | None, covariate: str, claim: str, ph: pd.DataFrame | None = None) -> dict:
+    """'supported' when the HR's 95% CI lies below 1, 'not supported' otherwise.
+
+    When ``ph`` (a :func:`ph_check_time_split` table) says the covariate fails proportional
+    hazards (``ph_ok`` False), one pooled HR is not an adequate summary and the verdict rests on
+    the HRs before and after the cut: 'supported' when both periods' 95% CIs lie below 1, or when
+    the pooled CI lies below 1 and neither period contradicts it (no period's CI lies wholly
+    above 1); 'not supported' otherwise.
+    """
     if table is None or covariate not in set(table["covariate"]):
         return {"claim": claim, "verdict": "not testable on this data", "evidence": f"{covariate} not estimable"}
     r = table.set_index("covariate").loc[covariate]
     hr, lo, hi = float(r["hazard_ratio"]), float(r["hr_low"]), float(r["hr_high"])
-    v = "supported" if hi < 1 else "not supported"
+    out = {"claim": claim, "estimate": hr, "low": lo, "high": hi}
+    p_row = None
+    if ph is not None and len(ph) and covariate in set(ph["covariate"]):
+        p_row = ph.set_index("covariate").loc[covariate]
+    if p_row is None or bool(p_row["ph_ok"]):
+        v = "supported" if hi < 1 else "not supported"
+        return {**out, "verdict": v, "evidence": f"HR {hr:.2f} (95% CI {lo:.2f}-{hi:.2f}); supported if the upper bound < 1"}
+    before, after = _period_columns(ph)
+    periods = {
+        name: (float(p_row[col]), float(p_row[f"{col}_low"]), float(p_row[f"{col}_high"]))
+        for name, col in (
+            (before.removeprefix("hr_").replace("_", " "), before),
+            (after.removeprefix("hr_").replace("_", " "), after),
+        )
+    }
+    both_below = all(p[2] < 1 for p in periods.values())
+    contradicted = any(p[1] > 1 for p in periods.values())
+    v = "supported" if both_below or (hi < 1 and not contradicted) else "not supported"
+    text = "; ".join(f"{k} HR {p[0]:.2f} ({p[1]:.2f}-{p[2]:.2f})" for k, p in periods.items())
     return {
-        "claim": claim,
+        **out,
         "verdict": v,
-        "estimate": hr,
-        "low": lo,
-        "high": hi,
-        "evidence": f"HR {hr:.2f} (95% CI {lo:.2f}-{hi:.2f}); supported if the upper bound < 1",
+        "periods": {k: {"hr": p[0], "low": p[1], "high": p[2]} for k, p in periods.items()},
+        "evidence": (
+            f"proportional hazards fail (time split p = {float(p_row['p_value']):.3f}): {text}; pooled HR {hr:.2f} "
+            f"({lo:.2f}-{hi:.2f}); supported if both periods' upper bounds < 1, or the pooled upper bound < 1 and "
+            "no period's lower bound > 1"
+        ),
     }
 
 
-def verdict_cbs(km_all: pd.DataFrame | None, claim: str = "survival of initiatives is comparable to CBS firm survival") -> dict:
-    """'supported' when the 95% CI of 5-year survival overlaps the CBS range 56% (2010 cohort) to 65% (2015 cohort)."""
+def verdict_cbs(
+    km_all: pd.DataFrame | None,
+    claim: str = "survival of initiatives is comparable to CBS firm survival",
+    margin: float = CBS_EQUIVALENCE_MARGIN,
+) -> dict:
+    """Equivalence rule for 5-year survival against the CBS range 56% (2010 cohort) to 65% (2015 cohort).
+
+    'supported' when the whole 95% CI lies within the CBS range widened by ``margin`` (5 pp:
+    51%-70%); 'not supported' when the whole CI lies outside the CBS range itself (56%-65%);
+    otherwise (the CI straddles a boundary of the widened range, or is too wide to decide)
+    'not testable on this data'. Overlap alone is not evidence of comparability: a wide interval
+    overlaps anything.
+    """
     if km_all is None or "surv_5y" not in km_all or pd.isna(km_all["surv_5y"].iloc[0]):
         return {"claim": claim, "verdict": "not testable on this data", "evidence": "5-year survival not estimable"}
     s, lo, hi = (float(km_all[c].iloc[0]) for c in ("surv_5y", "surv_5y_low", "surv_5y_high"))
     cbs_lo, cbs_hi = CBS_REFERENCE["CBS NL firms founded 2010"][5], CBS_REFERENCE["CBS NL firms founded 2015"][5]
-    if hi < cbs_lo:
-        v, how = "not supported", "lower than CBS"
+    eq_lo, eq_hi = round(cbs_lo - margin, 10), round(cbs_hi + margin, 10)
+    if eq_lo <= lo and hi <= eq_hi:
+        v, how = "supported", f"lies within the CBS range widened by {margin * 100:.0f} pp ({eq_lo:.0%}-{eq_hi:.0%})"
+    elif hi < cbs_lo:
+        v, how = "not supported", f"lies below the CBS range ({cbs_lo:.0%}-{cbs_hi:.0%})"
     elif lo > cbs_hi:
-        v, how = "not supported", "higher than CBS"
+        v, how = "not supported", f"lies above the CBS range ({cbs_lo:.0%}-{cbs_hi:.0%})"
     else:
-        v, how = "supported", "overlaps the CBS range"
+        v = "not testable on this data"
+        how = f"is neither within {eq_lo:.0%}-{eq_hi:.0%} nor wholly outside {cbs_lo:.0%}-{cbs_hi:.0%} (interval too wide or on a boundary)"
     return {
         "claim": claim,
         "verdict": v,
         "estimate": s,
         "low": lo,
         "high": hi,
-        "evidence": f"5-year survival {s:.0%} (95% CI {lo:.0%}-{hi:.0%}) {how} ({cbs_lo:.0%}-{cbs_hi:.0%}, CBS cohorts 2010 and 2015)",
+        "evidence": (
+            f"5-year survival {s:.0%} (95% CI {lo:.0%}-{hi:.0%}) {how}; CBS cohorts 2010 and 2015: "
+            f"{cbs_lo:.0%}-{cbs_hi:.0%}; supported if the CI lies within {eq_lo:.0%}-{eq_hi:.0%}"
+        ),
     }
 
 
@@ -842,18 +1033,32 @@ def verdict_valley(
     early: float = 3.0,
 ) -> dict:
     """'supported' when the smoothed hazard peaks within ``early`` years of start (interior points)
-    and the highest crude rate in the first ``early`` years exceeds the 5-10 year rate (CIs apart)."""
+    and the highest crude rate in the first ``early`` years exceeds the 5-10 year rate (CIs apart).
+
+    'not testable on this data' when there is nothing to compare: no interior hazard points or no
+    closures, every band in the first ``early`` years suppressed (removed or masked), or no
+    5-10 year band with person-time. A 5-10 year band without closures still has an exact upper
+    bound and is compared."""
     if h is None or bands is None or h.empty:
         return {"claim": claim, "verdict": "not testable on this data", "evidence": "no closures after start"}
-    hi_ = h[h["interior"]]
+    hi_ = h[h["interior"]].dropna(subset=["hazard"])
     if hi_.empty or bands["events"].sum() == 0:
         return {"claim": claim, "verdict": "not testable on this data", "evidence": "too little follow-up"}
     peak = float(hi_.loc[hi_["hazard"].idxmax(), "years"])
-    first = bands[bands["from_years"] < early]
-    late = bands[bands["from_years"] >= 5]
+    # bands suppressed for small counts arrive removed or with missing rates: nothing to compare
+    first = bands[(bands["from_years"] < early)].dropna(subset=["hazard", "hazard_low"])
+    late = bands[(bands["from_years"] >= 5) & np.isfinite(bands["hazard_high"].astype(float))]
+    if first.empty or late.empty:
+        which = f"the bands in the first {early:g} years" if first.empty else "the 5-10 year band"
+        return {
+            "claim": claim,
+            "verdict": "not testable on this data",
+            "peak_years": peak,
+            "evidence": f"smoothed hazard peaks {peak:.1f} y after start, but {which} are suppressed or empty (too few initiatives)",
+        }
     top = first.loc[first["hazard"].idxmax()]
-    late_hi = float(late["hazard_high"].iloc[0]) if len(late) and late["events"].iloc[0] > 0 else np.nan
-    ok = bool(peak <= early and not np.isnan(late_hi) and float(top["hazard_low"]) > late_hi)
+    late_hi = float(late["hazard_high"].iloc[0])
+    ok = bool(peak <= early and float(top["hazard_low"]) > late_hi)
     return {
         "claim": claim,
         "verdict": "supported" if ok else "not supported",

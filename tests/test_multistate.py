@@ -144,3 +144,43 @@ def test_small_province_runs(data):
     cr = ms.competing_risks_from_start(s, n_boot=50, seed=1)
     assert cr["n"] == len(ms.start_cohort(s)) and 0 <= cr["p_growth_low"] <= cr["p_growth"] <= cr["p_growth_high"] <= 1
     assert len(ms.transition_rates(s)) > 0
+
+
+def test_nelson_aalen_figure_skips_small_risk_sets_and_cuts_curves(soj):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = ms.nelson_aalen_transitions(soj)
+    assert {"at_risk", "observed"} <= set(curves["mature -> closed"].columns)
+    m = 600  # mature has 552 stays at risk: never reaches 600
+    assert curves["mature -> closed"]["at_risk"].max() < m
+    fig = ms.plot_nelson_aalen(curves, max_years=30, min_group_size=m)
+    labels = [ln.get_label() for ax in fig.axes for ln in ax.lines]
+    assert "mature -> closed" not in labels and "start -> growth" in labels
+    note = " ".join(t.get_text() for t in fig.texts)
+    assert "mature -> closed" in note and f"at least {m}" in note
+    c = curves["start -> growth"]
+    end = ms.risk_window(c.set_index("timeline"), m)[1]
+    line = next(ln for ax in fig.axes for ln in ax.lines if ln.get_label() == "start -> growth")
+    assert max(line.get_xdata()) == pytest.approx(end)
+    assert c.loc[c["timeline"] == end, "at_risk"].iloc[0] < m
+    plt.close(fig)
+
+
+def test_phase_on_same_day_takes_the_later_phase():
+    from maexlab.phases import phase_on
+
+    ev = pd.DataFrame({"initiative_id": ["a", "b"], "on": pd.to_datetime(["2019-01-01", "2019-01-01"])})
+    for order in (["growth", "start", "plan"], ["start", "growth", "plan"], ["plan", "growth", "start"]):
+        ph = pd.DataFrame(
+            {
+                "initiative_id": ["a", "a", "a", "b", "b"],
+                "phase": [*order, "closed", "mature"],
+                "entered_on": pd.to_datetime(
+                    [{"plan": "2015-01-01"}.get(p, "2018-01-01") for p in order] + ["2018-05-01", "2018-05-01"]
+                ),
+            }
+        )
+        assert phase_on(ph, ev, "on").tolist() == ["growth", "closed"], order

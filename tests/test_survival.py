@@ -233,3 +233,193 @@ def test_partial_data_without_phases_and_funding(data):
     # no joined_on column at all: observed from founding
     ini = part.initiatives.drop(columns="joined_on")
     assert (sv.durations(ini)["entry"] == 0).all()
+
+
+# --- review follow-up: verdict rules, time split, look-ahead, dropped rows, figures --------------
+
+
+def _km_row(s, lo, hi):
+    return pd.DataFrame({"surv_5y": [s], "surv_5y_low": [lo], "surv_5y_high": [hi]})
+
+
+def test_verdict_cbs_is_an_equivalence_rule():
+    # CBS range 56%-65%, widened by 5 pp to 51%-70%
+    assert sv.verdict_cbs(_km_row(0.59, 0.5675, 0.6122))["verdict"] == "supported"
+    assert sv.verdict_cbs(_km_row(0.60, 0.51, 0.70))["verdict"] == "supported"  # bounds inclusive
+    assert sv.verdict_cbs(_km_row(0.40, 0.35, 0.45))["verdict"] == "not supported"  # wholly below 56%
+    assert sv.verdict_cbs(_km_row(0.80, 0.76, 0.84))["verdict"] == "not supported"  # wholly above 65%
+    # a wide interval overlaps the CBS range but says nothing: not testable (it was "supported")
+    wide = sv.verdict_cbs(_km_row(0.60, 0.40, 0.80))
+    assert wide["verdict"] == "not testable on this data" and "51%-70%" in wide["evidence"]
+    # wholly outside the widened range on one side but overlapping 56-65%? impossible; straddling 51%:
+    assert sv.verdict_cbs(_km_row(0.55, 0.50, 0.60))["verdict"] == "not testable on this data"
+    # below the widened range but touching the CBS range is not "not supported" either
+    assert sv.verdict_cbs(_km_row(0.52, 0.49, 0.565))["verdict"] == "not testable on this data"
+
+
+def test_time_split_puts_the_interval_starting_at_the_cut_after_it(data):
+    cut_day = round(5 * 365.25)
+    assert cut_day / 365.25 < 5  # the old comparison in years put this interval before the cut
+    assert sv.after_cut(np.array([cut_day - 1, cut_day, cut_day + 1]) / 365.25, 5.0).tolist() == [0, 1, 1]
+    sub = data.initiatives.iloc[:300]
+    cp5 = sv.counting_process(sub, data.phases, data.funding, data.financials, extra_cuts=[5.0])
+    at_cut = np.isclose(cp5["start"] * 365.25, cut_day)
+    assert at_cut.any() and (sv.after_cut(cp5.loc[at_cut, "start"], 5.0) == 1).all()
+    ends_at_cut = np.isclose(cp5["stop"] * 365.25, cut_day)
+    assert (sv.after_cut(cp5.loc[ends_at_cut, "start"], 5.0) == 0).all()
+
+
+def test_verdict_valley_when_early_bands_are_suppressed(data):
+    st = sv.start_to_closure(data.initiatives, data.phases)
+    h = sv.smoothed_hazard(st, 1.0)
+    bands = sv.piecewise_hazard(st)
+    assert (bands["to_years"] > bands["from_years"]).all()
+    # the notebook passes only the bands shown: every band under 3 years suppressed
+    shown = bands[bands["from_years"] >= 3].reset_index(drop=True)
+    v = sv.verdict_valley(h, shown)
+    assert v["verdict"] == "not testable on this data" and "first 3 years" in v["evidence"]
+    # masked rather than removed (statistics set to missing)
+    masked = bands.copy()
+    masked.loc[masked["from_years"] < 3, ["events", "hazard", "hazard_low", "hazard_high"]] = np.nan
+    assert sv.verdict_valley(h, masked)["verdict"] == "not testable on this data"
+    # the comparison band missing
+    assert sv.verdict_valley(h, bands[bands["from_years"] < 5])["verdict"] == "not testable on this data"
+
+
+def _one_initiative(financial_years):
+    ini = pd.DataFrame(
+        {
+            "initiative_id": ["a"],
+            "founded_on": pd.to_datetime(["2015-01-01"]),
+            "joined_on": pd.to_datetime(["2015-01-01"]),
+            "closed_on": pd.to_datetime(["2021-06-01"]),
+            "observed_until": pd.to_datetime(["2026-06-30"]),
+        }
+    )
+    fin = pd.DataFrame(
+        {
+            "initiative_id": "a",
+            "year": financial_years,
+            "subsidies": [10.0 * (i + 1) for i in range(len(financial_years))],
+            "revenue": 100.0,
+        }
+    )
+    return ini, fin
+
+
+def test_subsidy_share_is_carried_forward_never_taken_from_a_later_year():
+    ini, fin = _one_initiative([2016, 2019])  # shares 0.1 (2016) and 0.2 (2019)
+    cp = sv.counting_process(ini, financials=fin)
+    year = (pd.Timestamp("2015-01-01") + pd.to_timedelta(np.round(cp["start"] * 365.25), unit="D")).dt.year
+    share = dict(zip(year, cp["subsidy_share"], strict=True))
+    assert np.isnan(share[2015])  # before the first year with financials: missing, not 2016's value
+    assert share[2016] == pytest.approx(0.1) and share[2017] == pytest.approx(0.1) and share[2018] == pytest.approx(0.1)
+    assert share[2019] == pytest.approx(0.2) and share[2021] == pytest.approx(0.2)
+
+
+def test_fit_cox_tv_reports_what_it_leaves_out(cp):
+    covs = [c for c in sv.COX_COVARIATES if c in cp.columns]
+    cpm = cp.copy()
+    first_ids = cpm["initiative_id"].drop_duplicates().iloc[:40]
+    gone = cpm["initiative_id"].isin(first_ids[:20])  # all intervals of 20 initiatives
+    part = cpm["initiative_id"].isin(first_ids[20:]) & (cpm.groupby("initiative_id").cumcount() == 0)
+    cpm.loc[gone | part, "subsidy_share"] = np.nan
+    ctv, t = sv.fit_cox_tv(cpm, covs)
+    dropped = ctv.dropped_.set_index("covariate")
+    assert dropped.loc["subsidy_share", "intervals"] == int((gone | part).sum())
+    assert dropped.loc["subsidy_share", "initiatives"] == 40
+    assert dropped.loc["all", "initiatives"] == 20  # only those without any complete interval
+    assert dropped.loc["all", "closures"] == int(cpm.loc[gone | part, "event"].sum())
+    assert "financials" in dropped.loc["subsidy_share", "reason"]
+    assert (t["intervals_dropped"] == int((gone | part).sum())).all()
+    assert (t["intervals"] + t["intervals_dropped"] == len(cpm)).all()
+    ctv_full, t_full = sv.fit_cox_tv(cp, covs)
+    assert (t_full["intervals_dropped"] == 0).all() and ctv_full.dropped_.set_index("covariate").loc["all", "intervals"] == 0
+
+
+def _ph_row(before, after, p, ok):
+    return pd.DataFrame(
+        [
+            {
+                "covariate": "x",
+                "hr_before_5y": before[0],
+                "hr_before_5y_low": before[1],
+                "hr_before_5y_high": before[2],
+                "hr_after_5y": after[0],
+                "hr_after_5y_low": after[1],
+                "hr_after_5y_high": after[2],
+                "p_value": p,
+                "ph_ok": ok,
+            }
+        ]
+    )
+
+
+def test_verdict_hazard_ratio_per_period_when_ph_fails():
+    pooled = pd.DataFrame({"covariate": ["x"], "hazard_ratio": [0.7], "hr_low": [0.55], "hr_high": [0.9]})
+    # PH holds: the pooled HR decides
+    ok = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((0.6, 0.4, 0.9), (0.8, 0.5, 1.2), 0.3, True))
+    assert ok["verdict"] == "supported" and "periods" not in ok
+    # PH fails, both periods below 1
+    both = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((0.4, 0.3, 0.6), (0.8, 0.65, 0.95), 0.001, False))
+    assert both["verdict"] == "supported" and set(both["periods"]) == {"before 5y", "after 5y"}
+    # PH fails, pooled below 1, one period covers 1 without contradicting
+    covers = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((0.4, 0.3, 0.6), (1.1, 0.8, 1.5), 0.004, False))
+    assert covers["verdict"] == "supported" and "proportional hazards fail" in covers["evidence"]
+    # PH fails, one period wholly above 1 (hazard higher later): the pooled HR hides that
+    contra = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((0.3, 0.2, 0.4), (1.6, 1.2, 2.1), 1e-5, False))
+    assert contra["verdict"] == "not supported"
+    # PH fails, pooled covers 1 and one period covers 1
+    wide = pooled.assign(hr_high=1.1)
+    assert (
+        sv.verdict_hazard_ratio(wide, "x", "c", ph=_ph_row((0.5, 0.3, 0.8), (1.0, 0.7, 1.4), 0.005, False))["verdict"]
+        == "not supported"
+    )
+
+
+def test_ph_check_time_split_reports_both_periods_with_intervals(data):
+    sub = data.initiatives.iloc[:800]
+    cp5 = sv.counting_process(sub, data.phases, data.funding, data.financials, extra_cuts=[5.0])
+    ph = sv.ph_check_time_split(cp5, ["org_strengthening_received", "hybrid", "phase_growth"], cut=5.0).set_index("covariate")
+    tested = ph.loc[["org_strengthening_received", "hybrid"]]
+    for p in ("before", "after"):
+        assert (tested[f"hr_{p}_5y_low"] < tested[f"hr_{p}_5y"]).all()
+        assert (tested[f"hr_{p}_5y"] < tested[f"hr_{p}_5y_high"]).all()
+    assert (tested["note"] == "").all() and tested["p_value"].notna().all()
+    # nobody closes in plan (the phase reference) after 5 years: no late phase HR exists, so no test
+    plan = (cp5[["phase_start", "phase_growth", "phase_mature"]] == 0).all(axis=1)
+    assert cp5.loc[plan & (sv.after_cut(cp5["start"], 5.0) == 1), "event"].sum() == 0
+    assert np.isnan(ph.loc["phase_growth", "p_value"]) and ph.loc["phase_growth", "ph_ok"]
+    assert "reference group after 5 y" in ph.loc["phase_growth", "note"]
+
+
+def test_km_plot_is_cut_where_few_remain_at_risk(data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dur = sv.durations(data.initiatives).iloc[:400]
+    m = 50
+    kmf = sv.km_fit(dur)
+    window = sv.risk_window(kmf.event_table, m)
+    et = kmf.event_table
+    assert window is not None and et.loc[window[1], "at_risk"] < m
+    assert (et.loc[(et.index >= window[0]) & (et.index < window[1]), "at_risk"] >= m).all()
+    fig = sv.plot_km(dur, min_group_size=m, references=False, max_years=30)
+    x = fig.axes[0].lines[0].get_xdata()
+    assert max(x) == pytest.approx(window[1]) and max(x) < dur["duration"].max()
+    assert any(f"at least {m}" in t.get_text() for t in fig.texts)
+    plt.close(fig)
+    # km_table takes the threshold too: a higher one empties more estimates
+    by_cohort = sv.km_table(sv.durations(data.initiatives), "cohort", min_at_risk=10**6)
+    assert by_cohort["surv_5y"].isna().all()
+
+
+def test_doctests():
+    import doctest
+
+    from maexlab import multistate, phases
+
+    for module in (sv, multistate, phases):
+        assert doctest.testmod(module).failed == 0, module.__name__
