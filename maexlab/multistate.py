@@ -26,6 +26,11 @@ What is estimated
     * :func:`state_occupation`: P(plan/start/growth/mature/closed at age t) by the multi-state
       Aalen-Johansen product integral of the transition matrix.
 
+Small risk sets
+    Curves and tables are cut where fewer than ``min_at_risk`` initiatives are at risk, by one
+    rule for every estimator (:func:`risk_window`, as for the Kaplan-Meier figures): a curve is
+    shown from the first time at least that many are at risk to the first later time fewer are.
+
 >>> import pandas as pd
 >>> ph = pd.DataFrame({"initiative_id": ["a", "a", "a"], "phase": ["plan", "start", "closed"],
 ...                    "entered_on": pd.to_datetime(["2015-01-01", "2016-01-01", "2018-01-01"])})
@@ -52,6 +57,7 @@ from maexlab.schema import ACTIVE_PHASES, PHASES
 __all__ = [
     "DAYS_PER_YEAR",
     "STATES",
+    "at_risk_window",
     "aalen_johansen",
     "competing_risks_from_start",
     "nelson_aalen_transitions",
@@ -59,6 +65,7 @@ __all__ = [
     "plot_nelson_aalen",
     "plot_state_occupation",
     "poisson_interval",
+    "in_window",
     "risk_window",
     "sojourns",
     "state_occupation",
@@ -237,6 +244,34 @@ def risk_window(event_table: pd.DataFrame, min_at_risk: int) -> tuple[float, flo
     return float(t[i0]), float(t[i1])
 
 
+def at_risk_window(event_table: pd.DataFrame, min_at_risk: int) -> tuple[float, float] | None:
+    """:func:`risk_window`, or no cut at all (the whole time axis) when ``min_at_risk`` <= 0."""
+    if min_at_risk <= 0:
+        return (-np.inf, np.inf)
+    return risk_window(event_table, min_at_risk)
+
+
+def in_window(x: Sequence[float] | np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+    """Which points of a curve evaluated at ``x`` may be shown: ``t0 <= x < t1``, as
+    :func:`_clip_steps` keeps them (the value at ``t1`` includes what happens among fewer at risk).
+
+    >>> in_window([0.0, 1.0, 2.9, 3.0], (0.0, 3.0)).tolist()
+    [True, True, True, False]
+    """
+    x = np.asarray(x, dtype=float)
+    if window is None:
+        return np.zeros(len(x), dtype=bool)
+    return (x >= window[0]) & (x < window[1])
+
+
+def _event_table(duration: np.ndarray, observed: np.ndarray, entry: np.ndarray | None = None) -> pd.DataFrame:
+    """lifelines' event table (``at_risk``, ``observed`` per time; entrants at t count at t),
+    the input :func:`risk_window` reads, without fitting a curve."""
+    from lifelines.utils import survival_table_from_events
+
+    return survival_table_from_events(np.asarray(duration, float), np.asarray(observed, bool), birth_times=entry)
+
+
 def _clip_steps(x: np.ndarray, ys: list[np.ndarray], t0: float, t1: float) -> tuple[np.ndarray, ...]:
     """Right-continuous step curves restricted to ``[t0, t1]``: points before ``t1`` kept, the
     level just before ``t1`` extended to ``t1`` (what happens at ``t1`` is not shown)."""
@@ -302,12 +337,20 @@ def start_cohort(s: pd.DataFrame) -> pd.DataFrame:
 
 
 def competing_risks_from_start(
-    s: pd.DataFrame, horizon: float = 3.0, n_boot: int = 300, seed: int = 0, grid: Sequence[float] | None = None
+    s: pd.DataFrame,
+    horizon: float = 3.0,
+    n_boot: int = 300,
+    seed: int = 0,
+    grid: Sequence[float] | None = None,
+    min_at_risk: int = 10,
 ) -> dict:
     """P(moving on to growth within ``horizon`` years of entering start) and P(closing first), with
     percentile bootstrap 95% intervals (initiatives resampled), plus the curves on ``grid``.
 
-    Returns ``{"n", "p_growth", "p_growth_low", "p_growth_high", "p_close", ..., "curves": DataFrame}``.
+    Curve points outside the :func:`risk_window` of the stays in start (fewer than
+    ``min_at_risk`` at risk; 0 = no cut) are missing, and so are the probabilities at ``horizon``
+    when it lies outside it. Returns ``{"n", "p_growth", "p_growth_low", "p_growth_high",
+    "p_close", ..., "window", "min_at_risk", "curves": DataFrame}``.
     """
     c = start_cohort(s)
     grid = np.round(np.linspace(0, 8, 161), 3) if grid is None else np.asarray(grid, dtype=float)
@@ -327,6 +370,10 @@ def competing_risks_from_start(
         boot[b, 1] = e.get(2, np.zeros(len(at)))
     lo = np.quantile(boot, 0.025, axis=0)
     hi = np.quantile(boot, 0.975, axis=0)
+    window = at_risk_window(_event_table(dur, cause > 0, ent), min_at_risk)
+    shown = in_window(at, window)
+    g1, g2 = np.where(shown, g1, np.nan), np.where(shown, g2, np.nan)
+    lo, hi = np.where(shown, lo, np.nan), np.where(shown, hi, np.nan)
     curves = pd.DataFrame(
         {
             "years_since_start": grid,
@@ -350,6 +397,8 @@ def competing_risks_from_start(
         "p_close_low": float(lo[1, 0]),
         "p_close_high": float(hi[1, 0]),
         "n_boot": n_boot,
+        "min_at_risk": int(min_at_risk),
+        "window": None if window is None else (float(window[0]), float(window[1])),
         "curves": curves,
     }
 
@@ -357,12 +406,16 @@ def competing_risks_from_start(
 # --- state occupation ----------------------------------------------------------------------
 
 
-def state_occupation(s: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
+def state_occupation(s: pd.DataFrame, times: Sequence[float], min_at_risk: int = 10) -> pd.DataFrame:
     """P(in each state at ``times`` years since founding), multi-state Aalen-Johansen estimator.
 
     P(t) = pi0 . prod_{u <= t} (I + dA(u)), with dA_jk(u) = d_jk(u) / Y_j(u) (transitions j -> k
     at u over stays in j at risk at u, after delayed entry). pi0 is the share founded in plan
-    vs start. Rows: ``years_since_founding`` and one column per state (rows sum to 1).
+    vs start. Rows: ``years_since_founding``, one column per state (rows sum to 1) and
+    ``at_risk`` (initiatives under observation at that age, in any phase).
+
+    Rows outside the :func:`risk_window` of the initiatives under observation (fewer than
+    ``min_at_risk`` at risk; every transition counts as an event; 0 = no cut) are left missing.
     """
     times = np.asarray(times, dtype=float)
     k = len(STATES)
@@ -400,6 +453,16 @@ def state_occupation(s: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
         out[i] = p
     res = pd.DataFrame(out, columns=list(STATES))
     res.insert(0, "years_since_founding", times)
+    # the initiatives under observation: from their first to their last observed moment
+    span = r.groupby("initiative_id").agg(a=("a", "min"), b=("b", "max"))
+    a_sorted, b_sorted = np.sort(span["a"].to_numpy()), np.sort(span["b"].to_numpy())
+    grid = np.unique(np.concatenate([a_sorted, b_sorted, u]))
+    n_at = np.searchsorted(a_sorted, grid, side="right") - np.searchsorted(b_sorted, grid, side="left")
+    moves = pd.Series(ev["b"].to_numpy(float)).value_counts()
+    table = pd.DataFrame({"observed": moves.reindex(grid, fill_value=0).to_numpy(), "at_risk": n_at}, index=grid)
+    shown = in_window(times, at_risk_window(table, min_at_risk))
+    res["at_risk"] = np.searchsorted(a_sorted, times, side="right") - np.searchsorted(b_sorted, times, side="left")
+    res[[*STATES, "at_risk"]] = res[[*STATES, "at_risk"]].astype(float).where(pd.Series(shown, index=res.index), axis=0)
     return res
 
 
@@ -448,41 +511,69 @@ def plot_nelson_aalen(curves: dict[str, pd.DataFrame], max_years: float = 8.0, m
 
 
 def plot_competing_risks(cr: dict, reference: dict[str, float] | None = None):
-    """Cumulative incidence of moving on and of closing after entering start, 95% bootstrap bands."""
+    """Cumulative incidence of moving on and of closing after entering start, 95% bootstrap bands.
+
+    The curves are drawn over the risk window of :func:`competing_risks_from_start` only (its
+    missing points are not drawn; the last level is carried to the window's end), and the
+    footnote says so."""
     import matplotlib.pyplot as plt
 
     c = cr["curves"]
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = c["years_since_start"].to_numpy(float)
+    shown = c["cif_growth"].notna().to_numpy()
+    window = cr.get("window")
     for col, lab, colour in (("cif_growth", "moved on to growth", "#31a354"), ("cif_closed", "closed while in start", "#b22222")):
-        ax.step(c["years_since_start"], c[col], where="post", color=colour, label=lab)
-        ax.fill_between(c["years_since_start"], c[f"{col}_low"], c[f"{col}_high"], step="post", alpha=0.2, color=colour)
+        if not shown.any():
+            break
+        end = min(window[1], float(x.max())) if window else float(x[shown].max())
+        xs, y, lo, hi = _clip_steps(
+            x[shown], [c[k].to_numpy(float)[shown] for k in (col, f"{col}_low", f"{col}_high")], float(x[shown].min()), end
+        )
+        ax.step(xs, y, where="post", color=colour, label=lab)
+        ax.fill_between(xs, lo, hi, step="post", alpha=0.2, color=colour)
+    ax.set_xlim(float(x.min()), float(x.max()))
     ax.axvline(cr["horizon_years"], color="grey", ls=":", lw=1)
     ax.set_xlabel("years since entering start")
     ax.set_ylabel("cumulative incidence")
     ax.set_ylim(0, 1)
     ax.set_title("Leaving the start phase: growth vs closure (Aalen-Johansen)")
-    ax.legend(loc="upper left")
-    fig.tight_layout()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left")
+    m = cr.get("min_at_risk", 0)
+    if m > 0:
+        note = f"Curves are drawn only while at least {m} initiatives are at risk in start"
+        note += "." if shown.any() else "; here never: not drawn."
+        fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
-def plot_state_occupation(occ: pd.DataFrame):
-    """Stacked area of P(state) by years since founding."""
+def plot_state_occupation(occ: pd.DataFrame, min_group_size: int | None = None):
+    """Stacked area of P(state) by years since founding; ages left missing by
+    :func:`state_occupation` (fewer than ``min_group_size`` at risk) are not drawn."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.stackplot(
-        occ["years_since_founding"],
-        *[occ[p] for p in STATES],
-        labels=list(STATES),
-        colors=[STATE_COLOURS[p] for p in STATES],
-        alpha=0.9,
-    )
+    shown = occ.dropna(subset=list(STATES))
+    if len(shown):
+        ax.stackplot(
+            shown["years_since_founding"],
+            *[shown[p] for p in STATES],
+            labels=list(STATES),
+            colors=[STATE_COLOURS[p] for p in STATES],
+            alpha=0.9,
+        )
     ax.set_xlim(occ["years_since_founding"].min(), occ["years_since_founding"].max())
     ax.set_ylim(0, 1)
     ax.set_xlabel("years since founding")
     ax.set_ylabel("probability of being in the state")
     ax.set_title("Where initiatives are, by age (multi-state Aalen-Johansen)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
+    if len(shown):
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if min_group_size:
+        note = f"Drawn only at ages at which at least {min_group_size} initiatives are at risk"
+        note += "." if len(shown) else "; here none: not drawn."
+        fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig

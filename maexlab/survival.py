@@ -48,7 +48,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from maexlab.multistate import DAYS_PER_YEAR, _clip_steps, frame, poisson_interval, risk_window, sojourns
+from maexlab.multistate import (
+    DAYS_PER_YEAR,
+    _clip_steps,
+    _event_table,
+    at_risk_window,
+    frame,
+    poisson_interval,
+    risk_window,
+    sojourns,
+)
 from maexlab.schema import ACTIVE_PHASES
 
 __all__ = [
@@ -56,6 +65,7 @@ __all__ = [
     "EUROSTAT_REFERENCE",
     "baseline_cox",
     "counting_process",
+    "cox_covariates",
     "delayed_entry_bias",
     "durations",
     "fit_cox_tv",
@@ -65,6 +75,7 @@ __all__ = [
     "missing_covariates",
     "pairwise_logrank",
     "phase_durations",
+    "phase_reference",
     "ph_check_time_split",
     "after_cut",
     "risk_window",
@@ -101,9 +112,10 @@ COX_COVARIATES: dict[str, str] = {
     "multi_year_received": "multi-year funding granted (from its decision date)",
     "subsidy_share": "subsidies / total income in the current calendar year (0-1)",
     "log_volunteers_per_fte": "log(1 + volunteers per paid FTE), FTE floored at 0.5",
-    "phase_start": "current phase start (vs plan)",
-    "phase_growth": "current phase growth (vs plan)",
-    "phase_mature": "current phase mature (vs plan)",
+    "phase_plan": "current phase plan (vs the reference phase, see phase_reference)",
+    "phase_start": "current phase start (vs the reference phase)",
+    "phase_growth": "current phase growth (vs the reference phase)",
+    "phase_mature": "current phase mature (vs the reference phase)",
     "hybrid": "hybrid value model (vs social)",
     "commercial": "commercial value model (vs social)",
 }
@@ -501,7 +513,7 @@ def counting_process(
         ).drop(columns="day")
         first = ph.sort_values("day").drop_duplicates("initiative_id").set_index("initiative_id")["phase"]
         cp["phase"] = cp["phase"].fillna(cp["initiative_id"].map(first))
-        for p in ("start", "growth", "mature"):
+        for p in ACTIVE_PHASES:
             cp[f"phase_{p}"] = (cp["phase"] == p).astype(int)
         cp = cp.sort_values(["initiative_id", "start_d"], kind="stable").reset_index(drop=True)
     if financials is not None and len(financials):
@@ -535,6 +547,48 @@ def _cox_table(summary: pd.DataFrame) -> pd.DataFrame:
     t.columns = ["coef", "se", "hazard_ratio", "hr_low", "hr_high", "p_value"]
     t.index.name = "covariate"
     return t.reset_index()
+
+
+#: Indicator columns of the current phase made by :func:`counting_process` (one per phase).
+PHASE_DUMMIES: tuple[str, ...] = tuple(f"phase_{p}" for p in ACTIVE_PHASES)
+
+
+def phase_reference(cp: pd.DataFrame) -> str | None:
+    """The reference phase of the phase indicators: the phase with most person-time in ``cp``.
+
+    With the most person-time the reference has closures early and late in life, so every other
+    phase's HR can be checked for proportional hazards against it (plan, the natural first
+    phase, has almost no person-time after 5 years and no closures there). The choice changes
+    only what the phase HRs compare with, not the other covariates' HRs (the same model,
+    parametrised differently). None when ``cp`` has no phase columns.
+
+    >>> cp = pd.DataFrame({"start": [0.0, 1.0, 0.0], "stop": [1.0, 5.0, 2.0], "phase_plan": [1, 0, 1],
+    ...                    "phase_start": [0, 1, 0], "phase_growth": 0, "phase_mature": 0})
+    >>> phase_reference(cp)
+    'start'
+    """
+    cols = [c for c in PHASE_DUMMIES if c in cp.columns]
+    if not cols:
+        return None
+    years = (cp["stop"] - cp["start"]).to_numpy(float)
+    person_time = {c.removeprefix("phase_"): float(years[cp[c].to_numpy() == 1].sum()) for c in cols}
+    return max(person_time, key=lambda p: person_time[p])
+
+
+def _without_phase_reference(covariates: Sequence[str], cp: pd.DataFrame, reference: str | None = None) -> list[str]:
+    """``covariates`` with the reference phase's indicator left out when all of them are listed
+    (all four together are collinear with the baseline hazard)."""
+    covariates = list(covariates)
+    if all(c in covariates for c in PHASE_DUMMIES):
+        reference = reference or phase_reference(cp)
+        covariates = [c for c in covariates if c != f"phase_{reference}"]
+    return covariates
+
+
+def cox_covariates(cp: pd.DataFrame, reference: str | None = None) -> list[str]:
+    """The covariates of :data:`COX_COVARIATES` present in ``cp``, with the phase indicators of
+    every phase but the reference (``reference``, or :func:`phase_reference`)."""
+    return _without_phase_reference([c for c in COX_COVARIATES if c in cp.columns], cp, reference)
 
 
 MISSING_REASONS: dict[str, str] = {
@@ -595,11 +649,13 @@ def fit_cox_tv(
     and intervals left out (``intervals_dropped``). Covariates that do not vary in ``cp`` are
     dropped (a small province may have no granted multi-year funding). Intervals with a missing
     covariate are left out (complete cases); ``fitter.dropped_`` holds
-    :func:`missing_covariates` for them (what was left out and why).
+    :func:`missing_covariates` for them (what was left out and why). By default the covariates
+    are :func:`cox_covariates` (phase indicators against the phase with most person-time); when
+    all four phase indicators are given, the reference phase's is left out.
     """
     from lifelines import CoxTimeVaryingFitter
 
-    covariates = [c for c in (covariates or COX_COVARIATES) if c in cp.columns]
+    covariates = _without_phase_reference([c for c in (covariates or cox_covariates(cp)) if c in cp.columns], cp)
     usable = [c for c in covariates if cp[c].nunique(dropna=True) > 1 and cp.loc[cp["event"] == 1, c].notna().any()]
     cols = ["initiative_id", "start", "stop", "event", *usable, *(strata or [])]
     dropped = missing_covariates(cp[cols], cols)
@@ -649,11 +705,14 @@ def ph_check_time_split(cp: pd.DataFrame, covariates: Sequence[str], cut: float 
     False is reported (and judged, :func:`verdict_hazard_ratio` with ``ph=``) per period.
 
     A 0/1 covariate gets no interaction when, in either period, its group or its reference group
-    (plan for the phase dummies, social for the value-model dummies, 0 otherwise) has no
-    closures: its HR in that period does not exist (the fit would run off to 0 or infinity, e.g.
-    no initiative closes in plan after 5 years). Such a covariate is listed with ``p_value``
-    missing, ``ph_ok`` True (not tested) and a ``note``.
+    (the reference phase, :func:`phase_reference`, for the phase indicators; social for the
+    value-model indicators; 0 otherwise) has no closures: its HR in that period does not exist
+    (the fit would run off to 0 or infinity, e.g. no initiative closes in plan after 5 years).
+    Such a covariate is listed with ``p_value`` missing, ``ph_ok`` True (not tested) and a
+    ``note``. The phase reference must have closures in both periods for any phase to be
+    tested: the phase with most person-time (the default of :func:`fit_cox_tv`) has.
     """
+    covariates = _without_phase_reference(covariates, cp)
     late = after_cut(cp["start"], cut)
     cp2 = cp.copy()
     names = []
@@ -662,10 +721,10 @@ def ph_check_time_split(cp: pd.DataFrame, covariates: Sequence[str], cut: float 
     for c in covariates:
         if c in cp2.columns and cp2[c].nunique() > 1:
             if cp2[c].nunique() == 2:
-                ref = _reference_rows(cp2, c)
+                ref = _reference_rows(cp2, c, covariates)
                 on = (cp2[c] == 1).to_numpy()
                 empty = [
-                    f"{'the reference group' if grp is ref else c} {'after' if lt else 'before'} {cut:g} y"
+                    f"{_reference_name(cp2, c, covariates) if grp is ref else c} {'after' if lt else 'before'} {cut:g} y"
                     for grp in (on, ref)
                     for lt in (0, 1)
                     if not (ev & grp & (late == lt)).any()
@@ -707,16 +766,26 @@ def ph_check_time_split(cp: pd.DataFrame, covariates: Sequence[str], cut: float 
     return out[[c for c in out.columns if c != "note"] + ["note"]]
 
 
-#: Dummy sets whose reference is "all zero" (plan; social value model).
-DUMMY_GROUPS: tuple[tuple[str, ...], ...] = (("phase_start", "phase_growth", "phase_mature"), ("hybrid", "commercial"))
+#: Dummy sets whose reference is "all those in the model at zero" (the reference phase; social).
+DUMMY_GROUPS: tuple[tuple[str, ...], ...] = (PHASE_DUMMIES, ("hybrid", "commercial"))
 
 
-def _reference_rows(cp: pd.DataFrame, c: str) -> np.ndarray:
-    """Rows in the reference group of the 0/1 covariate ``c`` (all dummies of its set at 0)."""
+def _reference_rows(cp: pd.DataFrame, c: str, covariates: Sequence[str] | None = None) -> np.ndarray:
+    """Rows in the reference group of the 0/1 covariate ``c``: every indicator of its set that is
+    in the model (``covariates``; default: all in ``cp``) at 0."""
     for group in DUMMY_GROUPS:
         if c in group:
-            return (cp[[g for g in group if g in cp.columns]] == 0).all(axis=1).to_numpy()
+            members = [g for g in group if g in cp.columns and (covariates is None or g in covariates)]
+            return (cp[members] == 0).all(axis=1).to_numpy()
     return (cp[c] == 0).to_numpy()
+
+
+def _reference_name(cp: pd.DataFrame, c: str, covariates: Sequence[str]) -> str:
+    """How the reference group of ``c`` is named in notes."""
+    if c in PHASE_DUMMIES:
+        left = [g.removeprefix("phase_") for g in PHASE_DUMMIES if g in cp.columns and g not in covariates]
+        return f"the reference phase ({', '.join(left)})" if left else "the reference group"
+    return "the reference group"
 
 
 def schoenfeld_test(
@@ -769,7 +838,7 @@ def baseline_cox(d: pd.DataFrame, covariates: Sequence[str], alpha: float = 0.01
     """
     from lifelines import CoxPHFitter
 
-    covariates = [c for c in covariates if c in d and d[c].nunique() > 1]
+    covariates = _without_phase_reference([c for c in covariates if c in d and d[c].nunique() > 1], d)
     cols = ["duration", "event", "entry", *covariates]
     df = d[cols].dropna().astype(float).reset_index(drop=True)
     with warnings.catch_warnings():
@@ -857,10 +926,14 @@ def start_to_closure(initiatives: pd.DataFrame, phases: pd.DataFrame) -> pd.Data
     return d[d["phase"] == "start"].reset_index(drop=True)
 
 
-def smoothed_hazard(d: pd.DataFrame, bandwidth: float = 1.0, max_years: float = 10.0) -> pd.DataFrame:
+def smoothed_hazard(d: pd.DataFrame, bandwidth: float = 1.0, max_years: float = 10.0, min_at_risk: int = 10) -> pd.DataFrame:
     """Kernel-smoothed closure hazard (lifelines ``NelsonAalenFitter.smoothed_hazard_``,
     Epanechnikov kernel) with 95% bands, delayed entry. Within one bandwidth of 0 the kernel is
     cut off by the origin and biased down; ``interior`` marks the points not affected.
+
+    Only points whose kernel (one bandwidth either side) lies within the :func:`risk_window`
+    (at least ``min_at_risk`` at risk; 0 = no cut) are returned: the curve ends one bandwidth
+    before the risk set first falls below ``min_at_risk``, so no point uses closures among fewer.
     """
     from lifelines import NelsonAalenFitter
 
@@ -871,13 +944,19 @@ def smoothed_hazard(d: pd.DataFrame, bandwidth: float = 1.0, max_years: float = 
         ci = naf.smoothed_hazard_confidence_intervals_(bandwidth)
     c = ci.to_numpy(float)
     out = pd.DataFrame({"years": h.index.to_numpy(float), "hazard": h.to_numpy(), "low": c.min(axis=1), "high": c.max(axis=1)})
-    out = out[out["years"] <= max_years].reset_index(drop=True)
+    window = at_risk_window(naf.event_table, min_at_risk) or (np.inf, -np.inf)
+    keep = (out["years"] >= window[0]) & (out["years"] + bandwidth <= window[1]) & (out["years"] <= max_years)
+    out = out[keep].reset_index(drop=True)
     out["interior"] = out["years"] >= bandwidth
     return out
 
 
-def piecewise_hazard(d: pd.DataFrame, breaks: Sequence[float] = (0, 1, 2, 3, 5, 10)) -> pd.DataFrame:
-    """Closure rate per year in bands of time (events / person-years after delayed entry), exact CI."""
+def piecewise_hazard(d: pd.DataFrame, breaks: Sequence[float] = (0, 1, 2, 3, 5, 10), min_at_risk: int = 10) -> pd.DataFrame:
+    """Closure rate per year in bands of time (events / person-years after delayed entry), exact CI.
+
+    A band not wholly inside the :func:`risk_window` (somewhere in it fewer than ``min_at_risk``
+    at risk; 0 = no cut) keeps its label and ``n`` but its events, person-years and rates are
+    left missing; ``few_at_risk`` marks it."""
     rows = []
     dur, ent, ev = d["duration"].to_numpy(float), d["entry"].to_numpy(float), d["event"].to_numpy(bool)
     for lo, hi in zip(breaks[:-1], breaks[1:], strict=True):
@@ -891,11 +970,22 @@ def piecewise_hazard(d: pd.DataFrame, breaks: Sequence[float] = (0, 1, 2, 3, 5, 
     out = pd.DataFrame(rows)
     out["hazard"] = out["events"] / out["person_years"].where(out["person_years"] > 0)
     out["hazard_low"], out["hazard_high"] = poisson_interval(out["events"].to_numpy(), out["person_years"].to_numpy())
+    window = at_risk_window(_event_table(dur, ev, ent), min_at_risk) if len(d) else None
+    if window is None:
+        inside = np.zeros(len(out), dtype=bool)
+    else:
+        inside = ((out["from_years"] >= window[0]) & (out["to_years"] < window[1])).to_numpy()
+    out["few_at_risk"] = ~inside
+    cols = ["events", "person_years", "hazard", "hazard_low", "hazard_high"]
+    out[cols] = out[cols].astype(float).where(~out["few_at_risk"], axis=0)
     return out
 
 
-def plot_smoothed_hazard(h: pd.DataFrame, bandwidth: float, bands: pd.DataFrame | None = None):
-    """Smoothed closure hazard since entering start, 95% band, and banded crude rates."""
+def plot_smoothed_hazard(h: pd.DataFrame, bandwidth: float, bands: pd.DataFrame | None = None, min_group_size: int | None = None):
+    """Smoothed closure hazard since entering start, 95% band, and banded crude rates.
+
+    ``h`` and ``bands`` come cut by :func:`smoothed_hazard` and :func:`piecewise_hazard`
+    (bands with missing rates are not drawn); ``min_group_size`` puts that in the footnote."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -903,6 +993,7 @@ def plot_smoothed_hazard(h: pd.DataFrame, bandwidth: float, bands: pd.DataFrame 
     ax.fill_between(h["years"], h["low"], h["high"], color="#b22222", alpha=0.15, label="95% band")
     ax.axvspan(0, bandwidth, color="grey", alpha=0.1, label="boundary zone (kernel cut off at 0)")
     if bands is not None:
+        bands = bands.dropna(subset=["hazard"])
         for k, (_, r) in enumerate(bands.iterrows()):
             ax.hlines(
                 r["hazard"], r["from_years"], r["to_years"], color="black", lw=2, label="crude rate per band" if k == 0 else None
@@ -912,7 +1003,13 @@ def plot_smoothed_hazard(h: pd.DataFrame, bandwidth: float, bands: pd.DataFrame 
     ax.set_ylim(bottom=0)
     ax.set_title("Closure hazard after start: is there a valley of death?")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    if min_group_size:
+        note = (
+            f"Drawn only while at least {min_group_size} initiatives are at risk: the smoothed curve ends one bandwidth "
+            "before fewer remain, and bands with fewer at risk are left out."
+        )
+        fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.03 if min_group_size else 0, 1, 1))
     return fig
 
 
@@ -1011,10 +1108,21 @@ def verdict_cbs(
 
 
 def verdict_few_move_on(cr: dict | None, claim: str = "few initiatives survive the move from start to growth") -> dict:
-    """'supported' when the upper 95% bound of P(reach growth within 3 years of start) is below 50%."""
+    """'supported' when the upper 95% bound of P(reach growth within 3 years of start) is below 50%;
+    'not testable on this data' when it is missing (too few at risk in start by the horizon)."""
     if not cr or cr.get("n", 0) == 0:
         return {"claim": claim, "verdict": "not testable on this data", "evidence": "no stays in start"}
     p, lo, hi = cr["p_growth"], cr["p_growth_low"], cr["p_growth_high"]
+    if not np.isfinite(hi):
+        end = (cr.get("window") or (np.nan, np.nan))[1]
+        return {
+            "claim": claim,
+            "verdict": "not testable on this data",
+            "evidence": (
+                f"P(growth within {cr['horizon_years']:g} y of start) not shown: fewer than {cr.get('min_at_risk', 0)} "
+                f"initiatives at risk in start by then (risk set too small from {end:.1f} y)"
+            ),
+        }
     v = "supported" if hi < 0.5 else "not supported"
     return {
         "claim": claim,
@@ -1040,7 +1148,11 @@ def verdict_valley(
     5-10 year band with person-time. A 5-10 year band without closures still has an exact upper
     bound and is compared."""
     if h is None or bands is None or h.empty:
-        return {"claim": claim, "verdict": "not testable on this data", "evidence": "no closures after start"}
+        return {
+            "claim": claim,
+            "verdict": "not testable on this data",
+            "evidence": "no smoothed hazard after start (no closures, or too few initiatives at risk)",
+        }
     hi_ = h[h["interior"]].dropna(subset=["hazard"])
     if hi_.empty or bands["events"].sum() == 0:
         return {"claim": claim, "verdict": "not testable on this data", "evidence": "too little follow-up"}

@@ -110,7 +110,8 @@ def test_competing_risks_recover_planted_probabilities(soj):
     assert cr["p_growth_low"] <= d["p_growth_within_3y_of_start"] <= cr["p_growth_high"]
     assert cr["p_close_low"] <= d["p_close_before_growth_within_3y_of_start"] <= cr["p_close_high"]
     assert sv.verdict_few_move_on(cr)["verdict"] == "not supported"  # about 70% reach growth
-    c = cr["curves"]
+    c = cr["curves"].dropna()  # cut where fewer than 10 are at risk in start (about 7 years)
+    assert 6 < c["years_since_start"].max() < 8 and cr["curves"]["cif_growth"].isna().any()
     assert (np.diff(c["cif_growth"]) >= -1e-12).all() and (c["cif_growth"] + c["cif_closed"] <= 1 + 1e-12).all()
 
 
@@ -141,9 +142,13 @@ def test_poisson_interval_exact():
 def test_small_province_runs(data):
     d = data.filter(province="Zeeland")
     s = ms.sojourns(d.initiatives, d.phases)
-    cr = ms.competing_risks_from_start(s, n_boot=50, seed=1)
+    cr = ms.competing_risks_from_start(s, n_boot=50, seed=1, min_at_risk=0)
     assert cr["n"] == len(ms.start_cohort(s)) and 0 <= cr["p_growth_low"] <= cr["p_growth"] <= cr["p_growth_high"] <= 1
     assert len(ms.transition_rates(s)) > 0
+    # with the default threshold fewer than 10 remain in start before 3 years: nothing to publish there
+    cut = ms.competing_risks_from_start(s, n_boot=50, seed=1)
+    assert cut["window"][1] < 3 and np.isnan(cut["p_growth"]) and np.isnan(cut["p_close_high"])
+    assert sv.verdict_few_move_on(cut)["verdict"] == "not testable on this data"
 
 
 def test_nelson_aalen_figure_skips_small_risk_sets_and_cuts_curves(soj):
@@ -184,3 +189,76 @@ def test_phase_on_same_day_takes_the_later_phase():
             }
         )
         assert phase_on(ph, ev, "on").tolist() == ["growth", "closed"], order
+
+
+# --- small risk sets: competing risks and state occupation are cut like the KM curves -----------
+
+
+def _thin_tail_sojourns() -> pd.DataFrame:
+    """15 initiatives enter start at founding; 12 leave it by 1.6 years (even: growth, odd:
+    closed), their growth stays censored half a year later; 3 stay in start until 5, 6 and 7
+    years: the tail has 3 at risk."""
+    rows = []
+    for i in range(12):
+        t = 0.5 + 0.1 * i
+        nxt = "growth" if i % 2 == 0 else "closed"
+        rows.append((f"i{i}", "start", 0.0, t, nxt))
+        if nxt == "growth":
+            rows.append((f"i{i}", "growth", t, t + 0.5, "censored"))
+    for i, end in zip((12, 13, 14), (5.0, 6.0, 7.0), strict=True):
+        rows.append((f"i{i}", "start", 0.0, end, "closed" if i == 13 else "censored"))
+    s = pd.DataFrame(rows, columns=["initiative_id", "phase", "t_enter", "t_exit", "next"])
+    return s.assign(entry=0.0)
+
+
+def test_competing_risks_stop_where_fewer_than_min_group_size_are_at_risk():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = _thin_tail_sojourns()
+    cr = ms.competing_risks_from_start(s, horizon=3.0, n_boot=20, seed=1, min_at_risk=10)
+    # 15 at risk until 0.5 y; at 1.0 y 10 remain (the one leaving then included), at 1.1 y 9
+    assert cr["window"] == pytest.approx((0.0, 1.1))
+    c = cr["curves"]
+    tail = c["years_since_start"] >= 1.1
+    assert c.loc[tail, ["cif_growth", "cif_closed", "cif_growth_high", "cif_closed_low"]].isna().all().all()
+    assert c.loc[~tail, ["cif_growth", "cif_closed"]].notna().all().all()
+    assert np.isnan(cr["p_growth"]) and np.isnan(cr["p_close"])  # 3 years lies in the tail of 3 at risk
+    assert sv.verdict_few_move_on(cr)["verdict"] == "not testable on this data"
+    fig = ms.plot_competing_risks(cr)
+    xs = [max(ln.get_xdata()) for ln in fig.axes[0].lines if ln.get_label().startswith(("moved", "closed"))]
+    assert xs and max(xs) == pytest.approx(1.1)
+    assert any("at least 10" in t.get_text() for t in fig.texts)
+    plt.close(fig)
+    # no threshold: the whole curve, as before
+    full = ms.competing_risks_from_start(s, horizon=3.0, n_boot=20, seed=1, min_at_risk=0)
+    assert full["curves"]["cif_growth"].notna().all() and full["p_growth"] == pytest.approx(6 / 15)
+
+
+def test_state_occupation_rows_blank_where_few_are_at_risk():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = _thin_tail_sojourns()
+    times = np.round(np.arange(0, 8.01, 0.1), 2)
+    occ = ms.state_occupation(s, times, min_at_risk=10)
+    full = ms.state_occupation(s, times, min_at_risk=0)
+    assert full[list(ms.STATES)].notna().all().all()
+    shown = occ["closed"].notna()
+    # under observation at 1.2 y: 15 less those closed at 0.6, 0.8, 1.0 and censored at 1.0 = 11;
+    # at 1.3 y (a transition) 9, so the curve ends there and the tail (3 at risk) is blank
+    assert occ.loc[shown, "years_since_founding"].max() == pytest.approx(1.2)
+    assert occ.loc[occ["years_since_founding"] == 1.2, "at_risk"].iloc[0] == 11
+    assert (occ.loc[shown, "at_risk"] >= 10).all()
+    tail = occ["years_since_founding"] >= 1.3
+    assert occ.loc[tail, [*ms.STATES, "at_risk"]].isna().all().all()  # incl. the tail with 3 at risk
+    pd.testing.assert_frame_equal(occ.loc[shown, list(ms.STATES)], full.loc[shown, list(ms.STATES)])
+    fig = ms.plot_state_occupation(occ, min_group_size=10)
+    drawn = fig.axes[0].collections[0].get_paths()[0].vertices[:, 0]
+    assert drawn.max() == pytest.approx(1.2)
+    assert any("at least 10" in t.get_text() for t in fig.texts)
+    plt.close(fig)

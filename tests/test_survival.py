@@ -73,7 +73,7 @@ def test_planted_hazard_ratios_inside_intervals(cox):
 
 
 def test_poisson_baseline_rates_recover_phase_closure_hazards(cp):
-    covs = [c for c in sv.COX_COVARIATES if c in cp.columns]
+    covs = sv.cox_covariates(cp)
     t = sv.poisson_closure_model(cp, covs).set_index("term")
     for phase, rate in TRUTH["closure_hazard"].items():
         assert t.loc[f"rate_{phase}", "low"] <= rate <= t.loc[f"rate_{phase}", "high"], phase
@@ -318,7 +318,7 @@ def test_subsidy_share_is_carried_forward_never_taken_from_a_later_year():
 
 
 def test_fit_cox_tv_reports_what_it_leaves_out(cp):
-    covs = [c for c in sv.COX_COVARIATES if c in cp.columns]
+    covs = sv.cox_covariates(cp)
     cpm = cp.copy()
     first_ids = cpm["initiative_id"].drop_duplicates().iloc[:40]
     gone = cpm["initiative_id"].isin(first_ids[:20])  # all intervals of 20 initiatives
@@ -380,17 +380,107 @@ def test_verdict_hazard_ratio_per_period_when_ph_fails():
 def test_ph_check_time_split_reports_both_periods_with_intervals(data):
     sub = data.initiatives.iloc[:800]
     cp5 = sv.counting_process(sub, data.phases, data.funding, data.financials, extra_cuts=[5.0])
-    ph = sv.ph_check_time_split(cp5, ["org_strengthening_received", "hybrid", "phase_growth"], cut=5.0).set_index("covariate")
-    tested = ph.loc[["org_strengthening_received", "hybrid"]]
+    ph = sv.ph_check_time_split(cp5, ["org_strengthening_received", "hybrid"], cut=5.0).set_index("covariate")
     for p in ("before", "after"):
-        assert (tested[f"hr_{p}_5y_low"] < tested[f"hr_{p}_5y"]).all()
-        assert (tested[f"hr_{p}_5y"] < tested[f"hr_{p}_5y_high"]).all()
-    assert (tested["note"] == "").all() and tested["p_value"].notna().all()
-    # nobody closes in plan (the phase reference) after 5 years: no late phase HR exists, so no test
-    plan = (cp5[["phase_start", "phase_growth", "phase_mature"]] == 0).all(axis=1)
-    assert cp5.loc[plan & (sv.after_cut(cp5["start"], 5.0) == 1), "event"].sum() == 0
-    assert np.isnan(ph.loc["phase_growth", "p_value"]) and ph.loc["phase_growth", "ph_ok"]
-    assert "reference group after 5 y" in ph.loc["phase_growth", "note"]
+        assert (ph[f"hr_{p}_5y_low"] < ph[f"hr_{p}_5y"]).all()
+        assert (ph[f"hr_{p}_5y"] < ph[f"hr_{p}_5y_high"]).all()
+    assert (ph["note"] == "").all() and ph["p_value"].notna().all()
+
+
+@pytest.fixture(scope="module")
+def cp5(data):
+    return sv.counting_process(data.initiatives, data.phases, data.funding, data.financials, extra_cuts=[5.0])
+
+
+def test_phase_reference_has_most_person_time_and_closures_in_both_periods(cp5):
+    ref = sv.phase_reference(cp5)
+    years = cp5["stop"] - cp5["start"]
+    person_time = {p: float(years[cp5[f"phase_{p}"] == 1].sum()) for p in ("plan", "start", "growth", "mature")}
+    assert ref == max(person_time, key=person_time.get) == "growth"
+    late = sv.after_cut(cp5["start"], 5.0) == 1
+    in_ref = cp5[f"phase_{ref}"] == 1
+    assert cp5.loc[in_ref & late, "event"].sum() > 0 and cp5.loc[in_ref & ~late, "event"].sum() > 0
+    # plan, the old reference, has no closure after 5 years: it could not serve for the check
+    assert cp5.loc[(cp5["phase_plan"] == 1) & late, "event"].sum() == 0
+    covs = sv.cox_covariates(cp5)
+    assert f"phase_{ref}" not in covs and {"phase_plan", "phase_start", "phase_mature"} <= set(covs)
+
+
+def test_ph_check_time_split_tests_the_phases_against_the_reference(cp5):
+    covs = sv.cox_covariates(cp5)
+    ph = sv.ph_check_time_split(cp5, covs, cut=5.0).set_index("covariate")
+    # start and mature have closures before and after 5 years, and so has growth, the reference
+    for phase in ("phase_start", "phase_mature"):
+        row = ph.loc[phase]
+        assert np.isfinite(row["p_value"]) and row["note"] == "", phase
+        assert row["hr_before_5y_low"] < row["hr_before_5y"] < row["hr_before_5y_high"]
+        assert row["hr_after_5y_low"] < row["hr_after_5y"] < row["hr_after_5y_high"]
+    # plan has no closure after 5 years: no HR there, listed as not tested
+    assert np.isnan(ph.loc["phase_plan", "p_value"]) and ph.loc["phase_plan", "ph_ok"]
+    assert "phase_plan after 5 y" in ph.loc["phase_plan", "note"]
+    # the funding covariates are still tested
+    assert ph.loc[["org_strengthening_received", "multi_year_received"], "p_value"].notna().all()
+    # all four phase indicators given: the reference's is left out (else collinear), same result
+    all_four = sv.ph_check_time_split(cp5, [*covs, "phase_growth"], cut=5.0).set_index("covariate")
+    assert "phase_growth" not in all_four.index
+    assert all_four.loc["phase_start", "p_value"] == pytest.approx(ph.loc["phase_start", "p_value"])
+    # a reference with no late closures leaves every phase untested (the old set-up, plan)
+    old = sv.ph_check_time_split(cp5, [c for c in sv.COX_COVARIATES if c != "phase_plan"], cut=5.0).set_index("covariate")
+    assert old.loc[["phase_start", "phase_growth", "phase_mature"], "p_value"].isna().all()
+    assert "reference phase (plan) after 5 y" in old.loc["phase_growth", "note"]
+
+
+def test_funding_hazard_ratios_do_not_depend_on_the_phase_reference(cp):
+    """Changing the phase reference re-parametrises the same model: funding HRs are unchanged."""
+    new = sv.fit_cox_tv(cp)[1].set_index("covariate")
+    assert sv.phase_reference(cp) == "growth" and "phase_plan" in new.index and "phase_growth" not in new.index
+    plan_ref = sv.fit_cox_tv(cp, [c for c in sv.COX_COVARIATES if c != "phase_plan"])[1].set_index("covariate")
+    for key in ("org_strengthening_received", "multi_year_received", "subsidy_share", "hybrid"):
+        for col in ("hazard_ratio", "hr_low", "hr_high"):
+            assert new.loc[key, col] == pytest.approx(plan_ref.loc[key, col], rel=1e-5), (key, col)
+    # and the phase HRs are the same contrasts: start vs growth = (start vs plan) / (growth vs plan)
+    ratio = plan_ref.loc["phase_start", "hazard_ratio"] / plan_ref.loc["phase_growth", "hazard_ratio"]
+    assert new.loc["phase_start", "hazard_ratio"] == pytest.approx(ratio, rel=1e-4)
+
+
+# --- small risk sets: the hazard after start is cut like the KM curves ---------------------------
+
+
+def _thin_tail_durations() -> pd.DataFrame:
+    """30 initiatives from start: 27 close between 0.1 and 2.7 years, 3 are followed to 8-9.5
+    years: after about 2 years fewer than 10 remain at risk, the tail has 3."""
+    dur = np.concatenate([np.round(0.1 * np.arange(1, 28), 2), [8.0, 9.0, 9.5]])
+    event = np.concatenate([np.ones(27, dtype=bool), [True, False, False]])
+    return pd.DataFrame({"duration": dur, "event": event, "entry": 0.0})
+
+
+def test_hazard_after_start_is_cut_where_fewer_than_min_group_size_are_at_risk():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = _thin_tail_durations()
+    et = sv.km_fit(d).event_table
+    window = sv.risk_window(et, 10)
+    assert window[1] == pytest.approx(2.2)  # 21 closed before 2.2 y: 9 at risk then
+    h = sv.smoothed_hazard(d, 1.0, min_at_risk=10)
+    assert len(h) and h["years"].max() + 1.0 <= window[1] + 1e-12  # whole kernel inside the window
+    assert len(sv.smoothed_hazard(d, 1.0, min_at_risk=0)) > len(h)
+    bands = sv.piecewise_hazard(d, min_at_risk=10).set_index("band")
+    assert not bands.loc["0-1 y", "few_at_risk"] and bands.loc["0-1 y", "events"] == 10
+    for band in ("2-3 y", "3-5 y", "5-10 y"):  # fewer than 10 at risk somewhere in the band
+        assert bands.loc[band, "few_at_risk"]
+        assert bands.loc[band, ["events", "person_years", "hazard", "hazard_low", "hazard_high"]].isna().all()
+    assert bands.loc["5-10 y", "n"] == 3  # label and count stay; report.table suppresses n < 10
+    assert sv.verdict_valley(h, bands.reset_index())["verdict"] == "not testable on this data"
+    fig = sv.plot_smoothed_hazard(h, 1.0, bands.reset_index(), min_group_size=10)
+    line = fig.axes[0].lines[0]
+    assert max(line.get_xdata()) <= window[1] - 1.0 + 1e-12
+    assert len(fig.axes[0].collections) >= 1 and any("at least 10" in t.get_text() for t in fig.texts)
+    plt.close(fig)
+    full = sv.piecewise_hazard(d, min_at_risk=0)
+    assert not full["few_at_risk"].any() and full["hazard"].notna().all()
 
 
 def test_km_plot_is_cut_where_few_remain_at_risk(data):
