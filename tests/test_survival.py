@@ -510,6 +510,7 @@ def test_doctests():
     import doctest
 
     from maexlab import multistate, phases
+    from maexlab.survival import cox, duration_tables, hazard, kaplan_meier, logrank_tests, start_stop, verdicts
 
-    for module in (sv, multistate, phases):
+    for module in (sv, duration_tables, kaplan_meier, logrank_tests, start_stop, cox, hazard, verdicts, multistate, phases):
         assert doctest.testmod(module).failed == 0, module.__name__

@@ -1,4 +1,4 @@
-"""Tests of notebook 02's analysis (maexlab.valuation, maexlab.valuation_audit).
+"""Tests of notebook 02's analysis (the maexlab.valuation package, including maexlab.valuation.audit).
 
 Recovery: on the embedded data every planted valuation effect (read from
 data/embedded/planted_effects.json; only tests read it) lies in the estimated 95% interval.
@@ -18,9 +18,9 @@ import pytest
 import maexlab
 from maexlab import synth
 from maexlab import valuation as val
-from maexlab import valuation_audit as va
 from maexlab.data import MaexData
 from maexlab.report import Report
+from maexlab.valuation import audit as va
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH_PATH = REPO / "data" / "embedded" / "planted_effects.json"

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from maexlab.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
-from maexlab.valuation import FUNDAMENTALS, MIN_MODEL_ROWS
+from maexlab.valuation.common import FUNDAMENTALS, MIN_MODEL_ROWS
 
 __all__ = [
     "FEATURE_GROUPS",
