@@ -47,8 +47,3 @@ def current_phase(phases: pd.DataFrame, initiatives: pd.DataFrame) -> pd.Series:
     """Each initiative's phase at its ``observed_until`` date, indexed like ``initiatives``."""
     events = initiatives[["initiative_id", "observed_until"]]
     return phase_on(phases, events, "observed_until")
-
-
-def phase_order(values: pd.Series) -> pd.Categorical:
-    """Phases as an ordered categorical (plan < start < growth < mature < closed)."""
-    return pd.Categorical(values, categories=list(PHASES), ordered=True)

@@ -145,9 +145,16 @@ class Report:
         note = data_requirements_note(self.data, needs, section)
         if note is None:
             return True
+        self._record_not_computed(section, note)
+        return False
+
+    def not_computed(self, section: str, reason: str) -> None:
+        """Say (and record in results.json) that ``section`` could not be computed, and why."""
+        self._record_not_computed(section, f"Not computed: {section}: {reason.rstrip('.')}.")
+
+    def _record_not_computed(self, section: str, note: str) -> None:
         print(note)
         self.results["not_computed"][section] = note
-        return False
 
     def headline(self, label: str, value: Any) -> None:
         self.results["headline"][label] = value

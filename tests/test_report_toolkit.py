@@ -62,10 +62,12 @@ def test_report_writes_tables_figures_and_results(tmp_path, tiny_dataset):
     assert r.requires("needs phases", {"phases": ("phase",)})
     r.data.tables["assessments"] = None
     assert not r.requires("valuation", {"assessments": ("valuation",)})
+    r.not_computed("SROI worked example", "the group has 4 initiatives.")
     r.headline("initiatives", 2)
     results = json.loads(r.save().read_text())
     assert results["headline"] == {"initiatives": 2}
     assert results["not_computed"]["valuation"].startswith("Not computed: valuation needs table assessments")
+    assert results["not_computed"]["SROI worked example"] == "Not computed: SROI worked example: the group has 4 initiatives."
     assert results["synthetic"] is False and results["parameters"]["min_group_size"] == 2
 
 

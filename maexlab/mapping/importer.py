@@ -296,14 +296,19 @@ def _run_source_mapping(spec: MappingSpec, mapping: TableMapping, source: Source
         values, found, failed = maker.row(position)
         if join_index is not None:
             _apply_join(mapping, maker, position, values, found, failed, join_index)
-        for name in mapping.filled_empty:
-            values.setdefault(name, None)
-        maker.finish(values, found, failed)
+        _finish_row(mapping, maker, values, found, failed)
         positions.append(position)
         rows.append(values)
         problems.append(found)
     _precision_report(maker, report)
     return _Result(mapping, source, positions, rows, problems, report, maker)
+
+
+def _finish_row(mapping: TableMapping, maker: _RowMaker, values: dict[str, Any], found: list, failed: set[str]) -> None:
+    """Fill the declared-empty fields and run the row's final checks (shared by read and derive)."""
+    for name in mapping.filled_empty:
+        values.setdefault(name, None)
+    maker.finish(values, found, failed)
 
 
 def _precision_report(maker: _RowMaker, report: MappingReport) -> None:
@@ -415,9 +420,7 @@ def _run_derived_mapping(spec: MappingSpec, mapping: TableMapping, results: dict
                 values[field_spec.field] = present[-1]
             elif op == "sum":
                 values[field_spec.field] = float(sum(present))
-        for name in mapping.filled_empty:
-            values.setdefault(name, None)
-        maker.finish(values, found, failed)
+        _finish_row(mapping, maker, values, found, failed)
         positions.append(position)
         rows.append(values)
         problems.append(found)

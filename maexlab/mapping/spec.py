@@ -10,6 +10,7 @@ import codecs
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,16 @@ def canonical_value(value: Any, column: Column) -> Any:
     raise AssertionError(kind)
 
 
+def _number_marks(check: _Checker, raw: LineDict, at: Callable[[str], int], spec: SourceSpec | FieldSpec) -> None:
+    """Read the ``decimal`` and ``thousands`` marks of a source or a column into ``spec``."""
+    for key, allowed in (("decimal", parsers.DECIMAL_MARKS), ("thousands", parsers.THOUSANDS_MARKS)):
+        if key in raw:
+            if raw[key] not in allowed:
+                check.error(at(key), f"{key} must be one of {', '.join(repr(a) for a in allowed)}, got {raw[key]!r}")
+            else:
+                setattr(spec, key, raw[key])
+
+
 def _number_option(check: _Checker, block: LineDict, key: str, positive: bool = False) -> float | None:
     if key not in block:
         return None
@@ -414,12 +425,7 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
             at("date_precision"),
             f"unknown date_precision {spec.date_precision!r} (expected one of: {', '.join(parsers.DATE_PRECISION_RULES)})",
         )
-    for key, allowed in (("decimal", parsers.DECIMAL_MARKS), ("thousands", parsers.THOUSANDS_MARKS)):
-        if key in raw:
-            if raw[key] not in allowed:
-                check.error(at(key), f"{key} must be one of {', '.join(repr(a) for a in allowed)}, got {raw[key]!r}")
-            else:
-                setattr(spec, key, raw[key])
+    _number_marks(check, raw, at, spec)
     spec.scale = _number_option(check, raw, "scale")
     spec.divide_by = _number_option(check, raw, "divide_by", positive=True)
     if "round" in raw:
@@ -505,12 +511,7 @@ def _source_spec(check: _Checker, raw: Any, line: int, base: Path, overrides: di
         spec.encoding = str(encoding)
     except LookupError:
         check.error(at("encoding"), f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, latin-1)")
-    for key, allowed in (("decimal", parsers.DECIMAL_MARKS), ("thousands", parsers.THOUSANDS_MARKS)):
-        if key in raw:
-            if raw[key] not in allowed:
-                check.error(at(key), f"{key} must be one of {', '.join(repr(a) for a in allowed)}, got {raw[key]!r}")
-            else:
-                setattr(spec, key, raw[key])
+    _number_marks(check, raw, at, spec)
     if "sheet" in raw:
         spec.sheet = raw["sheet"]
         if fmt != "excel":

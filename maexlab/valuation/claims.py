@@ -76,6 +76,15 @@ def _few_initiatives(n: int, min_group_size: int) -> str | None:
     return None
 
 
+def _unusable_fit(fit: ModelFit | None, min_group_size: int) -> str | None:
+    """Why a fitted model cannot carry a verdict (missing, failed, or too few initiatives), or None."""
+    if fit is None:
+        return "valuation model not fitted"
+    if not fit.ok:
+        return fit.message
+    return _few_initiatives(fit.n_clusters, min_group_size)
+
+
 def verdicts(
     fits: dict[str, ModelFit],
     oaxaca: pd.DataFrame | None = None,
@@ -104,9 +113,9 @@ def verdicts(
 
     m = fits.get("log_valuation|mainstream")
     claim = "Claim 5: mainstream investors price fundamentals and ignore impact"
-    few = _few_initiatives(m.n_clusters, min_group_size) if m is not None and m.ok else None
-    if m is None or not m.ok or few:
-        rows.append((claim, NT, few or (m.message if m is not None else "valuation model not fitted")))
+    unusable = _unusable_fit(m, min_group_size)
+    if unusable:
+        rows.append((claim, NT, unusable))
     else:
         rev, imp = m.term("log_revenue"), m.term("log_impact")
         verdict, reason = ignores_impact(rev, imp)
@@ -120,9 +129,9 @@ def verdicts(
 
     i = fits.get("log_valuation|impact")
     claim = "Impact investors price impact (valuation)"
-    few = _few_initiatives(i.n_clusters, min_group_size) if i is not None and i.ok else None
-    if i is None or not i.ok or few:
-        rows.append((claim, NT, few or (i.message if i is not None else "valuation model not fitted")))
+    unusable = _unusable_fit(i, min_group_size)
+    if unusable:
+        rows.append((claim, NT, unusable))
     else:
         imp = i.term("log_impact")
         rows.append(
