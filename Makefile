@@ -40,7 +40,7 @@ lab: setup
 
 # Maintainers: re-execute the committed notebooks in place after changing the package.
 notebooks: setup
-	$(PY) -m maexlab.notebook_exec notebooks/*.ipynb
+	$(PY) -m maexlab.runner.notebook_exec notebooks/*.ipynb
 
 lint: setup
 	$(VENV)/bin/ruff check maexlab tests benchmarks

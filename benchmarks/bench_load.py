@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 import maexlab
-from maexlab.data import EMBEDDED_DIR
-from maexlab.io import write_dataset
+from maexlab.data.io import write_dataset
+from maexlab.data.loader import EMBEDDED_DIR
 
 
 def scaled_copy(scale: int, folder: Path) -> Path:

@@ -6,7 +6,7 @@
 True
 """
 
-from maexlab.data import MaexData, load
+from maexlab.data.loader import MaexData, load
 
 __all__ = ["MaexData", "load", "__version__"]
 __version__ = "0.1.0"

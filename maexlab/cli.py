@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from maexlab import synth
+    from maexlab.data import synth
 
     synth.write_embedded(Path(args.out), seed=args.seed, n_initiatives=args.n, effects=not args.no_effects)
     print(f"wrote a synthetic dataset (seed {args.seed}) to {args.out}")
@@ -16,8 +16,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from maexlab.data import load
-    from maexlab.validation import DataValidationError
+    from maexlab.data.loader import load
+    from maexlab.data.validation import DataValidationError
 
     try:
         data = load(args.source)

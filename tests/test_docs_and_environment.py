@@ -6,12 +6,12 @@ import re
 
 from conftest import REPO
 
-from maexlab.schema_doc import markdown
+from maexlab.data.schema_doc import markdown
 
 
 def test_data_readme_documents_current_schema():
     text = (REPO / "data" / "README.md").read_text(encoding="utf-8")
-    assert markdown() in text, "data/README.md is stale: regenerate its model section with `python -m maexlab.schema_doc`"
+    assert markdown() in text, "data/README.md is stale: regenerate its model section with `python -m maexlab.data.schema_doc`"
 
 
 def test_environment_yml_pins_the_lock_versions():

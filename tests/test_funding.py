@@ -1,4 +1,4 @@
-"""Funding gaps (maexlab.funding, maexlab.funding_models): recovery of the planted approval
+"""Funding gaps (maexlab.funding, maexlab.funding.models): recovery of the planted approval
 effects, a no-effect check, partial (funding-only) data, and unit tests.
 
 Only this file reads data/embedded/planted_effects.json; the analysis code never does.
@@ -20,13 +20,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import maexlab  # noqa: E402
-from maexlab import funding, synth  # noqa: E402
-from maexlab import funding_models as fm  # noqa: E402
-from maexlab.data import EMBEDDED_DIR, MaexData  # noqa: E402
-from maexlab.io import write_dataset  # noqa: E402
-from maexlab.privacy import assert_no_small_groups, suppress_small_cells  # noqa: E402
-from maexlab.report import publish_table  # noqa: E402
-from maexlab.schema import TABLES  # noqa: E402
+from maexlab import funding
+from maexlab.data import synth  # noqa: E402
+from maexlab.data.io import write_dataset  # noqa: E402
+from maexlab.data.loader import EMBEDDED_DIR, MaexData  # noqa: E402
+from maexlab.data.schema import TABLES  # noqa: E402
+from maexlab.funding import models as fm  # noqa: E402
+from maexlab.reporting.privacy import assert_no_small_groups, suppress_small_cells  # noqa: E402
+from maexlab.reporting.report import publish_table  # noqa: E402
 
 NULL_SEED = 11  # seed of the effects=False dataset (fixed before looking at its estimates)
 
@@ -218,7 +219,7 @@ def test_funding_only_with_recorded_phase_uses_it(embedded):
 
 
 def test_report_states_what_cannot_be_computed(embedded, capsys):
-    from maexlab.report import Report
+    from maexlab.reporting.report import Report
 
     data = _funding_only(embedded)
     report = Report("01_funding_gaps", data, Path("."), {}, 10, 1)

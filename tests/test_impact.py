@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from maexlab import impact as im
-from maexlab.schema import IMPACT_INDICATORS
+from maexlab.data.schema import IMPACT_INDICATORS
 
 # --- fixtures ------------------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ def test_impact_value_by_errors(impact, proxies, initiatives):
 
 
 def test_reference_path_is_relative_to_package():
-    repo = Path(im.__file__).resolve().parents[1]
+    repo = Path(im.__file__).resolve().parents[2]
     assert repo / "data" / "reference" / "proxies.csv" == im.REFERENCE_PROXIES_PATH
 
 

@@ -1,4 +1,4 @@
-"""Tests of maexlab.impact_report (notebook 04's helpers): hand-computed values on a tiny
+"""Tests of maexlab.impact.summaries (notebook 04's helpers): hand-computed values on a tiny
 frame, and the notebook's behaviour on partial data.
 
 Tiny frame (values by hand):
@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from maexlab import impact_report as ir
 from maexlab.impact import impact_value_by, maex_ratios
-from maexlab.privacy import suppress_small_cells
-from maexlab.sroi import sroi
+from maexlab.impact import summaries as ir
+from maexlab.impact.sroi import sroi
+from maexlab.reporting.privacy import suppress_small_cells
 
 matplotlib.use("Agg")
 

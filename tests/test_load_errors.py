@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import maexlab
-from maexlab.validation import DataValidationError
+from maexlab.data.validation import DataValidationError
 
 
 def _replace(folder: Path, table: str, old: str, new: str) -> None:

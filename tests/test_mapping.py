@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from maexlab.cli import main
-from maexlab.data import load
+from maexlab.data.loader import load
+from maexlab.data.schema import PURPOSES
 from maexlab.mapping import MappingError, import_mapping, parsers
 from maexlab.mapping.parsers import ValueProblem, parse_bool, parse_category, parse_date, parse_number
-from maexlab.schema import PURPOSES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mapping"
 DUTCH = FIXTURES / "dutch.yaml"

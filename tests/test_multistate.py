@@ -1,4 +1,4 @@
-"""Tests for maexlab.multistate: sojourns, transition hazards against the planted per-year hazards,
+"""Tests for maexlab.survival.multistate: sojourns, transition hazards against the planted per-year hazards,
 Aalen-Johansen against lifelines and the planted competing-risk probabilities, state occupation."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import maexlab
-from maexlab import multistate as ms
 from maexlab import survival as sv
-from maexlab.data import EMBEDDED_DIR
+from maexlab.data.loader import EMBEDDED_DIR
+from maexlab.survival import multistate as ms
 
 TRUTH = json.loads((Path(EMBEDDED_DIR) / "planted_effects.json").read_text())
 
@@ -175,7 +175,7 @@ def test_nelson_aalen_figure_skips_small_risk_sets_and_cuts_curves(soj):
 
 
 def test_phase_on_same_day_takes_the_later_phase():
-    from maexlab.phases import phase_on
+    from maexlab.data.phases import phase_on
 
     ev = pd.DataFrame({"initiative_id": ["a", "b"], "on": pd.to_datetime(["2019-01-01", "2019-01-01"])})
     for order in (["growth", "start", "plan"], ["start", "growth", "plan"], ["plan", "growth", "start"]):

@@ -86,7 +86,7 @@ def test_runs_with_a_province_parameter(path, tmp_path):
 def funding_only_dataset(tmp_path_factory):
     """A partial dataset: only the funding table of the embedded data (like a subsidy register)."""
     import maexlab
-    from maexlab.io import write_dataset
+    from maexlab.data.io import write_dataset
 
     funding = maexlab.load("embedded").funding.drop(columns=["phase_at_application"], errors="ignore")
     folder = tmp_path_factory.mktemp("partial") / "funding_only"

@@ -15,8 +15,8 @@ import pytest
 from conftest import REPO
 
 import maexlab
-from maexlab import report
-from maexlab.privacy import assert_no_small_groups, suppress_small_cells
+from maexlab.reporting import report
+from maexlab.reporting.privacy import assert_no_small_groups, suppress_small_cells
 
 
 def test_suppression_blanks_small_groups_and_marks_them():

@@ -16,11 +16,11 @@ from urllib.parse import unquote
 
 import pytest
 
+from maexlab.data.schema import PROVINCES
 from maexlab.runner import params as params_mod
 from maexlab.runner.cli_run import add_run_parser, run_command
 from maexlab.runner.params import ParamsError, load_parameter_set, normalise_municipality
 from maexlab.runner.slug import param_slug, slugify
-from maexlab.schema import PROVINCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 FAKE_DATA = {"GM0363": "Noord-Holland", "GM0796": "Noord-Brabant", "GM0080": "Fryslân", "GM0599": "Zuid-Holland"}

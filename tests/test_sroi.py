@@ -1,4 +1,4 @@
-"""Tests for maexlab.sroi: hand-computed value maps, validation messages, sensitivity."""
+"""Tests for maexlab.impact.sroi: hand-computed value maps, validation messages, sensitivity."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maexlab.sroi import (
+from maexlab.impact.sroi import (
     DEFAULT_DISCOUNT_RATE,
     MonteCarloResult,
     Outcome,

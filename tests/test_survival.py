@@ -13,7 +13,7 @@ import pytest
 
 import maexlab
 from maexlab import survival as sv
-from maexlab.data import EMBEDDED_DIR, MaexData
+from maexlab.data.loader import EMBEDDED_DIR, MaexData
 
 TRUTH = json.loads((Path(EMBEDDED_DIR) / "planted_effects.json").read_text())
 
@@ -80,7 +80,7 @@ def test_poisson_baseline_rates_recover_phase_closure_hazards(cp):
 
 
 def test_no_effect_data_intervals_cover_one():
-    from maexlab import synth
+    from maexlab.data import synth
 
     tables, truth = synth.generate(20261128, effects=False)
     assert truth["closure_hazard_ratio"]["organisational_strengthening_received"] == 1.0
@@ -509,8 +509,8 @@ def test_km_plot_is_cut_where_few_remain_at_risk(data):
 def test_doctests():
     import doctest
 
-    from maexlab import multistate, phases
-    from maexlab.survival import cox, duration_tables, hazard, kaplan_meier, logrank_tests, start_stop, verdicts
+    from maexlab.data import phases
+    from maexlab.survival import cox, duration_tables, hazard, kaplan_meier, logrank_tests, multistate, start_stop, verdicts
 
     for module in (sv, duration_tables, kaplan_meier, logrank_tests, start_stop, cox, hazard, verdicts, multistate, phases):
         assert doctest.testmod(module).failed == 0, module.__name__

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maexlab import synth
-from maexlab.schema import (
+from maexlab.data import synth
+from maexlab.data.schema import (
     DECIDED_STATUSES,
     IMPACT_INDICATORS,
     PROVINCES,
@@ -172,7 +172,7 @@ def test_determinism(small, tmp_path):
     for name in files:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     meta = json.loads((a / "dataset.json").read_text(encoding="utf-8"))
-    assert meta["synthetic"] is True and meta["generator"] == "maexlab.synth" and meta["seed"] == 3
+    assert meta["synthetic"] is True and meta["generator"] == "maexlab.data.synth" and meta["seed"] == 3
     assert "SYNTHETIC" in meta["description"]
 
 

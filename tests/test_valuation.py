@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 import maexlab
-from maexlab import synth
 from maexlab import valuation as val
-from maexlab.data import MaexData
-from maexlab.report import Report
+from maexlab.data import synth
+from maexlab.data.loader import MaexData
+from maexlab.reporting.report import Report
 from maexlab.valuation import audit as va
 
 REPO = Path(__file__).resolve().parents[1]
@@ -324,7 +324,7 @@ def test_wtp_not_computed_without_both_groups(features):
 
 
 def _published(table: pd.DataFrame, keep) -> pd.DataFrame:
-    from maexlab.privacy import suppress_small_cells
+    from maexlab.reporting.privacy import suppress_small_cells
 
     return suppress_small_cells(table, count_column="n_initiatives", min_group_size=10, keep=tuple(keep))
 

@@ -30,12 +30,12 @@ from typing import Any
 import pandas as pd
 
 from maexlab import __version__
-from maexlab.io import METADATA_FILE, replace_folder, write_dataset
+from maexlab.data.io import METADATA_FILE, replace_folder, write_dataset
+from maexlab.data.schema import TABLES
 from maexlab.mapping import parsers
 from maexlab.mapping.parsers import ValueProblem
 from maexlab.mapping.sources import SourceTable, read_source
 from maexlab.mapping.spec import FieldSpec, MappingError, MappingSpec, TableMapping, load_mapping
-from maexlab.schema import TABLES
 
 REPORT_FILE = "import_report.json"
 QUARANTINE_DIR = "quarantine"
@@ -445,7 +445,7 @@ def _text(value: Any) -> str:
 
 def _validate(results: list[_Result]) -> dict[str, pd.DataFrame]:
     """Run the canonical checks; quarantine rejected rows until none is rejected."""
-    from maexlab.data import validate_raw
+    from maexlab.data.loader import validate_raw
 
     targets = list(dict.fromkeys(r.mapping.target for r in results))
     while True:
@@ -637,7 +637,7 @@ def import_mapping(
             (staged / QUARANTINE_DIR).mkdir()
             for name, frame in quarantine.items():
                 frame.to_csv(staged / QUARANTINE_DIR / f"{name}.csv", index=False, lineterminator="\n")
-        from maexlab.data import load
+        from maexlab.data.loader import load
 
         load(staged)  # the staged dataset must load before it replaces anything
         replace_folder(staged, out_dir)

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from maexlab.data.schema import TABLES, Column
 from maexlab.mapping import parsers
-from maexlab.schema import TABLES, Column
 
 SOURCE_FORMATS = ("csv", "excel", "json", "jsonl", "parquet")
 PARSERS = ("money", "number", "date", "bool", "category", "text", "municipality_code")

@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from maexlab.schema import PROVINCES
+from maexlab.data.schema import PROVINCES
 
 __all__ = [
     "ParameterSet",

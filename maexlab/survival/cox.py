@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from maexlab.multistate import DAYS_PER_YEAR
-from maexlab.schema import ACTIVE_PHASES
+from maexlab.data.schema import ACTIVE_PHASES
 from maexlab.survival.kaplan_meier import Z95
+from maexlab.survival.multistate import DAYS_PER_YEAR
 from maexlab.survival.start_stop import COX_COVARIATES, PHASE_DUMMIES
 
 __all__ = [

@@ -5,7 +5,7 @@ followed until ``closed_on`` (event) or ``observed_until`` (right-censored); ``e
 from founding (or entering the phase) to joining the platform (delayed entry, see
 :mod:`maexlab.survival`). Also the founding cohorts and the risk window (the span over which a
 curve rests on at least a minimum number at risk, :func:`risk_window`, from
-:mod:`maexlab.multistate`).
+:mod:`maexlab.survival.multistate`).
 
 >>> import pandas as pd
 >>> ini = pd.DataFrame({"initiative_id": ["a", "b"], "founded_on": pd.to_datetime(["2012-01-01", "2016-01-01"]),
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from maexlab.multistate import frame, risk_window, sojourns
+from maexlab.survival.multistate import frame, risk_window, sojourns
 
 __all__ = [
     "COHORTS",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from maexlab.multistate import _event_table, at_risk_window, poisson_interval
+from maexlab.survival.multistate import _event_table, at_risk_window, poisson_interval
 
 __all__ = [
     "piecewise_hazard",

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from maexlab.multistate import _clip_steps, risk_window
+from maexlab.survival.multistate import _clip_steps, risk_window
 
 __all__ = [
     "CBS_REFERENCE",

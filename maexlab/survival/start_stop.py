@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from maexlab.multistate import DAYS_PER_YEAR, frame
-from maexlab.schema import ACTIVE_PHASES
+from maexlab.data.schema import ACTIVE_PHASES
+from maexlab.survival.multistate import DAYS_PER_YEAR, frame
 
 __all__ = [
     "COX_COVARIATES",

@@ -40,7 +40,7 @@ Modules
 Definitions
 -----------
 * Mainstream investors: bank, venture_capital, angel; impact investors:
-  :data:`maexlab.schema.IMPACT_INVESTOR_TYPES` (impact_fund, foundation, government).
+  :data:`maexlab.data.schema.IMPACT_INVESTOR_TYPES` (impact_fund, foundation, government).
 * ``growth`` = revenue / revenue of the year before - 1; ``margin`` = (revenue - costs) / revenue;
   ``earned_income_share`` = earned_income / revenue (zero revenue gives NaN, never inf).
 * ``impact_value`` = sum over indicators of quantity x euro_per_unit in the assessment year

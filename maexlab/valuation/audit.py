@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from maexlab.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
+from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
 from maexlab.valuation.common import FUNDAMENTALS, MIN_MODEL_ROWS
 
 __all__ = [
@@ -194,7 +194,7 @@ def _oof(rows: pd.DataFrame, columns: Sequence[str], seed: int, permute: dict[st
 
 
 def _row_weights(rows: pd.DataFrame, seed: int, reps: int) -> np.ndarray:
-    from maexlab.funding import cluster_bootstrap_weights
+    from maexlab.funding.tables import cluster_bootstrap_weights
 
     uniq, inverse = np.unique(rows["initiative_id"].to_numpy(), return_inverse=True)
     return cluster_bootstrap_weights(uniq, seed, int(reps))[:, inverse]
@@ -304,7 +304,7 @@ def impact_decile_calibration(
     and ``n_impact`` and ``n_impact_initiatives`` (impact investors' cases). The impact side is
     suppressed here by its own count: ``n_impact`` and ``observed_impact`` are blank in deciles
     with fewer than ``min_group_size`` impact-investor initiatives (with secondary suppression
-    across deciles, as :func:`maexlab.privacy.suppress_small_cells`), flagged by
+    across deciles, as :func:`maexlab.reporting.privacy.suppress_small_cells`), flagged by
     ``impact_suppressed``.
 
     Returns ``(table, contrast, message)``; message says why nothing was computed.
@@ -349,7 +349,7 @@ def impact_decile_calibration(
     table = table.reset_index().merge(impact_side, on="decile", how="left", validate="1:1")
     table["decile"] = table["decile"].astype(int)
 
-    from maexlab.funding import cluster_bootstrap_weights
+    from maexlab.funding.tables import cluster_bootstrap_weights
 
     draws = []
     ids_m, ids_i = main["initiative_id"].to_numpy(), imp["initiative_id"].to_numpy()

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from maexlab.schema import VALUE_MODELS
+from maexlab.data.schema import VALUE_MODELS
 from maexlab.valuation.common import VALUE_MODEL_DUMMIES, NotComputable
 from maexlab.valuation.features import complete_rows
 from maexlab.valuation.models import ModelFit, _rows_for
@@ -43,7 +43,7 @@ def blended_gap(
     Offers without a valuation, an impact value or (for ``"fundamentals"``) a model regressor
     are left out; ``result.attrs["rows_left_out"]`` records how many and why.
     """
-    from maexlab.impact import blended_value
+    from maexlab.impact.metrics import blended_value
 
     offers = _rows_for(features, "log_valuation")
     needed = ["valuation", "impact_value"]

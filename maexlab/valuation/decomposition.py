@@ -81,7 +81,7 @@ def oaxaca_gap(
     missing data) and ``reps``; ``message`` says why nothing was computed (table empty) or is
     None. ``table.attrs["rows_left_out"]`` holds the :func:`complete_rows` record.
     """
-    from maexlab.funding import cluster_bootstrap_weights
+    from maexlab.funding.tables import cluster_bootstrap_weights
 
     offers = _rows_for(features[features["investor_group"] == group], "log_valuation")
     rows, left_out = complete_rows(offers, ["log_valuation", *covariates], f"accepted equity offers from {group} investors")

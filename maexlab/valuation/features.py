@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from maexlab.impact import _safe_ratio
-from maexlab.schema import IMPACT_INVESTOR_TYPES
+from maexlab.data.schema import IMPACT_INVESTOR_TYPES
+from maexlab.impact.metrics import _safe_ratio
 from maexlab.valuation.common import NEEDS, NotComputable
 
 
@@ -41,7 +41,7 @@ def yearly_impact_value(impact: pd.DataFrame, proxies: pd.DataFrame) -> pd.DataF
       initiative_id  year  impact_value
     0             A  2023        2200.0
     """
-    from maexlab.impact import impact_value
+    from maexlab.impact.metrics import impact_value
 
     rows = impact_value(impact, proxies)
     out = rows.groupby(["initiative_id", "year"], as_index=False)["impact_value_eur"].sum()
@@ -95,7 +95,7 @@ def build_features(data) -> pd.DataFrame:
     else:
         a["impact_value"] = np.nan
     if data.has("phases", "phase", "entered_on"):
-        from maexlab.phases import phase_on
+        from maexlab.data.phases import phase_on
 
         a["phase"] = phase_on(data.phases, a, "assessed_on")
     else:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from maexlab.schema import VALUE_MODELS
+from maexlab.data.schema import VALUE_MODELS
 from maexlab.valuation.blended import DEFAULT_HORIZON_YEARS, DEFAULT_SOCIAL_DISCOUNT_RATE
 from maexlab.valuation.models import ModelFit
 from maexlab.valuation.wtp import BMY_RANGE_PP, BMY_SOURCE
@@ -118,7 +118,7 @@ def plot_blended_gap(blended: pd.DataFrame, min_group_size: int = 10):
     """
     import matplotlib.pyplot as plt
 
-    from maexlab.plots import PALETTE
+    from maexlab.reporting.plots import PALETTE
 
     b = blended.copy()
     b["phase"] = b["phase"].fillna("unknown").astype(str)

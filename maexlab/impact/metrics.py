@@ -1,7 +1,7 @@
 """Impact metrics: MAEX-style impact value, volunteer time, social return, ratios.
 
 Every function states its formula and source in its docstring; ``docs/impact_metrics.md``
-collects them. SROI and its sensitivity analysis live in :mod:`maexlab.sroi`.
+collects them. SROI and its sensitivity analysis live in :mod:`maexlab.impact.sroi`.
 
 Conventions used throughout
 ---------------------------
@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from maexlab.schema import FINANCIALS, IMPACT, INITIATIVES, PROXIES
+from maexlab.data.schema import FINANCIALS, IMPACT, INITIATIVES, PROXIES
 
 __all__ = [
     "REFERENCE_PROXIES_PATH",
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: Where the sourced reference proxies live (``indicator,unit,euro_per_unit,source``).
-REFERENCE_PROXIES_PATH: Path = Path(__file__).resolve().parents[1] / "data" / "reference" / "proxies.csv"
+REFERENCE_PROXIES_PATH: Path = Path(__file__).resolve().parents[2] / "data" / "reference" / "proxies.csv"
 
 #: Grouping dimensions :func:`impact_value_by` understands, and the table each comes from.
 _BY_DIMENSIONS: dict[str, str] = {
@@ -192,7 +192,7 @@ def impact_value(impact: pd.DataFrame, proxies: pd.DataFrame) -> pd.DataFrame:
     Source: MAEX's "impactwaarde": each activity's indicator quantity times a euro proxy
     from social cost-benefit studies (MKBA), scientific sources and national averages,
     summed per year (domain notes; vng.nl, "Buurthuis naar de beurs"). The values are
-    gross: no deadweight, attribution or drop-off (use :mod:`maexlab.sroi` for those).
+    gross: no deadweight, attribution or drop-off (use :mod:`maexlab.impact.sroi` for those).
 
     Examples
     --------

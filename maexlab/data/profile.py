@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from maexlab.data import MaexData
-from maexlab.phases import current_phase
-from maexlab.schema import PHASES, PROVINCES
+from maexlab.data.loader import MaexData
+from maexlab.data.phases import current_phase
+from maexlab.data.schema import PHASES, PROVINCES
 
 
 def missingness(data: MaexData) -> pd.DataFrame:

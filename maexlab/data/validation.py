@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from maexlab.schema import PHASES, TABLES, Column, TableSchema
+from maexlab.data.schema import PHASES, TABLES, Column, TableSchema
 
 #: How many problems of one file a message lists before summarising the rest.
 MAX_PROBLEMS_SHOWN = 20

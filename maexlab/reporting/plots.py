@@ -17,4 +17,4 @@ def set_theme() -> None:
 def synthetic_caption(ax, synthetic: bool) -> None:
     """Stamp 'synthetic data' on a figure so it cannot be mistaken for real findings."""
     if synthetic:
-        ax.figure.text(0.99, 0.005, "SYNTHETIC DATA (maexlab.synth)", ha="right", va="bottom", fontsize=7, color="#b22222")
+        ax.figure.text(0.99, 0.005, "SYNTHETIC DATA (maexlab.data.synth)", ha="right", va="bottom", fontsize=7, color="#b22222")

@@ -1,13 +1,13 @@
 """Thin helpers for notebook 04 (impact value, SROI, volunteer time, MAEX ratios).
 
-The metrics themselves live in :mod:`maexlab.impact` and :mod:`maexlab.sroi`; this module
+The metrics themselves live in :mod:`maexlab.impact` and :mod:`maexlab.impact.sroi`; this module
 only shapes them into the group tables and figures the notebook publishes: impact value by
 year and group (with the per-initiative median and the count ``n`` that small-cell
 suppression needs), an SROI value map built from the data for a declared group, declared
 sensitivity assumptions, volunteer time valued three ways, and ratio summaries by value model.
 
 Every group table has a count column ``n`` = number of distinct initiatives in the group, so
-:meth:`maexlab.report.Report.table` can suppress small groups.
+:meth:`maexlab.reporting.report.Report.table` can suppress small groups.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from maexlab.impact import (
+from maexlab.data.phases import phase_on
+from maexlab.data.schema import PHASES, VALUE_MODELS
+from maexlab.impact.metrics import (
     VOLUNTEER_RATES,
     cost_per_person_reached,
     impact_value,
@@ -29,9 +31,7 @@ from maexlab.impact import (
     social_return_obligation,
     volunteer_value,
 )
-from maexlab.phases import phase_on
-from maexlab.schema import PHASES, VALUE_MODELS
-from maexlab.sroi import DEFAULT_DISCOUNT_RATE, MonteCarloResult
+from maexlab.impact.sroi import DEFAULT_DISCOUNT_RATE, MonteCarloResult
 
 __all__ = [
     "SROI_ASSUMPTIONS",
@@ -124,7 +124,7 @@ def latest_full_year(data) -> int | None:
 def phase_at_year_end(phases: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
     """Phase of each row's initiative on 31 December of the row's ``year``.
 
-    Uses :func:`maexlab.phases.phase_on`; a row dated before the initiative's first phase
+    Uses :func:`maexlab.data.phases.phase_on`; a row dated before the initiative's first phase
     gets ``"unknown"``. Aligned with ``rows``.
 
     Examples
@@ -367,7 +367,7 @@ def _assumption(assumptions: Sequence[Assumption], name: str, default: float) ->
 
 
 def tornado_ranges(assumptions: Sequence[Assumption] = SROI_ASSUMPTIONS) -> dict[str, tuple[float, float]]:
-    """``{parameter: (low, high)}`` for :func:`maexlab.sroi.sroi_one_at_a_time`.
+    """``{parameter: (low, high)}`` for :func:`maexlab.impact.sroi.sroi_one_at_a_time`.
 
     Examples
     --------
@@ -378,7 +378,7 @@ def tornado_ranges(assumptions: Sequence[Assumption] = SROI_ASSUMPTIONS) -> dict
 
 
 def mc_distributions(assumptions: Sequence[Assumption] = SROI_ASSUMPTIONS) -> dict[str, tuple]:
-    """``{parameter: ("triangular", low, mode, high)}`` for :func:`maexlab.sroi.sroi_monte_carlo`.
+    """``{parameter: ("triangular", low, mode, high)}`` for :func:`maexlab.impact.sroi.sroi_monte_carlo`.
 
     Integer parameters (``in_monte_carlo=False``) stay at their base value.
 
@@ -403,7 +403,7 @@ class SROICase:
     quantity : summed indicator quantity of the group in ``year``.
     financial_proxy, proxy_source : from the proxies table.
     inputs : the group's total costs in ``year`` (financials), EUR.
-    value_map : one-row value map (DataFrame) for :func:`maexlab.sroi.sroi`.
+    value_map : one-row value map (DataFrame) for :func:`maexlab.impact.sroi.sroi`.
     discount_rate : from the assumptions.
     """
 
@@ -726,7 +726,7 @@ def plot_waardenweb(ratios: pd.DataFrame, initiatives: pd.DataFrame, min_group_s
     """
     import matplotlib.pyplot as plt
 
-    from maexlab.plots import PALETTE
+    from maexlab.reporting.plots import PALETTE
 
     d = ratios.merge(initiatives[["initiative_id", "value_model"]], on="initiative_id", how="left", validate="1:1")
     d = d.dropna(subset=["staff_per_volunteer", "subsidy_per_earned_income"])

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from maexlab.schema import ACTIVE_PHASES, PHASES
+from maexlab.data.schema import ACTIVE_PHASES, PHASES
 
 __all__ = [
     "DAYS_PER_YEAR",

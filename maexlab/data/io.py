@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from maexlab.schema import TABLES
-from maexlab.validation import Problem
+from maexlab.data.schema import TABLES
+from maexlab.data.validation import Problem
 
 METADATA_FILE = "dataset.json"
 CSV_LINE_OFFSET = 1  # the header is line 1, so data row N is line N + 1

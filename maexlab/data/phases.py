@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from maexlab.schema import PHASES
+from maexlab.data.schema import PHASES
 
 _PHASE_ORDER = {p: i for i, p in enumerate(PHASES)}
 

@@ -1,6 +1,6 @@
 """The notebook toolkit: output folder, figures, tables and the results file every report writes.
 
->>> from maexlab import report
+>>> from maexlab.reporting import report
 >>> out = report.resolve_output_dir(None, "00_data_profile")   # doctest: +SKIP
 >>> report.save_results(out, {"headline": {"initiatives": 2500}})  # doctest: +SKIP
 """
@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from maexlab.io import atomic_write_bytes
-from maexlab.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
+from maexlab.data.io import atomic_write_bytes
+from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUTS_ROOT = REPO_ROOT / "outputs"
 FIGURE_DPI = 100
 
@@ -135,7 +135,7 @@ class Report:
         return publish_table(table, self.out, name, **options)
 
     def figure(self, fig, name: str) -> Path:
-        from maexlab.plots import synthetic_caption
+        from maexlab.reporting.plots import synthetic_caption
 
         synthetic_caption(fig.axes[0], self.data.synthetic) if fig.axes else None
         return save_figure(fig, self.out, name)
@@ -187,8 +187,8 @@ def open_report(
 
     Prints where the data comes from (and that it is synthetic, when it is).
     """
-    from maexlab.data import load
-    from maexlab.plots import set_theme
+    from maexlab.data.loader import load
+    from maexlab.reporting.plots import set_theme
 
     period = None if period_start is None and period_end is None else (period_start, period_end)
     data = load(data_source, province=province, municipality=municipality, period=period)

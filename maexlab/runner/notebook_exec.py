@@ -3,7 +3,7 @@
 Notebooks are committed executed on the embedded default so nbval can compare. Execution
 metadata (timestamps, durations) is stripped so an unchanged result gives unchanged bytes.
 
-Usage: ``python -m maexlab.notebook_exec notebooks/*.ipynb``
+Usage: ``python -m maexlab.runner.notebook_exec notebooks/*.ipynb``
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from maexlab.io import atomic_write_bytes
+from maexlab.data.io import atomic_write_bytes
 
 KERNEL_NAME = "maexlab"
 TIMEOUT_SECONDS = 1200

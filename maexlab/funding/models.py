@@ -22,7 +22,7 @@ errors (Papke-Wooldridge). Terms a dataset cannot support (no value model, no ph
 left out and recorded in :attr:`ModelFit.omitted`.
 
 >>> import maexlab
->>> from maexlab import funding, funding_models as fm
+>>> from maexlab import funding; from maexlab.funding import models as fm
 >>> apps = funding.applications(maexlab.load("embedded"))      # doctest: +SKIP
 >>> fit = fm.fit_approval(apps)                                 # doctest: +SKIP
 >>> fit.coef("vm[hybrid]:group[subsidy]")                       # doctest: +SKIP
@@ -39,8 +39,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from maexlab.funding import ESEM_COVERAGE, SOURCE_GROUP_ORDER
-from maexlab.schema import FUNDING_SOURCES, PHASES, PURPOSES
+from maexlab.data.schema import FUNDING_SOURCES, PHASES, PURPOSES
+from maexlab.funding.tables import ESEM_COVERAGE, SOURCE_GROUP_ORDER
 
 __all__ = [
     "COVERAGE_DIFFERENCE_BAND",

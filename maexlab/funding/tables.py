@@ -4,7 +4,7 @@ value model, theme, request size and year, with cluster-bootstrap intervals.
 Definitions (``docs/funding_gaps.md`` has the full methods):
 
 * **Decided application**: status ``granted``, ``partial`` or ``rejected``
-  (:data:`maexlab.schema.DECIDED_STATUSES`). Every gap statistic is over decided applications;
+  (:data:`maexlab.data.schema.DECIDED_STATUSES`). Every gap statistic is over decided applications;
   ``pending`` and ``withdrawn`` ones are counted separately (:func:`undecided_table`).
 * **Approved**: ``granted`` or ``partial``.
 * **Coverage** (money-weighted): ``sum(amount_granted) / sum(amount_requested)`` over the decided
@@ -15,7 +15,7 @@ Definitions (``docs/funding_gaps.md`` has the full methods):
   (with all their applications) with replacement, seeded, ``n_boot`` replicates.
 
 The models (approval logit, fractional coverage logit, marginal effects, verdicts) live in
-:mod:`maexlab.funding_models`.
+:mod:`maexlab.funding.models`.
 
 >>> import maexlab
 >>> from maexlab import funding
@@ -32,9 +32,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from maexlab.phases import phase_on
-from maexlab.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
-from maexlab.schema import (
+from maexlab.data.phases import phase_on
+from maexlab.data.schema import (
     DECIDED_STATUSES,
     FUNDING_SOURCES,
     PHASES,
@@ -42,6 +41,7 @@ from maexlab.schema import (
     THEMES,
     VALUE_MODELS,
 )
+from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
 
 __all__ = [
     "ESEM_COVERAGE",
@@ -465,7 +465,7 @@ def multi_year_by_phase(
     ``min_group_size`` initiatives made such requests in that phase. Within a phase, hiding one
     of the two rates hides the other too (the phase's overall approval rate is published in the
     gap tables, so one could be recovered from the other), by the same line-wise rule as
-    :func:`maexlab.privacy.suppress_small_cells`.
+    :func:`maexlab.reporting.privacy.suppress_small_cells`.
     """
     apps = applications(data) if not isinstance(data, pd.DataFrame) else data
     d = apps[apps["decided"]].dropna(subset=["phase", "multi_year"]).copy()

@@ -1,0 +1,18 @@
+"""Funding gaps: what initiatives ask for against what they get, and the models and verdicts on it.
+
+Modules
+    :mod:`~maexlab.funding.tables` the application table, gap tables with cluster-bootstrap
+        intervals, over-time tables and their figures
+    :mod:`~maexlab.funding.models` approval logit and fractional-logit coverage with clustered
+        errors, marginal effects, verdicts
+
+Every public name is re-exported here: ``from maexlab import funding; funding.gap_table(...)``.
+"""
+
+from maexlab.funding.models import *  # noqa: F403
+from maexlab.funding.models import __all__ as _models_all
+from maexlab.funding.tables import *  # noqa: F403
+from maexlab.funding.tables import BASE_NEEDS, DIMENSIONS, SIZE_BAND_LABELS  # noqa: F401
+from maexlab.funding.tables import __all__ as _tables_all
+
+__all__ = [*_tables_all, *_models_all]
