@@ -130,3 +130,33 @@ def test_secondary_suppression_hides_until_the_hidden_groups_reach_the_minimum()
     # Two tiny groups (3 + 4 = 7 < 10) would reveal a group of 7 by subtraction: hide a third.
     table = pd.DataFrame({"g": ["a", "b", "c", "d"], "n": [3, 4, 25, 40]})
     assert suppress_small_cells(table)["suppressed"].tolist() == [True, True, True, False]
+
+
+def test_report_speaks_its_language_and_records_verdicts(tmp_path):
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from maexlab.reporting import Col, Needs, direction_verdict, open_report
+
+    InteractiveShell.instance()  # display() publishes rich outputs only inside a shell
+    with capture_output() as captured:
+        r = open_report("01_funding_gaps", province="Zeeland", output_dir=str(tmp_path), language="nl", intro=True)
+        assert r.check("common.verdict_heading", Needs({"funding": ("status",)})) is True
+        assert r.check("common.verdict_heading", Needs({"nosuchtable": ("x",)})) is False
+        r.verdicts([direction_verdict("common.verdict_heading", -0.5, -0.9, -0.1, claimed_sign=-1)])
+        table = pd.DataFrame({"source": ["fund_grant", "bank"], "n": [40, 3], "coverage": [0.5, 0.9]})
+        r.show(table, "t", [Col("source", "term"), Col("n", "count"), Col("coverage", "percent")], keep=("source",))
+        fig, ax = plt.subplots()
+        ax.plot([0, 1])
+        r.figure(fig, "line")
+        r.finding("common.findings_none")
+        r.finish()
+    text = "\n".join(o.data.get("text/plain", "") for o in captured.outputs)
+    assert "Financieringstekorten" in text and "Synthetische gegevens" in text and "provincie Zeeland" in text
+    assert "Niet berekend" in text and "ondersteund" in text and "fondsbijdrage" in text
+    assert any("image/png" in o.data for o in captured.outputs)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["language"] == "nl" and results["verdicts"]["common.verdict_heading"]["verdict"] == "supported"
+    assert results["not_computed"]["common.verdict_heading"]["reasons"][0]["key"] == "common.reasons.missing_table"
+    assert (tmp_path / "figures" / "line.png").exists()

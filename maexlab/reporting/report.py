@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+import html
+import io
 import json
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from maexlab.data.io import atomic_write_bytes
+from maexlab.reporting.display import Col, DisplayTable, display_table
+from maexlab.reporting.i18n import DEFAULT_LANGUAGE, Messages, check_language, messages
+from maexlab.reporting.preconditions import Needs, unmet
 from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
+from maexlab.reporting.verdicts import Reason, Verdict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUTS_ROOT = REPO_ROOT / "outputs"
@@ -38,8 +45,6 @@ def save_figure(fig, out: Path, name: str) -> Path:
     """Save a matplotlib figure as a light PNG in ``out/figures``; returns the path."""
     path = out / "figures" / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    import io
-
     buffer = io.BytesIO()
     # No timestamp or software tag in the PNG, so reruns give the same bytes.
     fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight", metadata={"Software": None})
@@ -106,11 +111,39 @@ def data_requirements_note(data, needs: dict[str, tuple[str, ...]], section: str
     return f"Not computed: {section} needs {', '.join(gaps)}, which this dataset lacks."
 
 
-class Report:
-    """What one executed notebook needs: the loaded data, its output folder and its results.
+FINDINGS_DISPLAY_ID = "maexlab-findings"
+_BANNER_STYLE = {
+    "synthetic": "background:#fdecea;border:1px solid #b22222;color:#7a1010",
+    "real": "background:#eef4fb;border:1px solid #2b5d8c;color:#173a5e",
+    "incomplete": "background:#fff4e5;border:1px solid #b35c00;color:#6b3700",
+}
 
-    Notebooks call :func:`open_report` with their parameters, publish tables and figures
-    through it, and call :meth:`save` at the end.
+
+class _Rich:
+    """An output with an HTML form for notebooks and reports and a plain-text form for nbval and logs."""
+
+    def __init__(self, html_text: str, plain: str):
+        self._html, self._plain = html_text, plain
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    def __repr__(self) -> str:
+        return self._plain
+
+
+def _display(obj: Any, **kwargs: Any) -> None:
+    from IPython.display import display
+
+    display(obj, **kwargs)
+
+
+class Report:
+    """What one executed notebook needs: the loaded data, its output folder, its language and results.
+
+    Notebooks call :func:`open_report` with their parameters, then the package's section
+    functions, which publish tables and figures through the report, and end with
+    :meth:`finish`. Every sentence comes from the message catalogue of ``language``.
 
     Examples
     --------
@@ -118,53 +151,244 @@ class Report:
     ...                 output_dir=None, echo=False)  # doctest: +SKIP
     >>> r.data.synthetic  # doctest: +SKIP
     True
+    >>> r.t("common.verdict.supported")  # doctest: +SKIP
+    'ondersteund'
     """
 
-    def __init__(self, notebook: str, data, out: Path, parameters: dict[str, Any], min_group_size: int, seed: int):
+    def __init__(
+        self,
+        notebook: str,
+        data,
+        out: Path,
+        parameters: dict[str, Any],
+        min_group_size: int,
+        seed: int,
+        language: str = DEFAULT_LANGUAGE,
+    ):
         self.notebook = notebook
         self.data = data
         self.out = out
         self.parameters = parameters
         self.min_group_size = min_group_size
         self.seed = seed
-        self.results: dict[str, Any] = {"headline": {}, "not_computed": {}}
+        self.language = check_language(language)
+        self.m: Messages = messages(self.language)
+        self.results: dict[str, Any] = {"headline": {}, "not_computed": {}, "verdicts": {}, "findings": []}
+        self._findings: list[str] = []
 
+    # --- text ----------------------------------------------------------------------------
+    def t(self, key: str, **values: Any) -> str:
+        """The message ``key`` in the report's language, with ``values`` formatted for its locale."""
+        return self.m.text(key, **values)
+
+    def reason_text(self, reason: Reason) -> str:
+        return self.t(reason.key, **reason.values)
+
+    def heading(self, key: str, level: int = 2, **values: Any) -> None:
+        """Show a section heading from the catalogue."""
+        text = self.t(key, **values)
+        _display(_Rich(f"<h{level}>{html.escape(text)}</h{level}>", f"{'#' * level} {text}"))
+
+    def say(self, key: str, **values: Any) -> str:
+        """Show one paragraph from the catalogue (returns the text)."""
+        text = self.t(key, **values)
+        _display(_Rich(f"<p>{html.escape(text)}</p>", text))
+        return text
+
+    def banner(self, kind: str, text: str) -> None:
+        """A visible banner (synthetic data, declared real data, an incomplete report)."""
+        style = _BANNER_STYLE[kind]
+        block = f'<div class="maexlab-banner maexlab-{kind}" role="note" style="{style};padding:.6em .9em;margin:.6em 0;font-weight:600">{html.escape(text)}</div>'
+        _display(_Rich(block, text))
+
+    # --- intro and findings ------------------------------------------------------------------
+    def intro(self) -> None:
+        """Title, question, the data banner and the scope, generated from the loaded data."""
+        key = f"notebooks.{self.notebook}"
+        if self.m.has(f"{key}.title"):
+            self.heading(f"{key}.title", level=1)
+            self.say(f"{key}.question")
+        if self.data.synthetic:
+            self.banner("synthetic", self.t("common.synthetic_banner"))
+        else:
+            self.banner("real", self.t("common.real_banner", source=self.data.metadata.get("description") or self.data.source))
+        for line in self.scope_lines():
+            _display(_Rich(f"<p>{html.escape(line)}</p>", line))
+
+    def scope_lines(self) -> list[str]:
+        """The scope in words: place, period, size, and what the data declares about itself."""
+        p = self.parameters
+        if p.get("municipality"):
+            scope = self.t("common.scope_municipality", municipality=self._place_name(p["municipality"]))
+        elif p.get("province"):
+            scope = self.t("common.scope_province", province=p["province"])
+        else:
+            scope = self.t("common.scope_national")
+        start, end = p.get("period_start"), p.get("period_end")
+        if start is not None and end is not None:
+            scope = self.t("common.scope_period", scope=scope, start=start, end=end)
+        elif start is not None:
+            scope = self.t("common.scope_period_from", scope=scope, start=start)
+        elif end is not None:
+            scope = self.t("common.scope_period_until", scope=scope, end=end)
+        initiatives = self.data.tables.get("initiatives")
+        lines = []
+        if initiatives is not None:
+            lines.append(self.t("common.scope_rows", scope=scope, initiatives=len(initiatives)))
+            codes = initiatives["municipality_code"].dropna().unique() if "municipality_code" in initiatives else []
+            if len(codes) == 1 and not p.get("municipality"):
+                lines.append(self.t("common.scope_single_place", municipality=self._place_name(codes[0])))
+        else:
+            lines.append(scope + ".")
+        lines.append(self.t("common.scope_min_group", min_group_size=self.min_group_size))
+        return lines
+
+    def _place_name(self, code: str) -> str:
+        initiatives = self.data.tables.get("initiatives")
+        if initiatives is not None and {"municipality_code", "municipality"} <= set(initiatives.columns):
+            names = initiatives.loc[initiatives["municipality_code"] == code, "municipality"].dropna().unique()
+            if len(names):
+                return f"{names[0]} ({code})"
+        return str(code)
+
+    def findings_placeholder(self) -> None:
+        """Reserve the place of the findings summary at the top; :meth:`finish` fills it in."""
+        text = self.t("common.findings_pending")
+        _display(_Rich(f"<p><em>{html.escape(text)}</em></p>", text), display_id=FINDINGS_DISPLAY_ID)
+
+    def finding(self, key: str, **values: Any) -> str:
+        """Add one plain sentence (with its number, interval and verdict) to the findings summary."""
+        text = self.t(key, **values)
+        self._findings.append(text)
+        self.results["findings"].append({"key": key, "text": text})
+        return text
+
+    def _findings_block(self) -> _Rich:
+        title = self.t("common.findings_heading")
+        items = self._findings or [self.t("common.findings_none")]
+        body = "".join(f"<li>{html.escape(s)}</li>" for s in items)
+        plain = "\n".join([title, *(f"- {s}" for s in items)])
+        return _Rich(f'<div class="maexlab-findings"><h2>{html.escape(title)}</h2><ul>{body}</ul></div>', plain)
+
+    def finish(self) -> Path:
+        """Fill in the findings summary at the top and write results.json."""
+        from IPython.display import update_display
+
+        update_display(self._findings_block(), display_id=FINDINGS_DISPLAY_ID)
+        return self.save()
+
+    # --- tables, figures, verdicts -------------------------------------------------------
     def table(self, table: pd.DataFrame, name: str, **options: Any) -> pd.DataFrame:
         """Publish a table (small groups suppressed, rounded, saved as CSV) and return it."""
         options.setdefault("min_group_size", self.min_group_size)
         return publish_table(table, self.out, name, **options)
 
+    def show(
+        self,
+        table: pd.DataFrame,
+        name: str | None,
+        columns: Sequence[Col],
+        *,
+        caption: str | None = None,
+        **options: Any,
+    ) -> pd.DataFrame:
+        """Publish ``table`` under ``name`` (unless None: already published) and show it formatted.
+
+        Returns the published (suppressed, raw) table.
+        """
+        published = table if name is None else self.table(table, name, **options)
+        _display(self.formatted(published, columns, caption=caption))
+        return published
+
+    def formatted(self, table: pd.DataFrame, columns: Sequence[Col], caption: str | None = None) -> DisplayTable:
+        return display_table(table, columns, language=self.language, min_group_size=self.min_group_size, caption=caption)
+
     def figure(self, fig, name: str) -> Path:
+        """Save ``fig`` as figures/<name>.png (with the synthetic stamp) and show that same image."""
+        import matplotlib.pyplot as plt
+        from IPython.display import Image
+
         from maexlab.reporting.plots import synthetic_caption
 
-        synthetic_caption(fig.axes[0], self.data.synthetic) if fig.axes else None
-        return save_figure(fig, self.out, name)
+        if fig.axes:
+            synthetic_caption(fig.axes[0], self.data.synthetic, self.language)
+        path = save_figure(fig, self.out, name)
+        plt.close(fig)
+        _display(Image(data=path.read_bytes(), format="png"))
+        return path
+
+    def verdicts(self, verdicts: Iterable[Verdict], heading: bool = True) -> list[Verdict]:
+        """Record each verdict in results.json and show them as one table (claim, verdict, evidence, rule, why)."""
+        verdicts = list(verdicts)
+        rows = []
+        for v in verdicts:
+            self.results["verdicts"][v.claim] = v.to_dict()
+            evidence = self.m.interval(v.estimate, v.lo, v.hi, v.kind) if v.estimate is not None else "–"
+            why = "; ".join(self.reason_text(r) for r in v.reasons) or "–"
+            rows.append(
+                {
+                    "claim": self.t(v.claim),
+                    "verdict": self.t(f"common.verdict.{v.verdict}"),
+                    "evidence": evidence,
+                    "rule": self.t(v.rule, **v.rule_values),
+                    "reason": why,
+                }
+            )
+        if heading:
+            self.heading("common.verdict_heading", level=3)
+        frame = pd.DataFrame(rows, columns=["claim", "verdict", "evidence", "rule", "reason"])
+        frame.columns = [self.t(f"common.verdict_columns.{c}") for c in frame.columns]
+        _display(DisplayTable(frame, []))
+        return verdicts
+
+    # --- preconditions ---------------------------------------------------------------------
+    def check(self, section: str, needs: Needs | dict | None = None, extra: Iterable[Reason | None] = ()) -> bool:
+        """True when ``section`` (a catalogue key naming it) can be computed; otherwise say why and record it."""
+        reasons = (unmet(self.data, needs) if needs is not None else []) + [r for r in extra if r is not None]
+        if not reasons:
+            return True
+        self.not_computed(section, reasons)
+        return False
 
     def requires(self, section: str, needs: dict[str, tuple[str, ...]]) -> bool:
-        """True when ``section`` can be computed; otherwise says why and records it."""
+        """Old form of :meth:`check` taking a plain section name (kept for notebooks not yet moved)."""
         note = data_requirements_note(self.data, needs, section)
         if note is None:
             return True
         self._record_not_computed(section, note)
         return False
 
-    def not_computed(self, section: str, reason: str) -> None:
+    def not_computed(self, section: str, reason: str | Reason | Sequence[Reason]) -> None:
         """Say (and record in results.json) that ``section`` could not be computed, and why."""
-        self._record_not_computed(section, f"Not computed: {section}: {reason.rstrip('.')}.")
+        if isinstance(reason, str):
+            self._record_not_computed(section, f"Not computed: {section}: {reason.rstrip('.')}.")
+            return
+        reasons = [reason] if isinstance(reason, Reason) else list(reason)
+        name = self.t(section) if self.m.has(section) else section
+        why = "; ".join(self.reason_text(r) for r in reasons)
+        text = self.t("common.not_computed", section=name, reason=why[:1].upper() + why[1:] + ".")
+        self.results["not_computed"][section] = {"text": text, "reasons": [{"key": r.key, **r.values} for r in reasons]}
+        _display(_Rich(f'<p class="maexlab-not-computed"><em>{html.escape(text)}</em></p>', text))
 
     def _record_not_computed(self, section: str, note: str) -> None:
         print(note)
         self.results["not_computed"][section] = note
 
-    def headline(self, label: str, value: Any) -> None:
-        self.results["headline"][label] = value
+    def headline(self, label: str, value: Any, kind: str | None = None, lo: Any = None, hi: Any = None) -> None:
+        """A key number for the run's index: the label (a catalogue key or text), value, format kind and interval."""
+        if kind is None:
+            self.results["headline"][label] = value
+        else:
+            self.results["headline"][label] = {"value": value, "kind": kind, "lo": lo, "hi": hi}
 
     def save(self) -> Path:
         self.results.update(
             notebook=self.notebook,
             parameters=self.parameters,
+            language=self.language,
             synthetic=self.data.synthetic,
             data_notice=self.data.notice(),
+            title=self.t(f"notebooks.{self.notebook}.title") if self.m.has(f"notebooks.{self.notebook}.title") else self.notebook,
             rows={name: (None if df is None else len(df)) for name, df in self.data.tables.items()},
         )
         return save_results(self.out, self.results)
@@ -181,15 +405,20 @@ def open_report(
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
     seed: int = 20261128,
     output_dir: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
     echo: bool = True,
+    intro: bool = False,
 ) -> Report:
     """Load the data a notebook's parameters ask for and prepare its output folder.
 
-    Prints where the data comes from (and that it is synthetic, when it is).
+    With ``intro`` the report shows its title, question, data banner, scope and the place of
+    the findings summary (:meth:`Report.intro`, :meth:`Report.findings_placeholder`); otherwise,
+    with ``echo``, it prints where the data comes from.
     """
-    from maexlab.data.loader import load
+    from maexlab.data import load
     from maexlab.reporting.plots import set_theme
 
+    check_language(language)
     period = None if period_start is None and period_end is None else (period_start, period_end)
     data = load(data_source, province=province, municipality=municipality, period=period)
     out = resolve_output_dir(output_dir, notebook)
@@ -201,12 +430,37 @@ def open_report(
         "period_end": period_end,
         "min_group_size": min_group_size,
         "seed": seed,
+        "language": language,
     }
     set_theme()
-    if echo:
+    report = Report(notebook, data, out, parameters, min_group_size, seed, language)
+    if intro:
+        report.intro()
+        report.findings_placeholder()
+    elif echo:
         print(data.notice())
         scope = ", ".join(
-            f"{k}={v}" for k, v in parameters.items() if v is not None and k not in ("seed", "min_group_size", "data_source")
+            f"{k}={v}"
+            for k, v in parameters.items()
+            if v is not None and k not in ("seed", "min_group_size", "data_source", "language")
         )
         print(f"Scope: {scope or 'national, all years'}; groups smaller than {min_group_size} are suppressed.")
-    return Report(notebook, data, out, parameters, min_group_size, seed)
+    return report
+
+
+class SectionOutput:
+    """What one notebook section produced: its published tables, figures and verdicts.
+
+    Section functions (``maexlab.<analysis>.sections``) return one, so tests and the
+    degenerate-data battery can check a section without scraping its displayed output.
+    ``skipped`` holds the reasons when the section could not be computed.
+    """
+
+    def __init__(self) -> None:
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.figures: dict[str, Path] = {}
+        self.verdicts: list[Verdict] = []
+        self.skipped: list[Reason] = []
+
+    def __repr__(self) -> str:
+        return f"SectionOutput(tables={sorted(self.tables)}, figures={sorted(self.figures)}, verdicts={[v.verdict for v in self.verdicts]}, skipped={len(self.skipped)})"
