@@ -10,7 +10,13 @@ from maexlab.reporting.disclosure import dominance_rule, p_percent_rule, sensiti
 
 @pytest.mark.parametrize(
     ("values", "n", "k", "expected"),
-    [([86, 7, 7], 1, 85, True), ([85, 8, 7], 1, 85, False), ([50, 40, 10], 2, 85, True), ([40, 30, 30], 2, 85, False), ([0, 0], 2, 85, False)],
+    [
+        ([86, 7, 7], 1, 85, True),
+        ([85, 8, 7], 1, 85, False),
+        ([50, 40, 10], 2, 85, True),
+        ([40, 30, 30], 2, 85, False),
+        ([0, 0], 2, 85, False),
+    ],
 )
 def test_dominance_rule(values, n, k, expected):
     assert dominance_rule(values, n, k) is expected
@@ -43,7 +49,9 @@ def test_contributions_are_summed_per_initiative_before_the_rules():
 
 def test_a_dominated_cell_is_hidden_and_cannot_be_recovered_from_the_total():
     contributions = _contributions()
-    table = contributions.groupby("source").agg(n_initiatives=("initiative_id", "nunique"), total_eur=("amount", "sum")).reset_index()
+    table = (
+        contributions.groupby("source").agg(n_initiatives=("initiative_id", "nunique"), total_eur=("amount", "sum")).reset_index()
+    )
     shown = suppress_magnitudes(table, contributions, ["source"], value="amount", min_group_size=10).set_index("source")
     assert shown.loc["fund", "suppressed"] and shown.loc["fund", "suppressed_rule"] == "dominance"
     assert pd.isna(shown.loc["fund", "total_eur"])

@@ -130,7 +130,9 @@ def suppress_magnitudes(
     Adds ``suppressed`` and ``suppressed_rule`` (threshold, dominance, p_percent, secondary).
     """
     by = list(by)
-    flags = sensitive_cells(contributions, by, value=value, unit=unit, dominance=dominance, p_percent=p_percent, min_units=min_group_size)
+    flags = sensitive_cells(
+        contributions, by, value=value, unit=unit, dominance=dominance, p_percent=p_percent, min_units=min_group_size
+    )
     merged = table.merge(flags[[*by, "threshold", "dominance", "p_percent", "sensitive"]], on=by, how="left")
     primary = merged["sensitive"].fillna(True).astype(bool)
     counts = merged[count_column].astype(float)
@@ -139,7 +141,12 @@ def suppress_magnitudes(
     forced_small = counts.where(~primary, 0.0)
     hidden = _secondary_suppression(primary, forced_small, merged[by], min_group_size)
     rule = np.select(
-        [merged["threshold"].fillna(True), merged["dominance"].fillna(False), merged["p_percent"].fillna(False), hidden & ~primary],
+        [
+            merged["threshold"].fillna(True),
+            merged["dominance"].fillna(False),
+            merged["p_percent"].fillna(False),
+            hidden & ~primary,
+        ],
         ["threshold", "dominance", "p_percent", "secondary"],
         default="",
     )
