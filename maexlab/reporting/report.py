@@ -406,14 +406,14 @@ def open_report(
     seed: int = 20261128,
     output_dir: str | None = None,
     language: str = DEFAULT_LANGUAGE,
-    echo: bool = True,
+    echo: bool = False,
     intro: bool = False,
 ) -> Report:
     """Load the data a notebook's parameters ask for and prepare its output folder.
 
     With ``intro`` the report shows its title, question, data banner, scope and the place of
-    the findings summary (:meth:`Report.intro`, :meth:`Report.findings_placeholder`); otherwise,
-    with ``echo``, it prints where the data comes from.
+    the findings summary (:meth:`Report.intro`, :meth:`Report.findings_placeholder`). ``echo``
+    prints where the data comes from in plain English (for scripts; reports use :meth:`Report.intro`).
     """
     from maexlab.data import load
     from maexlab.reporting.plots import set_theme
@@ -461,6 +461,11 @@ class SectionOutput:
         self.figures: dict[str, Path] = {}
         self.verdicts: list[Verdict] = []
         self.skipped: list[Reason] = []
+
+    def _ipython_display_(self) -> None:
+        # A section has shown its tables and figures already: a cell ending in a section call
+        # shows nothing more (and gives nbval the same outputs on every run).
+        return None
 
     def __repr__(self) -> str:
         return f"SectionOutput(tables={sorted(self.tables)}, figures={sorted(self.figures)}, verdicts={[v.verdict for v in self.verdicts]}, skipped={len(self.skipped)})"
