@@ -243,6 +243,12 @@ class Report:
         lines.append(self.t("common.scope_min_group", min_group_size=self.min_group_size))
         return lines
 
+    def place(self) -> str | None:
+        """The report's place in words ("Utrecht (GM0344)", "Zeeland"), or None for the whole dataset."""
+        if self.parameters.get("municipality"):
+            return self._place_name(self.parameters["municipality"])
+        return self.parameters.get("province")
+
     def _place_name(self, code: str) -> str:
         initiatives = self.data.tables.get("initiatives")
         if initiatives is not None and {"municipality_code", "municipality"} <= set(initiatives.columns):
@@ -389,6 +395,7 @@ class Report:
             synthetic=self.data.synthetic,
             data_notice=self.data.notice(),
             title=self.t(f"notebooks.{self.notebook}.title") if self.m.has(f"notebooks.{self.notebook}.title") else self.notebook,
+            place=self.place(),
             rows={name: (None if df is None else len(df)) for name, df in self.data.tables.items()},
         )
         return save_results(self.out, self.results)
