@@ -219,7 +219,7 @@ class Report:
         """The scope in words: place, period, size, and what the data declares about itself."""
         p = self.parameters
         if p.get("municipality"):
-            scope = self.t("common.scope_municipality", municipality=self._place_name(p["municipality"]))
+            scope = self.t("common.scope_municipality", municipality=self.place())
         elif p.get("province"):
             scope = self.t("common.scope_province", province=p["province"])
         else:
@@ -245,8 +245,10 @@ class Report:
 
     def place(self) -> str | None:
         """The report's place in words ("Utrecht (GM0344)", "Zeeland"), or None for the whole dataset."""
+        from maexlab.data.loader import normalise_municipality_code
+
         if self.parameters.get("municipality"):
-            return self._place_name(self.parameters["municipality"])
+            return self._place_name(normalise_municipality_code(self.parameters["municipality"]))
         return self.parameters.get("province")
 
     def _place_name(self, code: str) -> str:
