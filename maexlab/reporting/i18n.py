@@ -42,6 +42,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 from babel import Locale
 from babel.dates import format_date
@@ -99,11 +100,12 @@ class _KindFormatter(string.Formatter):
 
 
 def _is_missing(value: Any) -> bool:
+    """None, NaN, NaT and pandas' NA are missing; anything else (also a list) is not."""
     if value is None:
         return True
     try:
-        return bool(value != value)  # NaN, NaT, pd.NA-compatible floats
-    except (TypeError, ValueError):
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-likes: not a single missing value
         return False
 
 
