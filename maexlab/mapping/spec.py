@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from maexlab.data.schema import TABLES, Column
+from maexlab.data.yaml_safe import LineDict, LineList, YamlProblem, load_yaml_text
 from maexlab.mapping import parsers
 
 SOURCE_FORMATS = ("csv", "excel", "json", "jsonl", "parquet")
@@ -67,56 +66,6 @@ class MappingError(ValueError):
 # --- YAML with line numbers ------------------------------------------------------------------
 
 
-class LineDict(dict):
-    """A YAML mapping that remembers the line of itself and of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class LineList(list):
-    line: int = 0
-    item_lines: list[int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings and lists carry line numbers; keys are always plain text.
-
-    Keys stay the text as written, so a value map ``{ja: true, nee: false}`` or a source column
-    called ``2019`` is not turned into a boolean or an integer. Duplicate keys are refused.
-    """
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
-    result = LineDict()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        line = key_node.start_mark.line + 1
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise yaml.constructor.ConstructorError(None, None, "a key must be plain text", key_node.start_mark)
-        key = key_node.value
-        if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first on line {result.key_lines[key]})", key_node.start_mark
-            )
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
-    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
-
-
 def load_yaml(path: Path) -> LineDict:
     """Parse a mapping file safely; a malformed file or a YAML tag raises MappingError with the line."""
     try:
@@ -129,24 +78,11 @@ def load_yaml(path: Path) -> LineDict:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise MappingError([f"{path}, line {line}: the mapping file is not UTF-8 text"]) from None
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.constructor.ConstructorError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f", line {mark.line + 1}" if mark else ""
-        problem = error.problem or str(error)
-        if "could not determine a constructor for the tag" in problem:
-            tag = problem.split("tag", 1)[1].strip().strip("'")
-            problem = (
-                f"the YAML tag {tag!r} is not allowed: a mapping file holds plain values, lists and mappings only "
-                "(tags such as !!python/object could run code when the file is read)"
-            )
+        document = load_yaml_text(text)
+    except YamlProblem as error:
+        line = f", line {error.line}" if error.line else ""
+        problem = f"malformed YAML: {error.problem}" if error.malformed else error.problem
         raise MappingError([f"{path}{line}: {problem}"]) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f", line {mark.line + 1}" if mark else ""
-        raise MappingError([f"{path}{line}: malformed YAML: {error.problem or error}"]) from None
-    except yaml.YAMLError as error:
-        raise MappingError([f"{path}: malformed YAML: {error}"]) from None
     if not isinstance(document, LineDict):
         raise MappingError([f"{path}, line 1: expected a mapping with 'dataset' and 'tables' at the top level"])
     return document
