@@ -30,6 +30,16 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share such as 0.5 or 50%, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1 (or 0% to 100%), got {text!r}")
+    return value
+
+
 def _import(args: argparse.Namespace) -> int:
     from maexlab import mapping
 
@@ -58,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("mapping", help="mapping YAML file")
     importer.add_argument("--out", required=True, help="folder for the canonical dataset")
     importer.add_argument("--source", action="append", metavar="NAME=PATH", help="override a source path (repeatable)")
+    importer.add_argument(
+        "--max-quarantine",
+        type=_share,
+        default=0.5,
+        metavar="SHARE",
+        help="refuse the import when a block quarantines more than this share of its rows (default 0.5; 1 never refuses)",
+    )
+    importer.add_argument("--allow-empty", action="store_true", help="accept a table the mapping fills ending up empty")
     importer.set_defaults(handler=_import)
 
     from maexlab.runner.cli_run import add_run_parser, run_command

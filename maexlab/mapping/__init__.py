@@ -16,11 +16,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from maexlab.mapping.importer import ImportReport, MappingReport, import_mapping
+from maexlab.mapping.importer import DEFAULT_MAX_QUARANTINE, ImportRefused, ImportReport, MappingReport, import_mapping
 from maexlab.mapping.parsers import ValueProblem
 from maexlab.mapping.spec import MappingError, load_mapping
 
-__all__ = ["ImportReport", "MappingError", "MappingReport", "ValueProblem", "import_command", "import_mapping", "load_mapping"]
+__all__ = [
+    "ImportRefused",
+    "ImportReport",
+    "MappingError",
+    "MappingReport",
+    "ValueProblem",
+    "import_command",
+    "import_mapping",
+    "load_mapping",
+]
 
 
 def _source_overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -35,8 +44,17 @@ def _source_overrides(args: argparse.Namespace) -> dict[str, str]:
     return overrides
 
 
+def _given(args: argparse.Namespace, name: str, default: float) -> float:
+    value = getattr(args, name, None)
+    return default if value is None else float(value)
+
+
 def import_command(args: argparse.Namespace) -> int:
-    """``maexlab data import MAPPING.yaml --out DIR``: 0 on success (even with quarantined rows), 2 on a mapping problem."""
+    """``maexlab data import MAPPING.yaml --out DIR``: 0 on success, 2 on a mapping problem, 3 when refused.
+
+    Refused (nothing written): a block quarantined more than ``--max-quarantine`` of its rows
+    (default 50%), or a table the mapping fills came out empty (unless ``--allow-empty``).
+    """
     overrides = _source_overrides(args)
     try:
         if "*" in overrides:
@@ -45,7 +63,16 @@ def import_command(args: argparse.Namespace) -> int:
             if len(names) != 1:
                 raise MappingError([f"--source PATH needs NAME=PATH here: the mapping has several sources ({', '.join(names)})"])
             overrides[names[0]] = overrides.pop("*")
-        report = import_mapping(args.mapping, args.out, sources=overrides)
+        report = import_mapping(
+            args.mapping,
+            args.out,
+            sources=overrides,
+            max_quarantine=_given(args, "max_quarantine", DEFAULT_MAX_QUARANTINE),
+            allow_empty=bool(getattr(args, "allow_empty", False)),
+        )
+    except ImportRefused as error:
+        print(error, file=sys.stderr)
+        return 3
     except MappingError as error:
         print(error, file=sys.stderr)
         return 2
