@@ -86,7 +86,10 @@ class MaexData:
             text += f" {self.metadata['description']}"
         constants = self.metadata.get("declared_constants")
         if constants:
-            shown = ", ".join(f"{field}={value}" for field, value in constants.items())
+            shown = ", ".join(
+                f"{field}={' / '.join(map(str, value)) if isinstance(value, list) else value}"
+                for field, value in constants.items()
+            )
             text += f" Declared in the import, not observed in the source: {shown}."
         return text
 

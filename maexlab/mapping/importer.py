@@ -438,7 +438,7 @@ def _select_rows(
         keep &= holds
     duplicates: dict[int, str] = {}
     report.duplicates = {"policy": mapping.duplicates, "found": 0}
-    if mapping.duplicates != "keep" and keep.sum() > 1:
+    if keep.sum() > 1:  # counted under every policy, so the report says how many there are
         kept = np.flatnonzero(keep)
         hashes = pd.util.hash_pandas_object(frame.iloc[kept], index=False).to_numpy()
         repeated = pd.Series(hashes).duplicated(keep="first").to_numpy()
@@ -450,7 +450,9 @@ def _select_rows(
                 if list(map(str, rows[kept[i]])) == list(map(str, rows[original])):  # a hash match, checked in full
                     duplicates[int(kept[i])] = f"exact duplicate of {source.where(int(original))}"
         report.duplicates["found"] = len(duplicates)
-        if mapping.duplicates == "drop" and duplicates:
+        if mapping.duplicates == "keep":
+            duplicates = {}
+        elif mapping.duplicates == "drop" and duplicates:
             keep[list(duplicates)] = False
             filtered["exact duplicate of an earlier row (duplicates: drop)"] += len(duplicates)
             duplicates = {}
