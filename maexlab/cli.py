@@ -20,13 +20,16 @@ def _validate(args: argparse.Namespace) -> int:
     from maexlab.data.validation import DataValidationError
 
     try:
-        data = load(args.source)
+        data = load(args.source, allow_outside_links=args.allow_outside_links)
     except (DataValidationError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 1
     print(data.notice())
     print(data.row_counts().to_string(index=False))
-    print(f"{args.source}: valid")
+    warnings = data.warnings()
+    for warning in warnings:
+        print(f"warning: {warning}")
+    print(f"{args.source}: valid" + (f", with {len(warnings)} warning(s) above" if warnings else ""))
     return 0
 
 
@@ -62,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = data_commands.add_parser("validate", help="check a canonical dataset (folder or .duckdb)")
     validate.add_argument("source")
+    validate.add_argument(
+        "--allow-outside-links", action="store_true", help="follow symbolic links that lead out of the dataset folder"
+    )
     validate.set_defaults(handler=_validate)
 
     importer = data_commands.add_parser("import", help="import external tables through a mapping file")

@@ -51,15 +51,63 @@ def read_parquet_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
         return None, [Problem(str(path), f"the file is not a readable Parquet file: {error}")]
 
 
-def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int | None], dict, list[Problem]]:
-    """Read every canonical table present in ``folder`` as raw frames."""
-    metadata, problems = read_metadata(folder)
+def outside_link(path: Path, folder: Path) -> str | None:
+    """Why ``path`` must not be read: a symbolic link leading out of ``folder`` (None when fine)."""
+    if not path.is_symlink() and path.resolve().parent == folder.resolve():
+        return None
+    target = path.resolve()
+    inside = folder.resolve()
+    if target == inside or inside in target.parents:
+        return None
+    return (
+        "is a symbolic link that leads out of the dataset folder; refused so that no file is read "
+        "without anyone seeing it (copy the file in, or pass allow_outside_links=True / --allow-outside-links)"
+    )
+
+
+def _path_kind_problem(path: Path) -> str | None:
+    """A table path that exists but is not a regular file (a folder named funding.csv, ...)."""
+    if path.is_dir():
+        return f"is a folder; expected the file {path.name} holding the table (one file per table)"
+    if not path.is_file():
+        return f"is not a regular file; expected the file {path.name} holding the table"
+    return None
+
+
+def read_folder(
+    folder: Path, *, allow_outside_links: bool = False
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int | None], dict, list[Problem]]:
+    """Read every canonical table present in ``folder`` as raw frames.
+
+    A table path of the wrong kind (a folder named ``funding.csv`` or ``funding.parquet``) is
+    one problem, and so is a symbolic link leading out of ``folder`` unless
+    ``allow_outside_links``.
+    """
+    problems: list[Problem] = []
+    metadata_path = folder / METADATA_FILE
+    if metadata_path.exists() or metadata_path.is_symlink():
+        why = None if allow_outside_links else outside_link(metadata_path, folder)
+        why = why or _path_kind_problem(metadata_path)
+        if why:
+            return {}, {}, {}, {}, [Problem(str(metadata_path), why)]
+    metadata, found_meta = read_metadata(folder)
+    problems.extend(found_meta)
     expected = metadata.get("tables", list(TABLES))
     raw: dict[str, pd.DataFrame] = {}
     origins: dict[str, str] = {}
     offsets: dict[str, int | None] = {}
     for name in TABLES:
         csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+        refused = False
+        for path in (csv_path, parquet_path):
+            if path.exists() or path.is_symlink():
+                why = None if allow_outside_links else outside_link(path, folder)
+                why = why or (_path_kind_problem(path) if path.exists() else "is a symbolic link to nothing")
+                if why:
+                    problems.append(Problem(str(path), why))
+                    refused = True
+        if refused:
+            continue
         if csv_path.exists() and parquet_path.exists():
             problems.append(
                 Problem(str(folder), f"both {name}.csv and {name}.parquet exist; keep one so it is clear which is the data")

@@ -73,6 +73,51 @@ def _is_empty(series: pd.Series) -> pd.Series:
     return series.isna() | as_text.str.strip().eq("").fillna(True)
 
 
+#: The dates a canonical date column (nanosecond timestamps) can hold.
+EARLIEST_DATE, LATEST_DATE = "1677-09-22", "2262-04-11"
+
+
+def special_cells(raw: pd.Series, col: Column) -> list[tuple[pd.Series, str]]:
+    """Cells refused with their own message rather than "expected ...": (mask, message) pairs.
+
+    * a category with outer whitespace (``' granted'``): refused, never silently trimmed;
+    * ``inf`` / ``-inf`` where a finite number is expected;
+    * a well-formed date outside the range a canonical date column can hold.
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return []
+    empty = _is_empty(raw)
+    found: list[tuple[pd.Series, str]] = []
+    if col.kind == "category" and not pd.api.types.is_numeric_dtype(raw):
+        text = raw.astype("string")
+        padded = ~empty & (text != text.str.strip()).fillna(False) & text.str.strip().isin(col.vocabulary).fillna(False)
+        if padded.any():
+            found.append((padded, "outer whitespace around the category; write it without leading or trailing spaces or tabs"))
+    elif col.kind in ("int", "float"):
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            infinite = pd.Series(np.isinf(raw.astype("float64")), index=raw.index)
+        else:
+            infinite = pd.Series(
+                np.isinf(pd.to_numeric(raw.astype("string").str.strip().where(~empty), errors="coerce").astype("float64")),
+                index=raw.index,
+            )
+        if infinite.any():
+            found.append((infinite, "expected a finite number, got infinity"))
+    elif col.kind == "date":
+        text = raw.astype("string").str.strip()
+        shaped = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False) & ~empty
+        outside = shaped & ((text < EARLIEST_DATE) | (text > LATEST_DATE)).fillna(False)
+        if outside.any():
+            found.append(
+                (
+                    outside,
+                    f"the date is outside the range a canonical date column can hold ({EARLIEST_DATE} to {LATEST_DATE}, "
+                    "pandas' nanosecond timestamps); if it stands for 'no date', leave the cell empty",
+                )
+            )
+    return found
+
+
 def _parse_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
     """Return (parsed values, mask of unparseable cells, what was expected)."""
     empty = _is_empty(raw)
@@ -153,6 +198,12 @@ def parse_table(
         if col.name not in raw.columns:
             continue
         values, bad, expected = _parse_column(raw[col.name], col)
+        for mask, message in special_cells(raw[col.name], col):
+            mask = mask.to_numpy(dtype=bool)
+            cell_problems(pd.Series(mask, index=raw.index), col.name, lambda v, m=message: f"{m}: {_shown(v)}")
+            bad = bad & ~mask
+            if values.dtype == "float64" or str(values.dtype) == "Int64":
+                values = values.mask(mask)
         cell_problems(bad, col.name, lambda v, e=expected: f"expected {e}, got {_shown(v)}")
         empty = _is_empty(raw[col.name])
         if not col.nullable:
