@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from maexlab.data.schema import TABLES
@@ -196,9 +197,15 @@ def table_to_csv_bytes(df: pd.DataFrame) -> bytes:
     out = df.copy()
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].dt.strftime("%Y-%m-%d")
+            days = out[column].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            text = np.datetime_as_string(days).astype(object)  # numpy's C formatting, not strftime per cell
+            text[np.isnat(days)] = None
+            out[column] = text
         elif pd.api.types.is_bool_dtype(out[column]):
-            out[column] = out[column].map({True: "true", False: "false"})
+            values = out[column].astype("boolean")
+            text = np.where(values.fillna(False).to_numpy(dtype=bool), "true", "false").astype(object)
+            text[values.isna().to_numpy()] = None
+            out[column] = text
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 

@@ -59,12 +59,22 @@ class ReadField:
         return self.problems.notna().to_numpy()
 
 
+def stripped(raw: pd.Series) -> pd.Series:
+    """Trimmed text of an all-text column, with pyarrow's string kernels (not a Python loop)."""
+    return raw.astype("string[pyarrow]").str.strip()
+
+
 def empty_mask(raw: pd.Series, na: frozenset[str] = frozenset()) -> np.ndarray:
     """True where a cell is empty: None, NaN/NaT, blank text or one of ``na``."""
     missing = raw.isna().to_numpy()
-    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "mixed", "mixed-integer"):
-        stripped = raw.str.strip()  # non-text cells (Excel numbers) become NaN here: not blank
-        blank = (stripped == "") | (stripped.isin(na) if na else False)
+    inferred = pd.api.types.infer_dtype(raw, skipna=True)
+    if inferred == "string":
+        text = stripped(raw)
+        blank = (text == "") | (text.isin(na) if na else False)
+        missing = missing | blank.fillna(False).to_numpy(dtype=bool)
+    elif inferred in ("mixed", "mixed-integer"):
+        text = raw.str.strip()  # non-text cells (Excel numbers) become NaN here: not blank
+        blank = (text == "") | (text.isin(na) if na else False)
         missing = missing | blank.fillna(False).to_numpy(dtype=bool)
     return missing
 
@@ -76,7 +86,8 @@ def _all_text(raw: pd.Series) -> bool:
 def as_texts(raw: pd.Series) -> pd.Series:
     """Every cell as trimmed text (native numbers without a trailing '.0'), None where missing."""
     if _all_text(raw):
-        return raw.str.strip().where(raw.notna(), None)
+        text = stripped(raw).astype(object)
+        return text.where(raw.notna().to_numpy(), None)
     codes, uniques = pd.factorize(raw)
     shown = np.array([parsers.as_text(u) for u in uniques] + [None], dtype=object)
     return pd.Series(shown[codes], index=raw.index, dtype=object)
@@ -209,7 +220,7 @@ def read_field(spec: FieldSpec, raw: pd.Series, context: ReadContext) -> ReadFie
             decimal = spec.decimal or context.decimal
             thousands = spec.thousands if spec.thousands is not None else context.thousands
             if _all_text(todo_raw):
-                numbers, fast = _fast_numbers(todo_raw.str.strip(), decimal, thousands, spec.parse == "money")
+                numbers, fast = _fast_numbers(stripped(todo_raw), decimal, thousands, spec.parse == "money")
                 slow = ~fast
             if slow.any():
                 money = spec.parse == "money"

@@ -42,7 +42,7 @@ from maexlab import __version__
 from maexlab.data.io import METADATA_FILE, replace_folder, write_dataset
 from maexlab.data.schema import TABLES
 from maexlab.mapping import parsers
-from maexlab.mapping.columns import ReadContext, coalesced, condition_mask, empty_mask, read_field
+from maexlab.mapping.columns import ReadContext, as_texts, coalesced, condition_mask, empty_mask, read_field
 from maexlab.mapping.date_order import decide_order
 from maexlab.mapping.sources import SourceTable, read_source
 from maexlab.mapping.spec import FieldSpec, MappingError, MappingSpec, TableMapping, load_mapping
@@ -231,7 +231,7 @@ def _sha256(path: Path) -> str:
 
 def _texts(raw: pd.Series) -> np.ndarray:
     if pd.api.types.infer_dtype(raw, skipna=True) == "string":
-        return raw.str.strip().to_numpy(dtype=object)
+        return as_texts(raw).to_numpy(dtype=object)
     codes, uniques = pd.factorize(raw)
     return np.array([parsers.as_text(u) for u in uniques] + [""], dtype=object)[codes]
 

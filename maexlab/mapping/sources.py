@@ -106,7 +106,7 @@ def _read_csv_fast(text: str, spec: SourceSpec) -> pd.DataFrame | None:
             if len(record) != len(header):
                 return None
     frame.columns = header
-    return frame.astype(object)
+    return frame.astype("string[pyarrow]")  # text cells; pyarrow string kernels read them column-wise
 
 
 def _read_csv_records(path: Path, text: str, spec: SourceSpec, mapping_file: Path) -> SourceTable:
