@@ -160,10 +160,7 @@ def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd
     empty = cells.empty
     no_problem = pd.Series(False, index=raw.index)
     if col.kind in ("id", "str", "category"):
-        if cells.native:
-            text = cells.text
-        else:
-            text = cells.text
+        text = cells.text
         values = text.astype(object).where(~empty, None)
         bad = no_problem
         expected = "text"

@@ -252,8 +252,10 @@ def read_field(spec: FieldSpec, raw: pd.Series, context: ReadContext) -> ReadFie
             stamps = np.array([np.datetime64("NaT", "ns") if v is None else v for v in values], dtype="datetime64[ns]")
             out[where] = stamps[codes]
             problems[where] = messages[codes]
-            precision = np.array(extras, dtype=object)[codes]
-            result.precision.update(p for p in precision if p is not None)
+            counts = np.bincount(codes[codes >= 0], minlength=len(extras))
+            for extra, count in zip(extras, counts, strict=False):  # per distinct value, weighted by its rows
+                if extra is not None and count:
+                    result.precision[extra] += int(count)
         else:
             reader = {
                 "bool": lambda v: (parsers.parse_bool(v), None),

@@ -440,15 +440,16 @@ def _select_rows(
     report.duplicates = {"policy": mapping.duplicates, "found": 0}
     if keep.sum() > 1:  # counted under every policy, so the report says how many there are
         kept = np.flatnonzero(keep)
-        hashes = pd.util.hash_pandas_object(frame.iloc[kept], index=False).to_numpy()
-        repeated = pd.Series(hashes).duplicated(keep="first").to_numpy()
+        part = frame.iloc[kept]
+        # Rows are equal when every cell is: compare per-column codes, not Python tuples.
+        key = pd.MultiIndex.from_arrays([pd.factorize(part[c])[0] for c in part.columns])
+        repeated = key.duplicated(keep="first")
         if repeated.any():
-            first_of = {h: kept[i] for i, h in reversed(list(enumerate(hashes)))}
-            rows = frame.to_numpy(dtype=object)
+            groups = key.factorize()[0]
+            _, first_index = np.unique(groups, return_index=True)
+            originals = kept[first_index[groups]]
             for i in np.flatnonzero(repeated):
-                original = first_of[hashes[i]]
-                if list(map(str, rows[kept[i]])) == list(map(str, rows[original])):  # a hash match, checked in full
-                    duplicates[int(kept[i])] = f"exact duplicate of {source.where(int(original))}"
+                duplicates[int(kept[i])] = f"exact duplicate of {source.where(int(originals[i]))}"
         report.duplicates["found"] = len(duplicates)
         if mapping.duplicates == "keep":
             duplicates = {}
@@ -978,13 +979,32 @@ def import_mapping(
             (staged / QUARANTINE_DIR).mkdir()
             for name, frame in quarantine.items():
                 frame.to_csv(staged / QUARANTINE_DIR / f"{name}.csv", index=False, lineterminator="\n")
-        from maexlab.data.loader import load
-
-        load(staged)  # the staged dataset must load before it replaces anything
+        _check_staged(staged, tables, fmt)  # complete before it replaces anything
         replace_folder(staged, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def _check_staged(staged: Path, tables: dict[str, pd.DataFrame], fmt: str) -> None:
+    """The staged dataset is complete: every table file with its header and every row.
+
+    The tables were validated before writing, so a full reload would check the same data
+    again at the cost of a second read; it is done only where counting lines cannot tell
+    (a quoted cell may hold a line break) and for Parquet.
+    """
+    for name, frame in tables.items():
+        path = staged / f"{name}.{fmt}"
+        data = path.read_bytes() if fmt == "csv" else b'"'
+        if b'"' in data:
+            from maexlab.data.loader import load
+
+            load(staged)
+            return
+        header = data.split(b"\n", 1)[0].decode("utf-8")
+        rows = data.count(b"\n") - 1
+        if header.split(",") != list(frame.columns) or rows != len(frame):
+            raise AssertionError(f"{path}: written incompletely ({rows} of {len(frame)} rows)")
 
 
 def _declared_constants(results: list[_Result]) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def _read_csv_fast(text: str, spec: SourceSpec) -> pd.DataFrame | None:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=spec.delimiter,
-            dtype=str,
+            dtype="string[pyarrow]",  # text cells; pyarrow string kernels read them column-wise
             keep_default_na=False,
             na_filter=True,  # only missing fields (a short row) become NaN
             na_values=[],
@@ -106,7 +106,7 @@ def _read_csv_fast(text: str, spec: SourceSpec) -> pd.DataFrame | None:
             if len(record) != len(header):
                 return None
     frame.columns = header
-    return frame.astype("string[pyarrow]")  # text cells; pyarrow string kernels read them column-wise
+    return frame
 
 
 def _read_csv_records(path: Path, text: str, spec: SourceSpec, mapping_file: Path) -> SourceTable:
