@@ -8,8 +8,8 @@ Baseline: ``pandas.read_csv`` of the same file (every column as text) plus ``pan
 of its two date columns with the known format; no checks, no money, no output. The import does
 everything ``maexlab data import`` does: decides the day/month order of each date column, parses
 money and dates, maps statuses, checks the canonical rules, writes the dataset and reloads it
-to check it. Prints both times, the ratio and the peak resident memory of each (each step runs
-in its own process; ``resource.getrusage``).
+to check it. Prints both times, the ratio and the peak resident memory during each step
+(each step runs in its own process; /proc/self/status VmHWM, reset before the step).
 
     python benchmarks/bench_import.py [--rows 1000000]
 """
@@ -17,6 +17,7 @@ in its own process; ``resource.getrusage``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -106,16 +107,34 @@ def write_register(folder: Path, rows: int, seed: int = 20261201) -> Path:
     return path
 
 
+def _reset_peak() -> None:
+    """Start the peak-memory count at the step (Linux: clear_refs 5 resets VmHWM)."""
+    with contextlib.suppress(OSError):  # elsewhere the peak includes the imports before the step
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mib() -> float:
+    """Peak resident memory of this process since :func:`_reset_peak`, in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _step(name: str, folder: Path) -> None:
     """Run one measured step in this (fresh) process and print seconds and peak memory as JSON."""
     path = folder / "register.csv"
+    _reset_peak()
     start, cpu = time.perf_counter(), time.process_time()
     if name == "baseline":
         baseline(path)
     else:
         import_mapping(folder / "register.yaml", folder / "out")
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = _peak_mib()
     print(json.dumps({"cpu": cpu, "wall": wall, "peak_mib": peak}))
 
 

@@ -46,8 +46,13 @@ def read_csv_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
 
 
 def read_parquet_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a canonical Parquet file; text columns arrive as pyarrow strings, ready for the checks."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text_type = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
     try:
-        return pd.read_parquet(path), []
+        return pq.read_table(path).to_pandas(types_mapper=text_type.get), []
     except Exception as error:  # pyarrow raises several types for a damaged file
         return None, [Problem(str(path), f"the file is not a readable Parquet file: {error}")]
 
