@@ -784,7 +784,8 @@ def _guard(
     for r in results:
         rep = r.report
         considered = rep.rows_read - rep.rows_filtered
-        if considered and rep.rows_quarantined / considered > max_quarantine:
+        limit = r.mapping.max_quarantine if r.mapping.max_quarantine is not None else max_quarantine
+        if considered and rep.rows_quarantined / considered > limit:
             found = reasons[id(r)]
             top = []
             for kind, count in Counter(found["primary"]).most_common(_SHOWN_EXAMPLES):
@@ -794,7 +795,8 @@ def _guard(
                 )
             refusals.append(
                 f"block {rep.name!r}: {rep.rows_quarantined:,} of {considered:,} rows quarantined "
-                f"({rep.rows_quarantined / considered:.0%}, more than --max-quarantine {max_quarantine:.0%}); "
+                f"({rep.rows_quarantined / considered:.0%}, more than "
+                f"{'its max_quarantine' if r.mapping.max_quarantine is not None else '--max-quarantine'} {limit:.0%}); "
                 f"top primary reasons: {'; '.join(top)}"
             )
     if not allow_empty:

@@ -211,6 +211,7 @@ class TableMapping:
     where: list[Condition] = field(default_factory=list)
     duplicates: str = "quarantine"  # exact duplicate source rows: keep | drop | quarantine
     events: EventsSpec | None = None
+    max_quarantine: float | None = None  # this block's own limit (else the import's --max-quarantine)
 
     def source_columns(self) -> dict[str, int]:
         """Every source column this mapping reads, with the mapping line that names it."""
@@ -588,7 +589,7 @@ def _source_spec(check: _Checker, raw: Any, line: int, base: Path, overrides: di
 TOP_KEYS = ("dataset", "salt", "salt_env", "tables")
 BLOCK_KEYS = (
     "name", "source", "target", "columns", "constants", "id", "personal", "personal_keys", "join", "derive",
-    "where", "duplicates", "events",
+    "where", "duplicates", "events", "max_quarantine",
 )  # fmt: skip
 
 
@@ -775,6 +776,12 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
                     f"duplicates must be one of {', '.join(DUPLICATE_POLICIES)} (what to do with exact duplicate rows), "
                     f"got {mapping.duplicates!r}",
                 )
+        if "max_quarantine" in block:
+            share = block["max_quarantine"]
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+                check.error(block.key_lines["max_quarantine"], f"max_quarantine must be a share from 0 to 1, got {share!r}")
+            else:
+                mapping.max_quarantine = float(share)
         if "events" in block:
             mapping.events = _events_spec(check, block["events"], block.key_lines["events"], mapping, add_known=known)
             if mapping.derive is not None or "derive" in block:
