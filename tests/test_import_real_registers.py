@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 import maexlab
 from maexlab.mapping import import_mapping
