@@ -290,11 +290,17 @@ def canonical_value(value: Any, column: Column) -> Any:
         return parsers.as_text(value)
     if kind == "date":
         if isinstance(value, dt.date):
-            return value if not isinstance(value, dt.datetime) else value.date()
-        try:
-            return parsers.parse_date(str(value), "iso", "keep")[0]
-        except parsers.ValueProblem as error:
-            raise ValueError(str(error)) from None
+            date = value if not isinstance(value, dt.datetime) else value.date()
+        else:
+            try:
+                date = parsers.parse_date(str(value), "iso", "keep")[0]
+            except parsers.ValueProblem as error:
+                raise ValueError(str(error)) from None
+        if not dt.date(1677, 9, 22) <= date <= dt.date(2262, 4, 11):
+            raise ValueError(
+                f"{date.isoformat()} is outside the dates a canonical date column can hold (1677-09-22 to 2262-04-11)"
+            )
+        return date
     if kind in ("int", "float"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"expected a number, got {value!r}")
