@@ -973,7 +973,7 @@ def import_mapping(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".import"))
     try:
-        staged = write_dataset(tables, work / "dataset", metadata, fmt)
+        staged = write_dataset(tables, work / "dataset", metadata, fmt, csv_engine="arrow")
         (staged / REPORT_FILE).write_text(
             json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
         )
@@ -992,20 +992,26 @@ def _check_staged(staged: Path, tables: dict[str, pd.DataFrame], fmt: str) -> No
     """The staged dataset is complete: every table file with its header and every row.
 
     The tables were validated before writing, so a full reload would check the same data
-    again at the cost of a second read; it is done only where counting lines cannot tell
-    (a quoted cell may hold a line break) and for Parquet.
+    again at the cost of a second read; it is done only where counting lines cannot tell (a
+    text cell holding a line break) and for Parquet.
     """
+    import csv
+
     for name, frame in tables.items():
         path = staged / f"{name}.{fmt}"
-        data = path.read_bytes() if fmt == "csv" else b'"'
-        if b'"' in data:
+        text_columns = [c for c in frame.columns if frame[c].dtype == object]
+        breaks = fmt != "csv" or any(
+            frame[c].astype("string[pyarrow]").str.contains("[\\r\\n]", regex=True).fillna(False).any() for c in text_columns
+        )
+        if breaks:
             from maexlab.data.loader import load
 
             load(staged)
             return
-        header = data.split(b"\n", 1)[0].decode("utf-8")
+        data = path.read_bytes()
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8")]))
         rows = data.count(b"\n") - 1
-        if header.split(",") != list(frame.columns) or rows != len(frame):
+        if header != list(frame.columns) or rows != len(frame):
             raise AssertionError(f"{path}: written incompletely ({rows} of {len(frame)} rows)")
 
 
