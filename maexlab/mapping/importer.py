@@ -898,7 +898,8 @@ def import_mapping(
     Examples
     --------
     >>> report = import_mapping("docs/examples/kiva.yaml", "outputs/kiva")   # doctest: +SKIP
-    >>> report.mappings[0].rows_read == report.mappings[0].rows_loaded + report.mappings[0].rows_quarantined
+    >>> block = report.mappings[0]                                           # doctest: +SKIP
+    >>> block.rows_read == block.rows_loaded + block.rows_quarantined + block.rows_filtered  # doctest: +SKIP
     True
     """
     mapping_path = Path(mapping_path)
