@@ -7,8 +7,11 @@
 
 The format is described in ``docs/importing.md``. Modules: :mod:`~maexlab.mapping.spec` (the
 YAML format and its checks), :mod:`~maexlab.mapping.parsers` (money, numbers, dates, yes/no,
-categories), :mod:`~maexlab.mapping.sources` (reading CSV, Excel, JSON, JSON lines, Parquet)
-and :mod:`~maexlab.mapping.importer` (running a mapping, quarantine, the import report).
+categories: one value), :mod:`~maexlab.mapping.columns` (one field for a whole column at once),
+:mod:`~maexlab.mapping.date_order` (the day/month order of a date column, decided once),
+:mod:`~maexlab.mapping.sources` (reading CSV, Excel, JSON, JSON lines, Parquet) and
+:mod:`~maexlab.mapping.importer` (where/duplicates/events, quarantine with primary reasons,
+the guards against near-total loss, the import report).
 """
 
 from __future__ import annotations
