@@ -269,3 +269,31 @@ def test_declared_constants_are_reported_per_block(tmp_path: Path):
     assert meta["declared_constants"]["phases.phase"] == ["start", "closed"]
     assert meta["declared_constants_by_block"]["closures"] == {"phases.phase": "closed"}
     assert "phases.phase=start / closed" in load(tmp_path / "out").notice()
+
+
+def test_an_event_with_a_problem_quarantines_its_whole_row(tmp_path: Path):
+    # Loading a project's start without its unreadable closure would make it look active.
+    write(tmp_path, "orgs.csv", PROJECTS.replace("2019-03-01", "soon"))
+    text = (
+        HEADER
+        + "    columns: {initiative_id: nr, name: name, founded_on: start}\n"
+        + ORG_CONSTANTS
+        + "  - name: phases\n    source: {path: orgs.csv}\n    target: phases\n"
+        + "    columns: {initiative_id: nr}\n"
+        + "    events: {field: entered_on, kind: phase, from: {start: start, closed: actual_end}}\n"
+    )
+    report = import_mapping(write(tmp_path, "m.yaml", text), tmp_path / "out")
+    block = report.mappings[1]
+    assert (block.rows_loaded, block.rows_quarantined, block.rows_in_table) == (3, 1, 3)
+    assert "1" not in set(load(tmp_path / "out").phases["initiative_id"])
+    row = pd.read_csv(tmp_path / "out" / "quarantine" / "phases.csv", dtype=str).loc[0]
+    assert row["source_row"] == "1" and "cannot read 'soon' as a date" in row["reason"]
+
+
+def test_quoted_line_breaks_keep_line_numbers(tmp_path: Path):
+    write(tmp_path, "orgs.csv", 'id,name,founded\n1,"Two\nlines",2015-01-01\n2,B,veel\n3,C,2016-01-01\n')
+    mapping = orgs_mapping(tmp_path, "      initiative_id: id\n      name: name\n      founded_on: founded\n")
+    import_mapping(mapping, tmp_path / "out")
+    row = pd.read_csv(tmp_path / "out" / "quarantine" / "initiatives.csv", dtype=str).loc[0]
+    assert (row["source_row"], row["source_line"]) == ("2", "4")
+    assert load(tmp_path / "out").initiatives.set_index("initiative_id").loc["1", "name"] == "Two\nlines"
