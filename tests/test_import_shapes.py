@@ -297,3 +297,20 @@ def test_quoted_line_breaks_keep_line_numbers(tmp_path: Path):
     row = pd.read_csv(tmp_path / "out" / "quarantine" / "initiatives.csv", dtype=str).loc[0]
     assert (row["source_row"], row["source_line"]) == ("2", "4")
     assert load(tmp_path / "out").initiatives.set_index("initiative_id").loc["1", "name"] == "Two\nlines"
+
+
+def test_two_blocks_one_table_fields_only_one_fills(tmp_path: Path):
+    write(tmp_path, "a.csv", "id,name,founded\n1,A,2015-01-01\n")
+    write(tmp_path, "b.csv", "id,name,founded\n3,C,2015-01-01\n")
+    block = "    columns: {{initiative_id: id, name: name, founded_on: founded{extra}}}\n" + ORG_CONSTANTS
+    text = (
+        "tables:\n"
+        + "  - name: a\n    source: a.csv\n    target: initiatives\n"
+        + block.format(extra=", joined_on: founded, volunteers: id")
+        + "  - name: b\n    source: b.csv\n    target: initiatives\n"
+        + block.format(extra="")
+    )
+    import_mapping(write(tmp_path, "m.yaml", text), tmp_path / "out")
+    table = load(tmp_path / "out").initiatives.set_index("initiative_id")
+    assert table.loc["1", "joined_on"] == pd.Timestamp("2015-01-01") and pd.isna(table.loc["3", "joined_on"])
+    assert table.loc["1", "volunteers"] == 1 and pd.isna(table.loc["3", "volunteers"])

@@ -680,7 +680,11 @@ def _validate(results: list[_Result]) -> dict[str, pd.DataFrame]:
             frames, owners = [], []
             for r in feeding:
                 keep = r.loaded()
-                part = r.values.loc[keep].reindex(columns=columns).reset_index(drop=True)
+                part = r.values.loc[keep].reset_index(drop=True)
+                for c in columns:  # a column another block fills: empty here, in its own dtype
+                    if c not in part.columns:
+                        part[c] = _constant_series(None, TABLES[target].column(c).kind, len(part)).to_numpy()
+                part = part[columns]
                 frames.append(part)
                 owners.append((r, np.flatnonzero(keep)))
             raw[target] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
