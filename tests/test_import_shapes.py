@@ -302,13 +302,15 @@ def test_quoted_line_breaks_keep_line_numbers(tmp_path: Path):
 def test_two_blocks_one_table_fields_only_one_fills(tmp_path: Path):
     write(tmp_path, "a.csv", "id,name,founded\n1,A,2015-01-01\n")
     write(tmp_path, "b.csv", "id,name,founded\n3,C,2015-01-01\n")
-    block = "    columns: {{initiative_id: id, name: name, founded_on: founded{extra}}}\n" + ORG_CONSTANTS
+    columns = "    columns: {{initiative_id: id, name: name, founded_on: founded{extra}}}\n"
     text = (
         "tables:\n"
         + "  - name: a\n    source: a.csv\n    target: initiatives\n"
-        + block.format(extra=", joined_on: founded, volunteers: id")
+        + columns.format(extra=", joined_on: founded, volunteers: id")
+        + ORG_CONSTANTS
         + "  - name: b\n    source: b.csv\n    target: initiatives\n"
-        + block.format(extra="")
+        + columns.format(extra="")
+        + ORG_CONSTANTS
     )
     import_mapping(write(tmp_path, "m.yaml", text), tmp_path / "out")
     table = load(tmp_path / "out").initiatives.set_index("initiative_id")
