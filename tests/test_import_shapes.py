@@ -316,3 +316,16 @@ def test_two_blocks_one_table_fields_only_one_fills(tmp_path: Path):
     table = load(tmp_path / "out").initiatives.set_index("initiative_id")
     assert table.loc["1", "joined_on"] == pd.Timestamp("2015-01-01") and pd.isna(table.loc["3", "joined_on"])
     assert table.loc["1", "volunteers"] == 1 and pd.isna(table.loc["3", "volunteers"])
+
+
+def test_wide_row_with_a_problem_and_no_event_is_quarantined_not_filtered(tmp_path: Path):
+    write(tmp_path, "orgs.csv", "nr,start,end,note\n1,2018-01-01,,a\n,,,b\n3,,,c\n")
+    text = (
+        "tables:\n  - name: phases\n    source: {path: orgs.csv}\n    target: phases\n"
+        "    columns: {initiative_id: {hash_of: [nr]}}\n"
+        "    events: {field: entered_on, kind: phase, from: {start: start, closed: end}}\n"
+    )
+    block = import_mapping(write(tmp_path, "m.yaml", text), tmp_path / "out", max_quarantine=1).mappings[0]
+    # Row 2 has no key and no date: its key problem is not hidden as "no event".
+    assert (block.rows_loaded, block.rows_quarantined, block.rows_filtered) == (1, 1, 1)
+    assert block.quarantine_primary_reasons == {"empty key part": 1}

@@ -516,9 +516,26 @@ def _make_events(reader: _FieldReader, result: _Result, table: pd.DataFrame, fai
         part["__kind"] = read.kinds[filled].to_numpy()
         parts.append(part)
         made_any |= filled
+    old = list(result.problems[:problems_before])
+    # A wide row with a problem and no event is quarantined, not filtered: one placeholder row
+    # carries its problems (it is never loaded).
+    with_problems = np.zeros(n, dtype=bool)
+    for p in old:
+        with_problems[p["row"].to_numpy()] = True
+    orphans = with_problems & ~made_any
+    if orphans.any():
+        part = table[orphans].copy()
+        part[events.kind_field] = None
+        part[events.date_field] = np.full(int(orphans.sum()), np.datetime64("NaT", "ns"))
+        part["__row"] = np.flatnonzero(orphans)
+        part["__order"] = len(events.kinds)
+        part["__bad"] = False
+        part["__message"] = ""
+        part["__kind"] = None
+        parts.append(part)
+        made_any |= orphans
     combined = pd.concat(parts, ignore_index=True).sort_values(["__row", "__order"], kind="stable").reset_index(drop=True)
     # Problems found on the wide rows (before events existed) move to every event made from them.
-    old = [p for p in result.problems[:problems_before]]
     result.problems = []
     origin = combined["__row"].to_numpy()
     for p in old:
