@@ -20,14 +20,27 @@ def _validate(args: argparse.Namespace) -> int:
     from maexlab.data.validation import DataValidationError
 
     try:
-        data = load(args.source)
+        data = load(args.source, allow_outside_links=args.allow_outside_links)
     except (DataValidationError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 1
     print(data.notice())
     print(data.row_counts().to_string(index=False))
-    print(f"{args.source}: valid")
+    warnings = data.warnings()
+    for warning in warnings:
+        print(f"warning: {warning}")
+    print(f"{args.source}: valid" + (f", with {len(warnings)} warning(s) above" if warnings else ""))
     return 0
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share such as 0.5 or 50%, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1 (or 0% to 100%), got {text!r}")
+    return value
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -52,12 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = data_commands.add_parser("validate", help="check a canonical dataset (folder or .duckdb)")
     validate.add_argument("source")
+    validate.add_argument(
+        "--allow-outside-links", action="store_true", help="follow symbolic links that lead out of the dataset folder"
+    )
     validate.set_defaults(handler=_validate)
 
     importer = data_commands.add_parser("import", help="import external tables through a mapping file")
     importer.add_argument("mapping", help="mapping YAML file")
     importer.add_argument("--out", required=True, help="folder for the canonical dataset")
     importer.add_argument("--source", action="append", metavar="NAME=PATH", help="override a source path (repeatable)")
+    importer.add_argument(
+        "--max-quarantine",
+        type=_share,
+        default=0.5,
+        metavar="SHARE",
+        help="refuse the import when a block quarantines more than this share of its rows (default 0.5; 1 never refuses)",
+    )
+    importer.add_argument("--allow-empty", action="store_true", help="accept a table the mapping fills ending up empty")
     importer.set_defaults(handler=_import)
 
     from maexlab.runner.cli_run import add_run_parser, run_command

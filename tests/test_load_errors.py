@@ -228,3 +228,46 @@ def test_bad_source_and_period_arguments(tiny_dataset):
     with pytest.raises(ValueError, match="period starts after it ends"):
         maexlab.load(tiny_dataset, period=(2024, 2018))
     assert len(maexlab.load(tiny_dataset, period=(2019, None)).funding) == 2
+
+
+def test_present_but_empty_is_not_missing(tiny_dataset):
+    # A notebook used to call a column "missing" though the source has it, empty.
+    text = (tiny_dataset / "funding.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    header = lines[0].split(",")
+    at = header.index("decided_on")
+    rows = [",".join("" if i == at else cell for i, cell in enumerate(line.split(","))) for line in lines[1:]]
+    (tiny_dataset / "funding.csv").write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    data = maexlab.load(tiny_dataset)
+    assert data.why_missing("funding", "decided_on") == "present but empty"
+    assert data.why_missing("funding", "no_such_column") == "missing"
+    assert data.why_missing("funding", "amount_requested") is None
+    assert "decided_on" in data.empty_columns()["funding"]
+    assert data.missing({"funding": ("decided_on",)}, explain=True) == ["column funding.decided_on (present but empty)"]
+    assert data.missing({"funding": ("decided_on",)}) == ["column funding.decided_on"]  # the old phrase is unchanged
+    assert "required column funding.decided_on is present but empty in all 3 rows" in data.warnings()
+
+
+def test_validate_warns_about_empty_tables_and_columns(tiny_dataset, capsys):
+    from maexlab.cli import main
+
+    (tiny_dataset / "assessments.csv").write_text(TINY_HEADER_ASSESSMENTS + "\n", encoding="utf-8")
+    assert main(["data", "validate", str(tiny_dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: table assessments is present but has no rows" in out
+    assert "valid, with 1 warning(s) above" in out
+
+
+def test_outside_link_allowed_only_when_asked(tiny_dataset, tmp_path):
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_bytes((tiny_dataset / "funding.csv").read_bytes())
+    (tiny_dataset / "funding.csv").unlink()
+    (tiny_dataset / "funding.csv").symlink_to(outside)
+    with pytest.raises(DataValidationError, match="symbolic link that leads out of the dataset folder"):
+        maexlab.load(tiny_dataset)
+    assert len(maexlab.load(tiny_dataset, allow_outside_links=True).funding) == 3
+
+
+TINY_HEADER_ASSESSMENTS = (
+    "assessment_id,initiative_id,investor_type,instrument,assessed_on,decision,amount_offered,valuation,interest_rate"
+)

@@ -203,7 +203,7 @@ def test_categories():
 @pytest.fixture
 def dutch(tmp_path: Path):
     out = tmp_path / "out"
-    report = import_mapping(DUTCH, out)
+    report = import_mapping(DUTCH, out, max_quarantine=1)
     return report, out
 
 
@@ -222,7 +222,7 @@ def test_dutch_import_counts_and_quarantine(dutch):
 
     quarantine = pd.read_csv(out / "quarantine" / "funding.csv", dtype=str, keep_default_na=False)
     assert len(quarantine) == apps.rows_quarantined
-    assert list(quarantine.columns[:5]) == ["mapping", "source_file", "source_row", "source_line", "reason"]
+    assert list(quarantine.columns[:6]) == ["mapping", "source_file", "source_row", "source_line", "primary_reason", "reason"]
     reasons = dict(zip(quarantine["Dossier"], quarantine["reason"], strict=True))
     assert "unmapped category 'Iets anders'" in reasons["D-004"]
     assert "cannot read 'veel' as an amount" in reasons["D-005"]
@@ -273,8 +273,8 @@ def test_personal_columns_never_reach_output(dutch):
 
 
 def test_derived_ids_are_stable(tmp_path: Path):
-    import_mapping(DUTCH, tmp_path / "a")
-    import_mapping(DUTCH, tmp_path / "b")
+    import_mapping(DUTCH, tmp_path / "a", max_quarantine=1)
+    import_mapping(DUTCH, tmp_path / "b", max_quarantine=1)
     for name in ("funding.csv", "initiatives.csv", "quarantine/funding.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     funding = pd.read_csv(tmp_path / "a" / "funding.csv")
@@ -283,9 +283,9 @@ def test_derived_ids_are_stable(tmp_path: Path):
 
 def test_reimport_replaces_a_previous_import(tmp_path: Path):
     out = tmp_path / "out"
-    import_mapping(DUTCH, out)
+    import_mapping(DUTCH, out, max_quarantine=1)
     (out / "stale.txt").write_text("old", encoding="utf-8")
-    import_mapping(DUTCH, out)
+    import_mapping(DUTCH, out, max_quarantine=1)
     assert not (out / "stale.txt").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -295,7 +295,7 @@ def test_refuses_to_replace_a_foreign_folder(tmp_path: Path):
     out.mkdir()
     (out / "thesis.docx").write_text("precious", encoding="utf-8")
     with pytest.raises(MappingError, match="not a dataset folder written by maexlab"):
-        import_mapping(DUTCH, out)
+        import_mapping(DUTCH, out, max_quarantine=1)
     assert (out / "thesis.docx").read_text(encoding="utf-8") == "precious"
 
 
@@ -605,7 +605,7 @@ def test_no_half_written_dataset_when_writing_fails(tmp_path: Path, monkeypatch)
     from maexlab.mapping import importer
 
     out = tmp_path / "out"
-    import_mapping(DUTCH, out)
+    import_mapping(DUTCH, out, max_quarantine=1)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def fail(*args, **kwargs):
@@ -613,18 +613,18 @@ def test_no_half_written_dataset_when_writing_fails(tmp_path: Path, monkeypatch)
 
     monkeypatch.setattr(importer, "replace_folder", fail)
     with pytest.raises(OSError, match="disk full"):
-        import_mapping(DUTCH, out)
+        import_mapping(DUTCH, out, max_quarantine=1)
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left behind
 
     monkeypatch.setattr(importer, "write_dataset", fail)
     with pytest.raises(OSError):
-        import_mapping(DUTCH, tmp_path / "new")
+        import_mapping(DUTCH, tmp_path / "new", max_quarantine=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_cli_import(tmp_path: Path, capsys):
-    assert main(["data", "import", str(DUTCH), "--out", str(tmp_path / "out")]) == 0
+    assert main(["data", "import", str(DUTCH), "--out", str(tmp_path / "out"), "--max-quarantine", "1"]) == 0
     printed = capsys.readouterr().out
     assert "aanvragen (aanvragen.csv -> funding): 12 read, 5 loaded, 7 quarantined" in printed
     mapping = broken(tmp_path, "target: funding", "target: subsidies")

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from maexlab.data.schema import TABLES
@@ -45,21 +46,74 @@ def read_csv_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
 
 
 def read_parquet_file(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read a canonical Parquet file; text columns arrive as pyarrow strings, ready for the checks."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text_type = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
     try:
-        return pd.read_parquet(path), []
+        return pq.read_table(path).to_pandas(types_mapper=text_type.get), []
     except Exception as error:  # pyarrow raises several types for a damaged file
         return None, [Problem(str(path), f"the file is not a readable Parquet file: {error}")]
 
 
-def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int | None], dict, list[Problem]]:
-    """Read every canonical table present in ``folder`` as raw frames."""
-    metadata, problems = read_metadata(folder)
+def outside_link(path: Path, folder: Path) -> str | None:
+    """Why ``path`` must not be read: a symbolic link leading out of ``folder`` (None when fine)."""
+    if not path.is_symlink() and path.resolve().parent == folder.resolve():
+        return None
+    target = path.resolve()
+    inside = folder.resolve()
+    if target == inside or inside in target.parents:
+        return None
+    return (
+        "is a symbolic link that leads out of the dataset folder; refused so that no file is read "
+        "without anyone seeing it (copy the file in, or pass allow_outside_links=True / --allow-outside-links)"
+    )
+
+
+def _path_kind_problem(path: Path) -> str | None:
+    """A table path that exists but is not a regular file (a folder named funding.csv, ...)."""
+    if path.is_dir():
+        return f"is a folder; expected the file {path.name} holding the table (one file per table)"
+    if not path.is_file():
+        return f"is not a regular file; expected the file {path.name} holding the table"
+    return None
+
+
+def read_folder(
+    folder: Path, *, allow_outside_links: bool = False
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int | None], dict, list[Problem]]:
+    """Read every canonical table present in ``folder`` as raw frames.
+
+    A table path of the wrong kind (a folder named ``funding.csv`` or ``funding.parquet``) is
+    one problem, and so is a symbolic link leading out of ``folder`` unless
+    ``allow_outside_links``.
+    """
+    problems: list[Problem] = []
+    metadata_path = folder / METADATA_FILE
+    if metadata_path.exists() or metadata_path.is_symlink():
+        why = None if allow_outside_links else outside_link(metadata_path, folder)
+        why = why or _path_kind_problem(metadata_path)
+        if why:
+            return {}, {}, {}, {}, [Problem(str(metadata_path), why)]
+    metadata, found_meta = read_metadata(folder)
+    problems.extend(found_meta)
     expected = metadata.get("tables", list(TABLES))
     raw: dict[str, pd.DataFrame] = {}
     origins: dict[str, str] = {}
     offsets: dict[str, int | None] = {}
     for name in TABLES:
         csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+        refused = False
+        for path in (csv_path, parquet_path):
+            if path.exists() or path.is_symlink():
+                why = None if allow_outside_links else outside_link(path, folder)
+                why = why or (_path_kind_problem(path) if path.exists() else "is a symbolic link to nothing")
+                if why:
+                    problems.append(Problem(str(path), why))
+                    refused = True
+        if refused:
+            continue
         if csv_path.exists() and parquet_path.exists():
             problems.append(
                 Problem(str(folder), f"both {name}.csv and {name}.parquet exist; keep one so it is clear which is the data")
@@ -143,14 +197,31 @@ def _checked_metadata(metadata: object, origin: str) -> tuple[dict, list[Problem
     return metadata, []
 
 
-def table_to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """Deterministic CSV bytes: ISO dates, no index, '\\n' line ends."""
+def table_to_csv_bytes(df: pd.DataFrame, engine: str = "pandas") -> bytes:
+    """Deterministic CSV bytes: ISO dates, no index, '\\n' line ends.
+
+    ``engine="arrow"`` writes with pyarrow's CSV writer (several times faster; whole-number
+    floats are written without '.0'); the default keeps the bytes of the embedded data.
+    """
     out = df.copy()
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].dt.strftime("%Y-%m-%d")
+            days = out[column].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            text = np.datetime_as_string(days).astype(object)  # numpy's C formatting, not strftime per cell
+            text[np.isnat(days)] = None
+            out[column] = text
         elif pd.api.types.is_bool_dtype(out[column]):
-            out[column] = out[column].map({True: "true", False: "false"})
+            values = out[column].astype("boolean")
+            text = np.where(values.fillna(False).to_numpy(dtype=bool), "true", "false").astype(object)
+            text[values.isna().to_numpy()] = None
+            out[column] = text
+    if engine == "arrow":
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        sink = io.BytesIO()
+        pa_csv.write_csv(pa.Table.from_pandas(out, preserve_index=False), sink, pa_csv.WriteOptions(quoting_style="needed"))
+        return sink.getvalue()
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
@@ -180,7 +251,9 @@ def replace_folder(staged: Path, out_dir: Path) -> None:
         os.replace(staged, out_dir)
 
 
-def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, metadata: dict, fmt: str = "csv") -> Path:
+def write_dataset(
+    tables: dict[str, pd.DataFrame], out_dir: Path | str, metadata: dict, fmt: str = "csv", csv_engine: str = "pandas"
+) -> Path:
     """Write a canonical dataset folder atomically: built beside ``out_dir`` and renamed in.
 
     An existing ``out_dir`` is replaced only once the new one is complete.
@@ -191,7 +264,7 @@ def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, metadata
     try:
         for name, df in tables.items():
             if fmt == "csv":
-                (staging / f"{name}.csv").write_bytes(table_to_csv_bytes(df))
+                (staging / f"{name}.csv").write_bytes(table_to_csv_bytes(df, csv_engine))
             elif fmt == "parquet":
                 df.to_parquet(staging / f"{name}.parquet", index=False)
             else:

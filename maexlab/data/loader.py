@@ -58,16 +58,87 @@ class MaexData:
         df = self.tables.get(table)
         return df is not None and len(df) > 0 and all(c in df.columns and df[c].notna().any() for c in columns)
 
-    def missing(self, needs: dict[str, tuple[str, ...]]) -> list[str]:
-        """Which of ``needs`` (table -> columns) this dataset lacks, as readable phrases."""
+    def missing(self, needs: dict[str, tuple[str, ...]], *, explain: bool = False) -> list[str]:
+        """Which of ``needs`` (table -> columns) this dataset lacks, as readable phrases.
+
+        With ``explain=True`` each phrase says why (see :meth:`why_missing`): a column the
+        source has but left empty is not reported as if it did not exist.
+
+        >>> import maexlab
+        >>> d = maexlab.load("embedded")
+        >>> d.missing({"funding": ("amount_requested",)})
+        []
+        """
         gaps = []
         for table, columns in needs.items():
             df = self.tables.get(table)
             if df is None:
-                gaps.append(f"table {table}")
+                gaps.append(f"table {table}" + (" (missing)" if explain else ""))
                 continue
-            gaps.extend(f"column {table}.{c}" for c in columns if c not in df.columns or not df[c].notna().any())
+            if explain and len(df) == 0:
+                gaps.append(f"table {table} (present but empty)")
+                continue
+            for c in columns:
+                why = self.why_missing(table, c)
+                if why is not None:
+                    gaps.append(f"column {table}.{c}" + (f" ({why})" if explain else ""))
         return gaps
+
+    def why_missing(self, table: str, column: str | None = None) -> str | None:
+        """Why ``table`` (or ``table.column``) cannot be used, or None when it has data.
+
+        Returns ``"missing"`` (the table or column is not in the dataset), ``"table present
+        but empty"`` or ``"present but empty"`` (the column exists and every cell is empty).
+
+        >>> import maexlab
+        >>> maexlab.load("embedded").why_missing("funding", "amount_requested") is None
+        True
+        """
+        df = self.tables.get(table)
+        if df is None:
+            return "missing"
+        if column is not None and column not in df.columns:
+            return "missing"
+        if len(df) == 0:
+            return "table present but empty"
+        if column is not None and not df[column].notna().any():
+            return "present but empty"
+        return None
+
+    def empty_columns(self) -> dict[str, list[str]]:
+        """Per table with rows, the columns that are present but hold no value at all.
+
+        >>> import maexlab
+        >>> maexlab.load("embedded").empty_columns().get("funding", [])
+        []
+        """
+        found = {}
+        for name, df in self.tables.items():
+            if df is not None and len(df):
+                empty = [c for c in df.columns if not df[c].notna().any()]
+                if empty:
+                    found[name] = empty
+        return found
+
+    def warnings(self) -> list[str]:
+        """What ``maexlab data validate`` warns about: empty tables and empty required columns.
+
+        A required column may be empty cell by cell (``closed_on`` while every initiative is
+        active) but a table in which it is empty throughout usually means a mapping that
+        filled nothing.
+        """
+        found = []
+        for name, df in self.tables.items():
+            if df is None:
+                continue
+            if len(df) == 0:
+                found.append(f"table {name} is present but has no rows")
+                continue
+            required = set(TABLES[name].required_columns)
+            for column in self.empty_columns().get(name, []):
+                if column in required:
+                    found.append(f"required column {name}.{column} is present but empty in all {len(df):,} rows")
+        return found
 
     def row_counts(self) -> pd.DataFrame:
         """Rows per table (absent tables shown as missing)."""
@@ -86,7 +157,10 @@ class MaexData:
             text += f" {self.metadata['description']}"
         constants = self.metadata.get("declared_constants")
         if constants:
-            shown = ", ".join(f"{field}={value}" for field, value in constants.items())
+            shown = ", ".join(
+                f"{field}={' / '.join(map(str, value)) if isinstance(value, list) else value}"
+                for field, value in constants.items()
+            )
             text += f" Declared in the import, not observed in the source: {shown}."
         return text
 
@@ -223,6 +297,7 @@ def load(
     municipality: str | None = None,
     province: str | None = None,
     period: tuple[int | None, int | None] | None = None,
+    allow_outside_links: bool = False,
 ) -> MaexData:
     """Load and validate a dataset, optionally filtered by place and period.
 
@@ -233,6 +308,9 @@ def load(
         CSV or Parquet files, or a DuckDB database file (``.duckdb``).
     municipality, province, period
         Optional filters; see :meth:`MaexData.filter`.
+    allow_outside_links
+        Follow symbolic links that point out of the dataset folder (refused by default: a
+        link to another file is read without anyone seeing it).
 
     Raises
     ------
@@ -252,12 +330,17 @@ def load(
     if not path.exists():
         raise FileNotFoundError(f"data source not found: {path} (expected 'embedded', a folder or a .duckdb file)")
     if path.is_file() and path.suffix.lower() in (".csv", ".parquet", ".xlsx", ".json"):
-        raise ValueError(
-            f"data source {path} is a single {path.suffix} file: give the folder holding one file per canonical table, "
-            "or import other files with `maexlab data import MAPPING.yaml --out DIR`"
+        raise DataValidationError(
+            [
+                Problem(
+                    str(path),
+                    f"is a single {path.suffix} file: give the folder holding one file per canonical table, "
+                    "or import other files with `maexlab data import MAPPING.yaml --out DIR`",
+                )
+            ]
         )
     if path.is_dir():
-        raw, origins, offsets, metadata, problems = io.read_folder(path)
+        raw, origins, offsets, metadata, problems = io.read_folder(path, allow_outside_links=allow_outside_links)
     else:
         raw, origins, offsets, metadata, problems = io.read_duckdb(path)
     tables, found = validate_raw(raw, origins, offsets)

@@ -68,19 +68,101 @@ def _shown(value: object) -> str:
 # --- parsing one column --------------------------------------------------------------------
 
 
+class _Cells:
+    """One raw column with its trimmed text and emptiness, computed once (pyarrow string kernels)."""
+
+    def __init__(self, raw: pd.Series):
+        self.raw = raw
+        self.native = (pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)) or (
+            pd.api.types.is_datetime64_any_dtype(raw)
+        )
+        self._text: pd.Series | None = None
+        self._untrimmed: pd.Series | None = None
+        self._empty: pd.Series | None = None
+
+    @property
+    def untrimmed(self) -> pd.Series:
+        if self._untrimmed is None:
+            raw = self.raw
+            if raw.dtype == object and pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+                raw = raw.map(lambda v: v if v is None or isinstance(v, str) or v != v else str(v))
+            self._untrimmed = raw.astype("string[pyarrow]")
+        return self._untrimmed
+
+    @property
+    def text(self) -> pd.Series:
+        if self._text is None:
+            self._text = self.untrimmed.str.strip()
+        return self._text
+
+    @property
+    def empty(self) -> pd.Series:
+        if self._empty is None:
+            if self.native:
+                self._empty = self.raw.isna()
+            else:
+                self._empty = pd.Series((self.text == "").fillna(True).to_numpy(dtype=bool), index=self.raw.index)
+        return self._empty
+
+
 def _is_empty(series: pd.Series) -> pd.Series:
-    as_text = series.astype("string")
-    return series.isna() | as_text.str.strip().eq("").fillna(True)
+    return _Cells(series).empty
 
 
-def _parse_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
+#: The dates a canonical date column (nanosecond timestamps) can hold.
+EARLIEST_DATE, LATEST_DATE = "1677-09-22", "2262-04-11"
+
+
+def special_cells(cells: _Cells, col: Column) -> list[tuple[pd.Series, str]]:
+    """Cells refused with their own message rather than "expected ...": (mask, message) pairs.
+
+    * a category with outer whitespace (``' granted'``): refused, never silently trimmed;
+    * ``inf`` / ``-inf`` where a finite number is expected;
+    * a well-formed date outside the range a canonical date column can hold.
+    """
+    raw = cells.raw
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return []
+    found: list[tuple[pd.Series, str]] = []
+    if col.kind == "category" and not cells.native:
+        text = cells.text
+        padded = (cells.untrimmed != text).fillna(False) & text.isin(col.vocabulary).fillna(False)
+        if padded.any():
+            found.append((padded, "outer whitespace around the category; write it without leading or trailing spaces or tabs"))
+    elif col.kind in ("int", "float"):
+        if cells.native:
+            infinite = pd.Series(np.isinf(raw.astype("float64")), index=raw.index)
+        else:
+            lowered = cells.text.str.lower()
+            infinite = lowered.isin(["inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"]).fillna(False)
+        if infinite.any():
+            found.append((infinite, "expected a finite number, got infinity"))
+    elif col.kind == "date":
+        text = cells.text
+        shaped = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+        outside = shaped & ((text < EARLIEST_DATE) | (text > LATEST_DATE)).fillna(False)
+        if outside.any():
+            found.append(
+                (
+                    outside,
+                    f"the date is outside the range a canonical date column can hold ({EARLIEST_DATE} to {LATEST_DATE}, "
+                    "pandas' nanosecond timestamps); if it stands for 'no date', leave the cell empty",
+                )
+            )
+    return found
+
+
+def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
     """Return (parsed values, mask of unparseable cells, what was expected)."""
-    empty = _is_empty(raw)
-    text = raw.astype("string").str.strip()
+    if not isinstance(cells, _Cells):
+        cells = _Cells(cells)
+    raw = cells.raw
+    empty = cells.empty
+    no_problem = pd.Series(False, index=raw.index)
     if col.kind in ("id", "str", "category"):
-        values = text.where(~empty).astype(object)
-        values = values.where(values.notna(), None)
-        bad = pd.Series(False, index=raw.index)
+        text = cells.text
+        values = text.astype(object).where(~empty, None)
+        bad = no_problem
         expected = "text"
         if col.vocabulary:
             bad = ~empty & ~text.isin(col.vocabulary).fillna(False)
@@ -88,31 +170,38 @@ def _parse_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series, st
         elif col.pattern:
             bad = ~empty & ~text.str.fullmatch(col.pattern).fillna(False)
             expected = f"text matching {col.pattern}"
-        return values, bad, expected
+        return values, bad.astype(bool), expected
     if col.kind == "date":
         if pd.api.types.is_datetime64_any_dtype(raw):
             values = pd.to_datetime(raw).dt.tz_localize(None) if raw.dt.tz is not None else raw
-            return values.astype("datetime64[ns]"), pd.Series(False, index=raw.index), "a date"
-        values = pd.to_datetime(text.where(~empty), format="%Y-%m-%d", errors="coerce")
-        return values.astype("datetime64[ns]"), ~empty & values.isna(), "a date as YYYY-MM-DD"
+            return values.astype("datetime64[ns]"), no_problem, "a date"
+        text = cells.text.astype(object).where(~empty, None)
+        values = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        return values.astype("datetime64[ns]"), (~empty & values.isna()).astype(bool), "a date as YYYY-MM-DD"
     if col.kind in ("int", "float"):
-        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        if cells.native:
             numbers = raw.astype("float64")
         else:
-            numbers = pd.to_numeric(text.where(~empty), errors="coerce").astype("float64")
+            numbers = pd.to_numeric(cells.text.where(~empty), errors="coerce").astype("float64")
         bad = ~empty & numbers.isna()
         expected = "a number"
         if col.kind == "int":
             fractional = numbers.notna() & (numbers != np.floor(numbers))
             bad |= fractional
             expected = "a whole number"
-            return numbers.round().astype("Int64"), bad, expected
-        return numbers, bad, expected
+            return numbers.round().astype("Int64"), bad.astype(bool), expected
+        return numbers, bad.astype(bool), expected
     if col.kind == "bool":
-        mapping = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
-        lowered = text.str.lower()
-        values = lowered.map(mapping).astype("boolean")
-        return values, ~empty & values.isna(), "true or false"
+        if pd.api.types.is_bool_dtype(raw) and not raw.isna().any():
+            return raw.astype("boolean"), no_problem, "true or false"
+        lowered = cells.text.str.lower()
+        true = lowered.isin(["true", "1", "1.0"]).fillna(False).to_numpy(dtype=bool)
+        false = lowered.isin(["false", "0", "0.0"]).fillna(False).to_numpy(dtype=bool)
+        values = pd.array([pd.NA] * len(raw), dtype="boolean")
+        values[true] = True
+        values[false] = False
+        values = pd.Series(values, index=raw.index)
+        return values, (~empty & values.isna()).astype(bool), "true or false"
     raise AssertionError(f"unknown column kind {col.kind}")
 
 
@@ -152,9 +241,16 @@ def parse_table(
     for col in schema.columns:
         if col.name not in raw.columns:
             continue
-        values, bad, expected = _parse_column(raw[col.name], col)
+        cells = _Cells(raw[col.name])
+        values, bad, expected = _parse_column(cells, col)
+        for mask, message in special_cells(cells, col):
+            mask = mask.to_numpy(dtype=bool)
+            cell_problems(pd.Series(mask, index=raw.index), col.name, lambda v, m=message: f"{m}: {_shown(v)}")
+            bad = bad & ~mask
+            if values.dtype == "float64" or str(values.dtype) == "Int64":
+                values = values.mask(mask)
         cell_problems(bad, col.name, lambda v, e=expected: f"expected {e}, got {_shown(v)}")
-        empty = _is_empty(raw[col.name])
+        empty = cells.empty
         if not col.nullable:
             cell_problems(empty, col.name, lambda v: "a value is required here but the cell is empty")
         if col.minimum is not None:
@@ -252,19 +348,24 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
             target = tables.get(fk.table)
             if target is None or not set(fk.columns) <= set(df.columns):
                 continue  # checked only against tables that are present
-            known = set(map(tuple, target[list(fk.target_columns)].dropna().to_numpy().tolist()))
-            values = df[list(fk.columns)].to_numpy().tolist()
-            for position, value in enumerate(values):
-                if tuple(value) not in known and all(v is not None and v == v for v in value):
-                    problems.append(
-                        Problem(
-                            origins[name],
-                            f"{', '.join(fk.columns)}={value[0]!r} does not exist in table {fk.table}",
-                            position + 1,
-                            fk.columns[0],
-                            offsets[name],
-                        )
+            here = df[list(fk.columns)]
+            there = target[list(fk.target_columns)].dropna()
+            if len(fk.columns) == 1:
+                found = here.iloc[:, 0].isin(there.iloc[:, 0]).to_numpy()
+            else:
+                found = pd.MultiIndex.from_frame(here).isin(pd.MultiIndex.from_frame(there))
+            orphan = ~found & here.notna().all(axis=1).to_numpy()
+            values = here.to_numpy()
+            for position in np.flatnonzero(orphan):
+                problems.append(
+                    Problem(
+                        origins[name],
+                        f"{', '.join(fk.columns)}={values[position][0]!r} does not exist in table {fk.table}",
+                        int(position) + 1,
+                        fk.columns[0],
+                        offsets[name],
                     )
+                )
 
     initiatives = tables.get("initiatives")
     if initiatives is not None and {"initiative_id", "founded_on"} <= set(initiatives.columns):

@@ -1,22 +1,30 @@
-"""Running a mapping: sources -> canonical tables, with quarantine and an import report.
+"""Running a mapping: sources -> canonical tables, with filtering, quarantine and an import report.
 
 Order of work:
 
 1. check the mapping and read every source (any problem here stops the import; nothing is
    written);
-2. turn each source row into canonical values; a row with a value-level problem (a value
-   that cannot be read, an unmapped category, a required field left empty, no join match)
-   goes to quarantine with its reasons;
-3. run the canonical validation (:func:`maexlab.data.validate_raw`) on the result and
+2. per block, keep the rows its ``where:`` selects (the others are counted as filtered), set
+   exact duplicate rows aside (``duplicates:``), then read every field for the whole column at
+   once (:mod:`maexlab.mapping.columns`); a date column's day/month order is decided once for
+   the column (:mod:`maexlab.mapping.date_order`), and a column that cannot be read in one
+   order stops the import;
+3. a row with a value-level problem (a value that cannot be read, an unmapped category, a
+   required field left empty, no join match) goes to quarantine with its reasons, the first
+   being its primary reason;
+4. run the canonical validation (:func:`maexlab.data.validate_raw`) on the result and
    quarantine the rows it rejects, again and again until none is rejected (removing an
    initiative can orphan its funding rows);
-4. write the dataset, ``import_report.json`` and ``quarantine/<table>.csv`` into a staging
+5. refuse the result when a block quarantined more than ``max_quarantine`` of its rows or a
+   table the mapping fills is empty (:class:`ImportRefused`; nothing written);
+6. write the dataset, ``import_report.json`` and ``quarantine/<table>.csv`` into a staging
    folder, check the staged dataset loads, and only then rename it into place.
+
+For every block, rows read = rows loaded + rows quarantined + rows filtered.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -27,19 +35,40 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from maexlab import __version__
 from maexlab.data.io import METADATA_FILE, replace_folder, write_dataset
 from maexlab.data.schema import TABLES
 from maexlab.mapping import parsers
-from maexlab.mapping.parsers import ValueProblem
+from maexlab.mapping.columns import ReadContext, as_texts, coalesced, condition_mask, empty_mask, read_field
+from maexlab.mapping.date_order import decide_order
 from maexlab.mapping.sources import SourceTable, read_source
 from maexlab.mapping.spec import FieldSpec, MappingError, MappingSpec, TableMapping, load_mapping
 
 REPORT_FILE = "import_report.json"
 QUARANTINE_DIR = "quarantine"
-QUARANTINE_META = ["mapping", "source_file", "source_row", "source_line", "reason"]
+QUARANTINE_META = ["mapping", "source_file", "source_row", "source_line", "primary_reason", "reason"]
+#: Default for ``max_quarantine``: refuse an import whose block quarantines more than half its rows.
+DEFAULT_MAX_QUARANTINE = 0.5
+_SHOWN_EXAMPLES = 3
+
+# Where a problem ranks among a row's reasons: the first is the row's primary reason.
+_ORDER_MALFORMED, _ORDER_DUPLICATE, _ORDER_FIELDS, _ORDER_JOIN, _ORDER_REQUIRED, _ORDER_CANONICAL = 0, 1, 10, 1000, 1001, 1002
+
+
+class ImportRefused(MappingError):
+    """The import ran but its result is refused (too much quarantined, an empty table); nothing written."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = list(messages)
+        head = "the import is refused; nothing was written:"
+        tail = (
+            "  (to write the dataset and its quarantine files anyway, for inspection, "
+            "pass --max-quarantine 1 and/or --allow-empty)"
+        )
+        ValueError.__init__(self, "\n".join([head, *(f"  - {m}" for m in self.messages), tail]))
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -47,7 +76,12 @@ QUARANTINE_META = ["mapping", "source_file", "source_row", "source_line", "reaso
 
 @dataclass
 class MappingReport:
-    """What one mapping block did. ``rows_read == rows_loaded + rows_quarantined`` always."""
+    """What one mapping block did. ``rows_read == rows_loaded + rows_quarantined + rows_filtered`` always.
+
+    ``quarantine_primary_reasons`` counts each quarantined row once, by its first reason (they
+    add up to ``rows_quarantined``); ``quarantine_reasons`` counts each row once per kind of
+    reason it has, so a row with two kinds is counted twice there.
+    """
 
     name: str
     target: str
@@ -57,10 +91,19 @@ class MappingReport:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_filtered: int = 0
+    rows_in_table: int = 0  # rows this block put in its table (several per source row with events:)
+    filtered_reasons: dict[str, int] = field(default_factory=dict)
+    quarantine_primary_reasons: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, Any] = field(default_factory=dict)
+    date_order: dict[str, str] = field(default_factory=dict)
     date_precision: dict[str, dict[str, Any]] = field(default_factory=dict)
+    coalesce_used: dict[str, dict[str, int]] = field(default_factory=dict)
+    events_made: dict[str, int] = field(default_factory=dict)
     defaults_used: dict[str, int] = field(default_factory=dict)
     unknown_filled: dict[str, int] = field(default_factory=dict)
+    constants: dict[str, Any] = field(default_factory=dict)
     personal_columns_dropped: list[str] = field(default_factory=list)
     fields_left_empty: list[str] = field(default_factory=list)
     derived_from: str | None = None
@@ -88,19 +131,42 @@ class ImportReport:
         lines = [f"Imported {self.mapping} -> {self.out_dir} ({kind})"]
         for m in self.mappings:
             origin = m.source if m.source else f"derived from {m.derived_from}"
+            filtered = f", {m.rows_filtered} filtered" if m.rows_filtered else ""
             lines.append(
-                f"  {m.name} ({origin} -> {m.target}): {m.rows_read} read, {m.rows_loaded} loaded, {m.rows_quarantined} quarantined"
+                f"  {m.name} ({origin} -> {m.target}): {m.rows_read} read, {m.rows_loaded} loaded, "
+                f"{m.rows_quarantined} quarantined{filtered}"
             )
-            for reason, count in sorted(m.quarantine_reasons.items()):
-                lines.append(f"      quarantined, {reason}: {count}")
+            if m.rows_in_table != m.rows_loaded:
+                lines.append(f"      {m.rows_in_table} {m.target} rows from the {m.rows_loaded} loaded source rows")
+            for reason, count in m.filtered_reasons.items():
+                lines.append(f"      filtered, {reason}: {count}")
+            if m.quarantine_primary_reasons:
+                lines.append("      quarantined by primary reason (each row once):")
+                for reason, count in m.quarantine_primary_reasons.items():
+                    lines.append(f"        {reason}: {count}")
+                if sum(m.quarantine_reasons.values()) != m.rows_quarantined:
+                    lines.append("      all reasons (a row with several kinds is counted once per kind):")
+                    for reason, count in m.quarantine_reasons.items():
+                        lines.append(f"        {reason}: {count}")
+            if m.duplicates.get("found"):
+                lines.append(f"      exact duplicate rows: {m.duplicates['found']} ({m.duplicates['policy']})")
+            for name, decision in m.date_order.items():
+                lines.append(f"      {name}: day/month order {decision}")
             for name, info in m.date_precision.items():
                 partial = {k: v for k, v in info.items() if k in ("month", "year") and v}
                 if partial:
                     lines.append(f"      {name}: partial dates filled with rule {info['rule']!r}: {partial}")
+            for name, used in m.coalesce_used.items():
+                lines.append(f"      {name}: taken from " + ", ".join(f"{c} {n}" for c, n in used.items()))
+            for kind, count in m.events_made.items():
+                lines.append(f"      events {kind}: {count}")
             for name, count in m.defaults_used.items():
                 lines.append(f"      {name}: default used {count} time(s)")
             for name, count in m.unknown_filled.items():
                 lines.append(f"      {name}: set to 'unknown' {count} time(s)")
+            if m.constants:
+                shown = ", ".join(f"{k}={v}" for k, v in m.constants.items())
+                lines.append(f"      declared constants (not observed in the source): {shown}")
             if m.personal_columns_dropped:
                 lines.append(f"      personal columns dropped: {', '.join(m.personal_columns_dropped)}")
         lines.append("  tables: " + ", ".join(f"{t} ({n} rows)" for t, n in self.tables.items()))
@@ -115,16 +181,37 @@ class ImportReport:
 
 @dataclass
 class _Result:
+    """The rows one block made: canonical values per output row and the problems found."""
+
     mapping: TableMapping
     source: SourceTable
-    positions: list[int]  # row of source.frame behind each output row
-    values: list[dict[str, Any]]
-    problems: list[list[tuple[str, str]]]  # per output row: (kind, message)
+    positions: np.ndarray  # source row (position in source.frame) behind each output row
+    values: pd.DataFrame  # canonical fields, one row per output row
     report: MappingReport
-    maker: _RowMaker
+    context: ReadContext
+    problems: list[pd.DataFrame] = field(default_factory=list)  # columns row, order, kind, message
 
-    def loaded(self) -> list[int]:
-        return [i for i, p in enumerate(self.problems) if not p]
+    def add(self, rows: np.ndarray, order: int, kind: str | np.ndarray, messages: Any) -> None:
+        """Record problems for output ``rows`` (indices or a boolean mask)."""
+        rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=int)
+        if len(rows):
+            self.problems.append(pd.DataFrame({"row": rows, "order": order, "kind": kind, "message": messages}))
+
+    def problem_table(self) -> pd.DataFrame:
+        if not self.problems:
+            return pd.DataFrame({"row": pd.Series(dtype=int), "order": 0, "kind": "", "message": ""})
+        return pd.concat(self.problems, ignore_index=True)
+
+    def bad_positions(self) -> np.ndarray:
+        """Source rows with a problem in any of their output rows (quarantined as a whole)."""
+        if not self.problems:
+            return np.array([], dtype=int)
+        rows = np.unique(np.concatenate([p["row"].to_numpy() for p in self.problems]))
+        return np.unique(self.positions[rows])
+
+    def loaded(self) -> np.ndarray:
+        """Output rows not quarantined (boolean mask)."""
+        return ~np.isin(self.positions, self.bad_positions())
 
 
 def _hash(values: list[str], salt: str | None, length: int) -> str:
@@ -142,141 +229,236 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class _RowMaker:
-    """Turns source rows into canonical values for one mapping."""
+def _texts(raw: pd.Series) -> np.ndarray:
+    if pd.api.types.infer_dtype(raw, skipna=True) == "string":
+        return as_texts(raw).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(raw)
+    return np.array([parsers.as_text(u) for u in uniques] + [""], dtype=object)[codes]
 
-    def __init__(
-        self,
-        spec: MappingSpec,
-        mapping: TableMapping,
-        source: SourceTable,
-        report: MappingReport,
-        parent: _RowMaker | None = None,
-    ):
+
+class _FieldReader:
+    """Reads the fields of one block over a frame of source rows (whole columns at a time)."""
+
+    def __init__(self, spec: MappingSpec, mapping: TableMapping, frame: pd.DataFrame, context: ReadContext, where: str):
         self.spec = spec
         self.mapping = mapping
-        self.source = source
-        self.report = report
-        # A derived mapping reads its parent's source rows with the parent's source settings.
-        self.na = mapping.source.na_values if mapping.source else (parent.na if parent else frozenset())
-        self.decimal = mapping.source.decimal if mapping.source else (parent.decimal if parent else "auto")
-        self.thousands = mapping.source.thousands if mapping.source else (parent.thousands if parent else None)
-        self.columns = {c: source.frame[c].tolist() for c in source.frame.columns}
-        self.precision: dict[str, Counter] = {}
+        self.frame = frame
+        self.context = context
+        self.where = where  # "path/to/mapping.yaml" for messages
+        self.mapping_errors: list[str] = []
 
-    def cell(self, column: str, position: int) -> object:
-        return self.columns[column][position]
+    def hashed(self, spec: FieldSpec, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, problem messages) of a hash_of or personal key field."""
+        n = len(self.frame)
+        parts = []
+        problems = np.full(n, None, dtype=object)
+        for name in spec.hash_of:
+            raw = self.frame[name]
+            empty = empty_mask(raw, self.context.na)
+            text = _texts(raw)
+            text[empty] = ""
+            if spec.mode == "personal_key":
+                text = np.array([t.casefold() for t in text], dtype=object)
+            if empty.any() and (spec.mode == "personal_key" or spec.empty_parts == "quarantine"):
+                shown = "a personal column" if name in self.mapping.personal else f"column {name!r}"
+                hint = "" if spec.mode == "personal_key" else " (declare empty: hash under id: to hash the empty text)"
+                message = f"cannot derive {spec.field}: {shown} is empty{hint}"
+                problems[empty & (problems == None)] = message  # noqa: E711
+            parts.append(text)
+        personal = spec.mode == "personal_key" or bool(set(spec.hash_of) & set(self.mapping.personal))
+        salt = self.spec.salt if personal else None
+        joined = pd.Series(["\x1f".join(p) for p in zip(*parts, strict=True)] if len(parts) > 1 else parts[0], dtype=object)
+        codes, uniques = pd.factorize(joined)
+        digests = np.array([spec.prefix + _hash([u], salt, spec.length) for u in uniques] + [None], dtype=object)
+        ids = digests[codes]
+        ids[problems != None] = None  # noqa: E711
+        return ids, problems
 
-    def value(self, spec: FieldSpec, position: int) -> Any:
-        """The canonical value of one field for one source row (None when empty)."""
-        if spec.mode == "constant":
-            return spec.default
-        if spec.mode in ("hash", "personal_key"):
-            parts = []
-            for name in spec.hash_of:
-                raw = self.cell(name, position)
-                if parsers.is_empty(raw, self.na):
-                    shown = "a personal column" if name in self.mapping.personal else f"column {name!r}"
-                    raise ValueProblem(f"cannot derive {spec.field}: {shown} is empty")
-                text = parsers.as_text(raw)
-                parts.append(text.casefold() if spec.mode == "personal_key" else text)
-            personal = spec.mode == "personal_key" or bool(set(spec.hash_of) & set(self.mapping.personal))
-            return spec.prefix + _hash(parts, self.spec.salt if personal else None, spec.length)
-        raw = self.cell(spec.source_column, position)
-        if spec.values and not parsers.is_empty(raw):
-            found, mapped = parsers.lookup(spec.values, parsers.as_text(raw))
-            if found:
-                return mapped
-        if parsers.is_empty(raw, self.na):
-            return None
-        kind = spec.column.kind
-        if spec.parse in ("money", "number"):
-            number = parsers.parse_number(
-                raw,
-                spec.decimal or self.decimal,
-                spec.thousands if spec.thousands is not None else self.thousands,
-                money=spec.parse == "money",
+    def raw_of(self, spec: FieldSpec, report: MappingReport) -> pd.Series:
+        """The source cells a column field reads: its column, or the first filled of its coalesce list."""
+        if spec.coalesce:
+            raw, used = coalesced(self.frame, spec.coalesce, self.context.na)
+            report.coalesce_used[spec.field] = used
+        else:
+            raw = self.frame[spec.source_column]
+        if spec.when:
+            holds = np.ones(len(raw), dtype=bool)
+            for condition in spec.when:
+                holds &= condition_mask(condition, self.frame[condition.column], self.context.na)
+            raw = raw.where(holds, None)
+        return raw
+
+    def date_context(self, spec: FieldSpec, raw: pd.Series, report: MappingReport, label: str, rows: list[int]) -> ReadContext:
+        """Decide the day/month order of a date column once; a column that cannot be read stops the import."""
+        filled = raw[~empty_mask(raw, self.context.na)]
+        decision = decide_order(filled, spec.date_format)
+        column = spec.source_column or " / ".join(spec.coalesce)
+        if decision.problem:
+            examples = []
+            for position in (decision.first_proof, decision.second_proof, decision.ambiguous):
+                if position is not None:
+                    examples.append(f"row {rows[position]} {parsers.as_text(raw.iloc[position])!r}")
+            self.mapping_errors.append(
+                f"{self.where}, line {spec.line}: date column {column!r} -> {self.mapping.target}.{spec.field}: "
+                f"{decision.problem} (e.g. {', '.join(examples)})"
             )
-            rounding = spec.round if spec.round is not None else (2 if spec.parse == "money" and spec.scale is not None else None)
-            number = parsers.apply_arithmetic(number, spec.scale, spec.divide_by, rounding)
-            if spec.greater_than is not None:
-                return number > spec.greater_than
-            if kind == "int" and not number.is_integer():
-                raise ValueProblem(f"{parsers.as_text(raw)!r} is not a whole number (declare round: ceil, floor or nearest)")
-            return number
-        if spec.parse == "date":
-            value, precision = parsers.parse_date(raw, spec.date_format, spec.date_precision)
-            self.precision.setdefault(spec.field, Counter())[precision] += 1
-            return value
-        if spec.parse == "bool":
-            return parsers.parse_bool(raw)
-        if spec.parse == "municipality_code":
-            return parsers.parse_municipality_code(raw)
-        if spec.parse == "category" and spec.column.vocabulary:
-            category = parsers.parse_category(raw, spec.column.vocabulary, spec.unknown)
-            if spec.unknown and category == "unknown" and parsers.as_text(raw).casefold() != "unknown":
-                self.report.unknown_filled[spec.field] = self.report.unknown_filled.get(spec.field, 0) + 1
-            return category
-        return parsers.as_text(raw)
+        elif decision.how == "inferred":
+            example = decision.first_proof if decision.order == "dmy" else decision.second_proof
+            report.date_order[label] = (
+                f"{decision.order}, inferred from the whole column ({decision.evidence}, "
+                f"e.g. row {rows[example]} {parsers.as_text(raw.iloc[example])!r})"
+            )
+        elif decision.how == "declared" and decision.order in ("dmy", "mdy"):
+            report.date_order[label] = f"{decision.order}, declared"
+        return ReadContext(self.context.na, self.context.decimal, self.context.thousands, decision.order)
 
-    def describe(self, spec: FieldSpec) -> str:
-        if spec.source_column is not None and spec.mode == "column":
-            return f"column {spec.source_column!r} -> {spec.field}"
-        return spec.field
+    def column(self, spec: FieldSpec, report: MappingReport, rows: list[int], label: str | None = None):
+        raw = self.raw_of(spec, report).reset_index(drop=True)
+        context = self.context
+        if spec.parse == "date" and spec.column.kind == "date":
+            context = self.date_context(spec, raw, report, label or spec.field, rows)
+        return read_field(spec, raw, context)
 
-    def row(self, position: int, preset: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[tuple[str, str]], set[str]]:
-        values: dict[str, Any] = dict(preset or {})
-        problems: list[tuple[str, str]] = []
-        if position in self.source.malformed and self.mapping.derive is None:
-            problems.append(("malformed row", self.source.malformed[position]))
-        failed: set[str] = set()
-        for spec in self.mapping.fields.values():
-            if spec.mode in ("rule", "aggregate"):
-                continue
-            try:
-                values[spec.field] = self.value(spec, position)
-            except ValueProblem as error:
-                failed.add(spec.field)
-                values[spec.field] = None
-                kind = "unmapped category" if str(error).startswith("unmapped category") else "unreadable value"
-                problems.append((kind, f"{self.describe(spec)}: {error}"))
-                continue
-            if values[spec.field] is None and spec.default is not None and spec.mode == "column":
-                values[spec.field] = spec.default
-                self.report.defaults_used[spec.field] = self.report.defaults_used.get(spec.field, 0) + 1
-            elif values[spec.field] is None and spec.unknown:
-                values[spec.field] = "unknown"
-                self.report.unknown_filled[spec.field] = self.report.unknown_filled.get(spec.field, 0) + 1
-        return values, problems, failed
 
-    def finish(self, values: dict[str, Any], problems: list[tuple[str, str]], failed: set[str]) -> None:
-        """Apply rules (which read other fields) and check required fields."""
-        for spec in self.mapping.fields.values():
-            if spec.mode == "rule" and spec.rule == "coverage":
-                granted, requested = values.get(spec.rule_fields["granted"]), values.get(spec.rule_fields["requested"])
-                if requested is None:
-                    values[spec.field] = None
-                    failed.add(spec.field)  # the requested field's own problem says why
-                elif granted is None:
-                    values[spec.field] = "pending"
-                elif granted <= 0:
-                    values[spec.field] = "rejected"
-                elif granted >= requested:
-                    values[spec.field] = "granted"
-                else:
-                    values[spec.field] = "partial"
-        for name in TABLES[self.mapping.target].column_names:
-            column = TABLES[self.mapping.target].column(name)
-            if name in values and values[name] is None and not column.nullable and name not in failed:
-                spec = self.mapping.fields.get(name)
-                origin = (
-                    f" (column {spec.source_column!r})"
-                    if spec is not None and spec.source_column and spec.mode == "column"
-                    else ""
-                )
-                if spec is not None and spec.mode == "personal_key":
-                    origin = " (a personal key column)"
-                problems.append(("required field empty", f"required field {name} is empty{origin} and no default is declared"))
+def _constant_series(value: Any, kind: str, n: int) -> pd.Series:
+    if kind == "date":
+        return pd.Series(np.full(n, np.datetime64("NaT", "ns") if value is None else np.datetime64(value, "ns")))
+    if kind in ("int", "float"):
+        return pd.Series(np.full(n, np.nan if value is None else float(value)))
+    return pd.Series(np.full(n, value, dtype=object), dtype=object)
+
+
+def _read_fields(
+    reader: _FieldReader, result: _Result, rows: list[int], skip: tuple[str, ...] = ()
+) -> tuple[dict[str, pd.Series], np.ndarray]:
+    """Every field a block fills from its rows; returns the values and, per field, where it failed."""
+    mapping, report = result.mapping, result.report
+    n = len(reader.frame)
+    values: dict[str, pd.Series] = {}
+    failed: dict[str, np.ndarray] = {}
+    for order, spec in enumerate(mapping.fields.values(), start=_ORDER_FIELDS):
+        if spec.mode in ("rule", "aggregate") or spec.field in skip:
+            continue
+        kind = spec.column.kind
+        if spec.mode == "constant":
+            values[spec.field] = _constant_series(spec.default, kind, n)
+            continue
+        if spec.mode == "row_number":
+            stem = result.source.path.stem
+            values[spec.field] = pd.Series([f"{spec.prefix}{stem}-{r}" for r in rows], dtype=object)
+            continue
+        if spec.mode in ("hash", "personal_key"):
+            ids, messages = reader.hashed(spec, np.arange(n))
+            bad = messages != None  # noqa: E711
+            result.add(bad, order, "empty key part", messages[bad])
+            values[spec.field], failed[spec.field] = pd.Series(ids, dtype=object), bad
+            continue
+        read = reader.column(spec, report, rows)
+        bad = read.failed()
+        origin = f"column {spec.source_column!r} -> {spec.field}" if spec.source_column else spec.field
+        result.add(bad, order, read.kinds[bad].to_numpy(), [f"{origin}: {m}" for m in read.problems[bad]])
+        series = read.values.reset_index(drop=True)
+        if spec.default is not None:
+            use = series.isna().to_numpy() & ~bad
+            if use.any():
+                series = series.copy()
+                series[use] = _constant_series(spec.default, kind, int(use.sum())).to_numpy()
+                report.defaults_used[spec.field] = report.defaults_used.get(spec.field, 0) + int(use.sum())
+        elif spec.unknown:
+            use = series.isna().to_numpy() & ~bad
+            if use.any():
+                series = series.copy()
+                series[use] = "unknown"
+            read.unknown_filled += int(use.sum())
+        if read.unknown_filled:
+            report.unknown_filled[spec.field] = report.unknown_filled.get(spec.field, 0) + read.unknown_filled
+        if read.precision:
+            report.date_precision[spec.field] = {
+                "day": read.precision.get("day", 0),
+                "month": read.precision.get("month", 0),
+                "year": read.precision.get("year", 0),
+                "rule": spec.date_precision,
+            }
+        values[spec.field], failed[spec.field] = series, bad
+    return values, failed
+
+
+def _finish(result: _Result, values: pd.DataFrame, failed: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Apply rules (which read other fields), fill declared-empty fields, check required fields."""
+    mapping = result.mapping
+    n = len(values)
+    for spec in mapping.fields.values():
+        if spec.mode == "rule" and spec.rule == "coverage":
+            granted = values.get(spec.rule_fields["granted"], pd.Series(np.nan, index=values.index)).astype(float)
+            requested = values.get(spec.rule_fields["requested"], pd.Series(np.nan, index=values.index)).astype(float)
+            status = np.full(n, "partial", dtype=object)
+            status[(granted >= requested).to_numpy()] = "granted"
+            status[(granted <= 0).to_numpy()] = "rejected"
+            status[granted.isna().to_numpy()] = "pending"
+            status[requested.isna().to_numpy()] = None
+            values[spec.field] = pd.Series(status, index=values.index, dtype=object)
+            failed[spec.field] = requested.isna().to_numpy()  # the requested field's own problem says why
+    for name in mapping.filled_empty:
+        if name not in values:
+            values[name] = _constant_series(None, TABLES[mapping.target].column(name).kind, n).to_numpy()
+    schema = TABLES[mapping.target]
+    for name in schema.column_names:
+        column = schema.column(name)
+        if name not in values or column.nullable:
+            continue
+        empty = values[name].isna().to_numpy() & ~failed.get(name, np.zeros(n, dtype=bool))
+        if empty.any():
+            spec = mapping.fields.get(name)
+            origin = ""
+            if spec is not None and spec.mode == "column":
+                origin = f" (column {spec.source_column!r})" if spec.source_column else f" (columns {', '.join(spec.coalesce)})"
+                if spec.when:
+                    origin += f", or 'when: {' and '.join(c.describe() for c in spec.when)}' does not hold"
+            if spec is not None and spec.mode == "personal_key":
+                origin = " (a personal key column)"
+            result.add(
+                empty,
+                _ORDER_REQUIRED,
+                "required field empty",
+                f"required field {name} is empty{origin} and no default is declared",
+            )
+    return values
+
+
+def _select_rows(
+    mapping: TableMapping, source: SourceTable, context: ReadContext, report: MappingReport
+) -> tuple[np.ndarray, dict[int, str]]:
+    """Rows ``where:`` keeps, minus exact duplicates dropped; duplicates to quarantine by position."""
+    frame = source.frame
+    keep = np.ones(len(frame), dtype=bool)
+    filtered: Counter = Counter()
+    for condition in mapping.where:
+        holds = condition_mask(condition, frame[condition.column], context.na)
+        filtered[f"where: {condition.describe()} does not hold"] += int((keep & ~holds).sum())
+        keep &= holds
+    duplicates: dict[int, str] = {}
+    report.duplicates = {"policy": mapping.duplicates, "found": 0}
+    if keep.sum() > 1:  # counted under every policy, so the report says how many there are
+        kept = np.flatnonzero(keep)
+        part = frame.iloc[kept]
+        # Rows are equal when every cell is: compare per-column codes, not Python tuples.
+        key = pd.MultiIndex.from_arrays([pd.factorize(part[c])[0] for c in part.columns])
+        repeated = key.duplicated(keep="first")
+        if repeated.any():
+            groups = key.factorize()[0]
+            _, first_index = np.unique(groups, return_index=True)
+            originals = kept[first_index[groups]]
+            for i in np.flatnonzero(repeated):
+                duplicates[int(kept[i])] = f"exact duplicate of {source.where(int(originals[i]))}"
+        report.duplicates["found"] = len(duplicates)
+        if mapping.duplicates == "keep":
+            duplicates = {}
+        elif mapping.duplicates == "drop" and duplicates:
+            keep[list(duplicates)] = False
+            filtered["exact duplicate of an earlier row (duplicates: drop)"] += len(duplicates)
+            duplicates = {}
+    report.filtered_reasons = {k: v for k, v in filtered.items() if v}
+    return np.flatnonzero(keep), duplicates
 
 
 def _run_source_mapping(spec: MappingSpec, mapping: TableMapping, source: SourceTable, results: dict[str, _Result]) -> _Result:
@@ -289,93 +471,168 @@ def _run_source_mapping(spec: MappingSpec, mapping: TableMapping, source: Source
         personal_columns_dropped=list(mapping.personal),
         fields_left_empty=list(mapping.filled_empty),
     )
-    maker = _RowMaker(spec, mapping, source, report)
-    join_index = _join_index(mapping, results) if mapping.join else None
-    positions, rows, problems = [], [], []
-    for position in range(len(source.frame)):
-        values, found, failed = maker.row(position)
-        if join_index is not None:
-            _apply_join(mapping, maker, position, values, found, failed, join_index)
-        _finish_row(mapping, maker, values, found, failed)
-        positions.append(position)
-        rows.append(values)
-        problems.append(found)
-    _precision_report(maker, report)
-    return _Result(mapping, source, positions, rows, problems, report, maker)
+    context = ReadContext(mapping.source.na_values, mapping.source.decimal, mapping.source.thousands)
+    kept, duplicates = _select_rows(mapping, source, context, report)
+    frame = source.frame.iloc[kept].reset_index(drop=True)
+    rows = [source.rows[p] for p in kept]
+    reader = _FieldReader(spec, mapping, frame, context, str(spec.path))
+    result = _Result(mapping, source, kept, pd.DataFrame(index=range(len(kept))), report, context)
+    if source.malformed:
+        at = [i for i, p in enumerate(kept) if int(p) in source.malformed]
+        result.add(np.array(at, dtype=int), _ORDER_MALFORMED, "malformed row", [source.malformed[int(kept[i])] for i in at])
+    if duplicates:
+        at = [i for i, p in enumerate(kept) if int(p) in duplicates]
+        result.add(np.array(at, dtype=int), _ORDER_DUPLICATE, "exact duplicate", [duplicates[int(kept[i])] for i in at])
+    values, failed = _read_fields(reader, result, rows)
+    table = pd.DataFrame(values, index=range(len(kept)))
+    if mapping.events is not None:
+        table, failed = _make_events(reader, result, table, failed, rows)
+    if mapping.join is not None:
+        _apply_join(result, table, failed, results)
+    result.values = _finish(result, table, failed)
+    if reader.mapping_errors:
+        raise MappingError(reader.mapping_errors)
+    return result
 
 
-def _finish_row(mapping: TableMapping, maker: _RowMaker, values: dict[str, Any], found: list, failed: set[str]) -> None:
-    """Fill the declared-empty fields and run the row's final checks (shared by read and derive)."""
-    for name in mapping.filled_empty:
-        values.setdefault(name, None)
-    maker.finish(values, found, failed)
+def _make_events(reader: _FieldReader, result: _Result, table: pd.DataFrame, failed: dict, rows: list[int]):
+    """One output row per filled date column of ``events:``; a row with no filled date makes none (filtered)."""
+    events = result.mapping.events
+    n = len(table)
+    parts, made_any = [], np.zeros(n, dtype=bool)
+    problems_before = len(result.problems)
+    for index, (kind, spec) in enumerate(events.kinds.items()):
+        column = spec.source_column or " / ".join(spec.coalesce)
+        read = reader.column(spec, result.report, rows, label=f"{events.date_field} ({kind}, from {column})")
+        filled = read.values.notna().to_numpy() | read.failed()
+        result.report.events_made[str(kind)] = int(filled.sum())
+        part = table[filled].copy()
+        part[events.kind_field] = kind
+        part[events.date_field] = read.values[filled].to_numpy()
+        part["__row"] = np.flatnonzero(filled)
+        part["__order"] = index
+        part["__bad"] = read.failed()[filled]
+        part["__message"] = [f"events {kind} (column {column!r}) -> {events.date_field}: {m}" for m in read.problems[filled]]
+        part["__kind"] = read.kinds[filled].to_numpy()
+        parts.append(part)
+        made_any |= filled
+    old = list(result.problems[:problems_before])
+    # A wide row with a problem and no event is quarantined, not filtered: one placeholder row
+    # carries its problems (it is never loaded).
+    with_problems = np.zeros(n, dtype=bool)
+    for p in old:
+        with_problems[p["row"].to_numpy()] = True
+    orphans = with_problems & ~made_any
+    if orphans.any():
+        part = table[orphans].copy()
+        part[events.kind_field] = None
+        part[events.date_field] = np.full(int(orphans.sum()), np.datetime64("NaT", "ns"))
+        part["__row"] = np.flatnonzero(orphans)
+        part["__order"] = len(events.kinds)
+        part["__bad"] = False
+        part["__message"] = ""
+        part["__kind"] = None
+        parts.append(part)
+        made_any |= orphans
+    combined = pd.concat(parts, ignore_index=True).sort_values(["__row", "__order"], kind="stable").reset_index(drop=True)
+    # Problems found on the wide rows (before events existed) move to every event made from them.
+    result.problems = []
+    origin = combined["__row"].to_numpy()
+    for p in old:
+        hit = np.isin(origin, p["row"].to_numpy())
+        lookup = p.drop_duplicates("row").set_index("row")
+        wide = origin[hit]
+        result.add(hit, int(p["order"].iloc[0]), lookup.loc[wide, "kind"].to_numpy(), lookup.loc[wide, "message"].to_numpy())
+    bad = combined["__bad"].to_numpy(dtype=bool)
+    result.add(bad, _ORDER_FIELDS - 1, combined.loc[bad, "__kind"].to_numpy(), combined.loc[bad, "__message"].to_numpy())
+    new_failed = {name: mask[origin] for name, mask in failed.items()}
+    new_failed[events.date_field] = bad
+    # Source rows without any event are filtered, and counted: they are not problems.
+    none = int((~made_any).sum())
+    if none:
+        result.report.filtered_reasons["no event: every date column under events: is empty"] = none
+    result.positions = result.positions[origin]
+    return combined.drop(columns=["__row", "__order", "__bad", "__message", "__kind"]), new_failed
 
 
-def _precision_report(maker: _RowMaker, report: MappingReport) -> None:
-    for name, counts in maker.precision.items():
-        rule = maker.mapping.fields[name].date_precision
-        report.date_precision[name] = {
-            "day": counts.get("day", 0),
-            "month": counts.get("month", 0),
-            "year": counts.get("year", 0),
-            "rule": rule,
-        }
-
-
-def _join_key(maker_columns: dict[str, list], columns: list[str], position: int, na: frozenset[str]) -> tuple[str, ...] | None:
-    key = []
+def _join_keys(frame: pd.DataFrame, columns: list[str], na: frozenset[str]) -> np.ndarray:
+    """The join key per row as one text (None when a key column is empty)."""
+    parts = []
+    empty = np.zeros(len(frame), dtype=bool)
     for c in columns:
-        raw = maker_columns[c][position]
-        if parsers.is_empty(raw, na):
-            return None
-        key.append(parsers.as_text(raw).strip())
-    return tuple(key)
+        empty |= empty_mask(frame[c], na)
+        parts.append(_texts(frame[c]))
+    keys = np.array(["\x1f".join(p) for p in zip(*parts, strict=True)] if len(parts) > 1 else parts[0], dtype=object)
+    keys[empty] = None
+    return keys
 
 
-def _join_index(mapping: TableMapping, results: dict[str, _Result]) -> dict[tuple[str, ...], list[tuple[int, _Result]]]:
-    other = results[mapping.join.table]
-    columns = {c: other.source.frame[c].tolist() for c in other.source.frame.columns}
-    na = other.mapping.source.na_values if other.mapping.source else frozenset()
-    index: dict[tuple[str, ...], list[tuple[int, _Result]]] = {}
-    for i, position in enumerate(other.positions):
-        key = _join_key(columns, [there for _, there in mapping.join.on], position, na)
-        if key is not None:
-            index.setdefault(key, []).append((i, other))
-    return index
-
-
-def _apply_join(mapping, maker: _RowMaker, position: int, values: dict, found: list, failed: set, index) -> None:
-    join = mapping.join
+def _apply_join(result: _Result, table: pd.DataFrame, failed: dict, results: dict[str, _Result]) -> None:
+    join = result.mapping.join
+    other = results[join.table]
     here = [h for h, _ in join.on]
-    key = _join_key(maker.columns, here, position, maker.na)
-    personal = bool(set(here) & set(mapping.personal))
-    shown = "(personal key)" if personal else ", ".join(f"{h}={k!r}" for h, k in zip(here, key or (), strict=False))
-    for name in join.fields:
-        values[name] = None
-    if key is None:
-        found.append(("join: no match", f"join with {join.table}: the key column(s) {', '.join(here)} are empty"))
-        failed.update(join.fields)
-        return
-    matches = index.get(key, [])
-    if not matches:
-        found.append(("join: no match", f"join with {join.table}: no row has {shown}"))
-        failed.update(join.fields)
-        return
-    loaded = [(i, r) for i, r in matches if not r.problems[i]]
-    if not loaded:
-        i, r = matches[0]
-        found.append(
-            ("join: no match", f"join with {join.table}: the matching row ({r.source.where(r.positions[i])}) was quarantined")
+    frame = result.source.frame.iloc[result.positions].reset_index(drop=True)
+    keys = _join_keys(frame, here, result.context.na)
+    there_frame = other.source.frame.iloc[other.positions].reset_index(drop=True)
+    there_keys = _join_keys(there_frame, [t for _, t in join.on], other.context.na)
+    loaded = other.loaded()
+    personal = bool(set(here) & set(result.mapping.personal))
+    n = len(table)
+    unmatched = np.zeros(n, dtype=bool)
+
+    def shown(i: int) -> str:
+        if personal:
+            return "(personal key)"
+        return ", ".join(f"{h}={k!r}" for h, k in zip(here, str(keys[i]).split("\x1f"), strict=False))
+
+    empty = pd.isna(keys)
+    result.add(empty, _ORDER_JOIN, "join: no match", f"join with {join.table}: the key column(s) {', '.join(here)} are empty")
+    known = pd.Series(there_keys).dropna()
+    present = pd.Series(keys).isin(set(known)).to_numpy() & ~empty
+    missing = ~empty & ~present
+    result.add(
+        missing,
+        _ORDER_JOIN,
+        "join: no match",
+        [f"join with {join.table}: no row has {shown(i)}" for i in np.flatnonzero(missing)],
+    )
+    loaded_keys = pd.Series(there_keys[loaded]).dropna()
+    only_quarantined = present & ~pd.Series(keys).isin(set(loaded_keys)).to_numpy()
+    if only_quarantined.any():
+        first = {}
+        for i, k in enumerate(there_keys):
+            if k is not None and k not in first:
+                first[k] = other.source.where(int(other.positions[i]))
+        result.add(
+            only_quarantined,
+            _ORDER_JOIN,
+            "join: no match",
+            [
+                f"join with {join.table}: the matching row ({first[keys[i]]}) was quarantined"
+                for i in np.flatnonzero(only_quarantined)
+            ],
         )
-        failed.update(join.fields)
-        return
-    for name, there in join.fields.items():
-        candidates = {r.values[i].get(there) for i, r in loaded}
-        if len(candidates) > 1:
-            found.append(("join: ambiguous", f"join with {join.table}: {shown} matches rows with different {there}"))
-            failed.add(name)
-        else:
-            values[name] = candidates.pop()
+    unmatched = empty | missing | only_quarantined
+    there = other.values.loc[loaded].reset_index(drop=True)
+    there_loaded_keys = there_keys[loaded]
+    for name, that in join.fields.items():
+        frame_there = pd.DataFrame({"key": there_loaded_keys, "value": there[that].to_numpy()}).dropna(subset=["key"])
+        groups = frame_there.groupby("key", sort=False)["value"]
+        distinct = groups.nunique(dropna=False)
+        first_value = groups.first()
+        key_series = pd.Series(keys)
+        ambiguous = key_series.map(distinct).fillna(0).to_numpy() > 1
+        ambiguous &= ~unmatched
+        result.add(
+            ambiguous,
+            _ORDER_JOIN,
+            "join: ambiguous",
+            [f"join with {join.table}: {shown(i)} matches rows with different {that}" for i in np.flatnonzero(ambiguous)],
+        )
+        value = key_series.map(first_value).to_numpy()
+        value[unmatched | ambiguous] = None
+        table[name] = pd.Series(value, index=table.index)
+        failed[name] = unmatched | ambiguous
 
 
 def _run_derived_mapping(spec: MappingSpec, mapping: TableMapping, results: dict[str, _Result]) -> _Result:
@@ -390,57 +647,39 @@ def _run_derived_mapping(spec: MappingSpec, mapping: TableMapping, results: dict
         personal_columns_dropped=list(mapping.personal),
         fields_left_empty=list(mapping.filled_empty),
     )
-    maker = _RowMaker(spec, mapping, other.source, report, parent=other.maker)
-    groups: dict[Any, list[int]] = {}
-    for i in other.loaded():
-        key = other.values[i].get(mapping.derive.key)
-        if key is not None:
-            groups.setdefault(key, []).append(i)
-    positions, rows, problems = [], [], []
-    for key, members in groups.items():
-        position = other.positions[members[0]]
-        values, found, failed = maker.row(position, preset={mapping.derive.key: key})
-        for field_spec in mapping.fields.values():
-            if field_spec.mode != "aggregate":
-                continue
-            series = [other.values[i].get(field_spec.rule_fields["field"]) for i in members]
-            present = [v for v in series if v is not None]
-            op = field_spec.aggregate
-            if op == "count":
-                values[field_spec.field] = float(len(members))
-            elif not present:
-                values[field_spec.field] = None
-            elif op == "min":
-                values[field_spec.field] = min(present)
-            elif op == "max":
-                values[field_spec.field] = max(present)
-            elif op == "first":
-                values[field_spec.field] = present[0]
-            elif op == "last":
-                values[field_spec.field] = present[-1]
-            elif op == "sum":
-                values[field_spec.field] = float(sum(present))
-        _finish_row(mapping, maker, values, found, failed)
-        positions.append(position)
-        rows.append(values)
-        problems.append(found)
-    _precision_report(maker, report)
-    return _Result(mapping, other.source, positions, rows, problems, report, maker)
+    loaded = other.values.loc[other.loaded()].copy()
+    loaded["__position"] = other.positions[other.loaded()]
+    loaded = loaded[loaded[mapping.derive.key].notna()]
+    groups = loaded.groupby(mapping.derive.key, sort=False)
+    firsts = groups["__position"].first()
+    keys = list(firsts.index)
+    first_positions = firsts.to_numpy()
+    frame = other.source.frame.iloc[first_positions].reset_index(drop=True)
+    rows = [other.source.rows[p] for p in first_positions]
+    reader = _FieldReader(spec, mapping, frame, other.context, str(spec.path))
+    result = _Result(mapping, other.source, first_positions, pd.DataFrame(index=range(len(keys))), report, other.context)
+    values, failed = _read_fields(reader, result, rows, skip=(mapping.derive.key,))
+    table = pd.DataFrame(values, index=range(len(keys)))
+    table[mapping.derive.key] = pd.Series(keys, dtype=object).to_numpy()
+    for field_spec in mapping.fields.values():
+        if field_spec.mode != "aggregate":
+            continue
+        column = groups[field_spec.rule_fields["field"]]
+        op = field_spec.aggregate
+        if op == "count":
+            aggregated = groups.size().astype(float)
+        elif op == "sum":
+            aggregated = column.sum(min_count=1)
+        else:
+            aggregated = getattr(column, op)()
+        table[field_spec.field] = aggregated.to_numpy()
+    result.values = _finish(result, table, failed)
+    if reader.mapping_errors:
+        raise MappingError(reader.mapping_errors)
+    return result
 
 
 # --- canonical validation and quarantine -----------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
 
 
 def _validate(results: list[_Result]) -> dict[str, pd.DataFrame]:
@@ -450,17 +689,22 @@ def _validate(results: list[_Result]) -> dict[str, pd.DataFrame]:
     targets = list(dict.fromkeys(r.mapping.target for r in results))
     while True:
         raw: dict[str, pd.DataFrame] = {}
-        behind: dict[str, list[tuple[_Result, int]]] = {}
+        behind: dict[str, list[tuple[_Result, np.ndarray]]] = {}
         for target in targets:
             feeding = [r for r in results if r.mapping.target == target]
-            present = {name for r in feeding for row in r.values for name in row}
+            present = {c for r in feeding for c in r.values.columns}
             columns = [c for c in TABLES[target].column_names if c in present]
-            rows, owners = [], []
+            frames, owners = [], []
             for r in feeding:
-                for i in r.loaded():
-                    rows.append([_text(r.values[i].get(c)) for c in columns])
-                    owners.append((r, i))
-            raw[target] = pd.DataFrame(rows, columns=columns, dtype=object)
+                keep = r.loaded()
+                part = r.values.loc[keep].reset_index(drop=True)
+                for c in columns:  # a column another block fills: empty here, in its own dtype
+                    if c not in part.columns:
+                        part[c] = _constant_series(None, TABLES[target].column(c).kind, len(part)).to_numpy()
+                part = part[columns]
+                frames.append(part)
+                owners.append((r, np.flatnonzero(keep)))
+            raw[target] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
             behind[target] = owners
         parsed, problems = validate_raw(raw, {t: t for t in targets}, {t: None for t in targets})
         table_level = [p for p in problems if p.row is None]
@@ -468,19 +712,46 @@ def _validate(results: list[_Result]) -> dict[str, pd.DataFrame]:
             raise AssertionError("canonical tables built by the importer are malformed: " + "; ".join(map(str, table_level)))
         if not problems:
             return parsed
+        by_owner: dict[int, tuple[_Result, list[int], list[str]]] = {}
         for p in problems:
-            r, i = behind[p.origin][p.row - 1]
-            message = f"canonical check on {p.origin}.{p.column}: {p.message}"
-            if ("canonical check", message) not in r.problems[i]:
-                r.problems[i].append(("canonical check", message))
+            offset = p.row - 1
+            for r, rows in behind[p.origin]:
+                if offset < len(rows):
+                    entry = by_owner.setdefault(id(r), (r, [], []))
+                    entry[1].append(int(rows[offset]))
+                    entry[2].append(f"canonical check on {p.origin}.{p.column}: {p.message}")
+                    break
+                offset -= len(rows)
+        for r, rows, messages in by_owner.values():
+            r.add(np.array(rows, dtype=int), _ORDER_CANONICAL, "canonical check", messages)
 
 
-def _quarantine_frames(results: list[_Result]) -> dict[str, pd.DataFrame]:
+def _reasons(result: _Result) -> pd.DataFrame:
+    """Per quarantined source row: primary reason (kind), all reasons text, all kinds."""
+    table = result.problem_table()
+    if table.empty:
+        return pd.DataFrame(columns=["position", "primary", "reason", "kinds"])
+    table["position"] = result.positions[table["row"].to_numpy()]
+    table = table.sort_values(["position", "order", "row"], kind="stable").drop_duplicates(["position", "message"])
+    grouped = table.groupby("position", sort=True)
+    return pd.DataFrame(
+        {
+            "primary": grouped["kind"].first(),
+            "reason": grouped["message"].agg("; ".join),
+            "kinds": grouped["kind"].unique().map(lambda kinds: sorted(set(kinds))),
+        }
+    ).reset_index()
+
+
+def _quarantine_frames(results: list[_Result], reasons: dict[int, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     frames: dict[str, pd.DataFrame] = {}
     for target in dict.fromkeys(r.mapping.target for r in results):
-        records = []
+        parts = []
         columns: dict[str, None] = {}
         for r in (r for r in results if r.mapping.target == target):
+            found = reasons[id(r)]
+            if found.empty:
+                continue
             # Only the columns the mapping reads: an unmapped column may hold personal data nobody declared.
             # The source row and line number lead back to the full row in the source file.
             used = set(r.mapping.source_columns()) | {here for here, _ in (r.mapping.join.on if r.mapping.join else [])}
@@ -490,29 +761,75 @@ def _quarantine_frames(results: list[_Result]) -> dict[str, pd.DataFrame]:
                 if c in used and c not in r.mapping.personal and c not in _personal_of_source(r, results)
             ]
             columns.update(dict.fromkeys(keep))
-            for i, found in enumerate(r.problems):
-                if not found:
-                    continue
-                position = r.positions[i]
-                record = {
+            positions = found["position"].to_numpy(dtype=int)
+            part = pd.DataFrame(
+                {
                     "mapping": r.mapping.name,
                     "source_file": r.source.path.name,
-                    "source_row": r.source.rows[position],
-                    "source_line": r.source.lines[position],
-                    "reason": "; ".join(message for _, message in found),
+                    "source_row": [r.source.rows[p] for p in positions],
+                    "source_line": pd.array([r.source.lines[p] for p in positions], dtype="Int64"),
+                    "primary_reason": found["primary"].to_numpy(),
+                    "reason": found["reason"].to_numpy(),
                 }
-                for c in keep:
-                    raw = r.source.frame[c].iat[position]
-                    record[c] = "" if parsers.is_empty(raw) else parsers.as_text(raw)
-                records.append(record)
-        if records:
-            frames[target] = pd.DataFrame(records, columns=QUARANTINE_META + [c for c in columns if c not in QUARANTINE_META])
+            )
+            cells = r.source.frame.iloc[positions][keep].reset_index(drop=True)
+            for c in keep:
+                empty = empty_mask(cells[c])
+                text = _texts(cells[c])
+                text[empty] = ""
+                part[c] = text
+            parts.append(part)
+        if parts:
+            frame = pd.concat(parts, ignore_index=True)
+            frames[target] = frame.reindex(columns=QUARANTINE_META + [c for c in columns if c not in QUARANTINE_META])
     return frames
 
 
 def _personal_of_source(result: _Result, results: list[_Result]) -> set[str]:
     """Personal columns declared by any mapping reading the same file (a derived mapping reads its parent's)."""
     return {c for r in results if r.source.path == result.source.path for c in r.mapping.personal}
+
+
+# --- guards ----------------------------------------------------------------------------------
+
+
+def _guard(
+    results: list[_Result],
+    reasons: dict[int, pd.DataFrame],
+    tables: dict[str, pd.DataFrame],
+    max_quarantine: float,
+    allow_empty: bool,
+) -> list[str]:
+    """Refusals for near-total loss: a block quarantining more than ``max_quarantine``, an empty table."""
+    refusals = []
+    for r in results:
+        rep = r.report
+        considered = rep.rows_read - rep.rows_filtered
+        limit = r.mapping.max_quarantine if r.mapping.max_quarantine is not None else max_quarantine
+        if considered and rep.rows_quarantined / considered > limit:
+            found = reasons[id(r)]
+            top = []
+            for kind, count in Counter(found["primary"]).most_common(_SHOWN_EXAMPLES):
+                example = found.loc[found["primary"] == kind].iloc[0]
+                top.append(
+                    f"{kind} {count:,} (e.g. {r.source.where(int(example['position']))}: {example['reason'].split('; ')[0]})"
+                )
+            refusals.append(
+                f"block {rep.name!r}: {rep.rows_quarantined:,} of {considered:,} rows quarantined "
+                f"({rep.rows_quarantined / considered:.0%}, more than "
+                f"{'its max_quarantine' if r.mapping.max_quarantine is not None else '--max-quarantine'} {limit:.0%}); "
+                f"top primary reasons: {'; '.join(top)}"
+            )
+    if not allow_empty:
+        for name, frame in tables.items():
+            if len(frame) == 0:
+                blocks = ", ".join(repr(r.mapping.name) for r in results if r.mapping.target == name)
+                refusals.append(
+                    f"table {name} is empty: block(s) {blocks} fill it but loaded no row "
+                    f"({sum(r.report.rows_quarantined for r in results if r.mapping.target == name):,} quarantined, "
+                    f"{sum(r.report.rows_filtered for r in results if r.mapping.target == name):,} filtered)"
+                )
+    return refusals
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -529,40 +846,24 @@ def _jsonable_constant(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def import_mapping(
-    mapping_path: Path | str, out_dir: Path | str, sources: dict[str, str] | None = None, fmt: str = "csv"
-) -> ImportReport:
-    """Import the sources a mapping file declares into a canonical dataset folder ``out_dir``.
-
-    Raises MappingError (nothing written) for a problem with the mapping or a source file.
-    Rows with value-level problems are quarantined, not fatal; see the returned report.
-    """
-    mapping_path = Path(mapping_path)
-    out_dir = Path(out_dir).absolute()
-    spec = load_mapping(mapping_path, sources)
-    _check_out_dir(out_dir)
-
-    tables_read: dict[str, SourceTable] = {}
+def _check_columns(spec: MappingSpec, mapping_path: Path, tables_read: dict[str, SourceTable]) -> None:
     missing: list[str] = []
     for mapping in spec.tables:
-        if mapping.source is None:
-            continue
-        source = read_source(mapping.source, mapping_path)
-        tables_read[mapping.name] = source
-        available = list(source.frame.columns)
-        wanted = dict(mapping.source_columns())
-        for column in mapping.personal:
-            wanted.setdefault(column, mapping.line)
-        if mapping.join:
-            for here, _ in mapping.join.on:
-                wanted.setdefault(here, mapping.join.line)
-        for column, line in wanted.items():
-            if column not in available:
-                missing.append(
-                    f"{mapping_path}, line {line}: column {column!r} is not in {source.path.name} "
-                    f"(its columns: {', '.join(available)})"
-                )
-    for mapping in spec.tables:
+        source = tables_read.get(mapping.name)
+        if source is not None:
+            available = list(source.frame.columns)
+            wanted = dict(mapping.source_columns())
+            for column in mapping.personal:
+                wanted.setdefault(column, mapping.line)
+            if mapping.join:
+                for here, _ in mapping.join.on:
+                    wanted.setdefault(here, mapping.join.line)
+            for column, line in wanted.items():
+                if column not in available:
+                    missing.append(
+                        f"{mapping_path}, line {line}: column {column!r} is not in {source.path.name} "
+                        f"(its columns: {', '.join(available)})"
+                    )
         if mapping.join and mapping.join.table in tables_read:
             there = list(tables_read[mapping.join.table].frame.columns)
             for _, column in mapping.join.on:
@@ -582,41 +883,106 @@ def import_mapping(
     if missing:
         raise MappingError(missing)
 
-    results: dict[str, _Result] = {}
+
+def import_mapping(
+    mapping_path: Path | str,
+    out_dir: Path | str,
+    sources: dict[str, str] | None = None,
+    fmt: str = "csv",
+    *,
+    max_quarantine: float = DEFAULT_MAX_QUARANTINE,
+    allow_empty: bool = False,
+) -> ImportReport:
+    """Import the sources a mapping file declares into a canonical dataset folder ``out_dir``.
+
+    Parameters
+    ----------
+    mapping_path, out_dir
+        The mapping YAML file and the dataset folder to write (replaced only when complete).
+    sources
+        Source path overrides by block name.
+    fmt
+        ``csv`` or ``parquet`` tables.
+    max_quarantine
+        Refuse the import (:class:`ImportRefused`) when a block quarantines more than this
+        share of the rows it did not filter (default 0.5; 1 never refuses).
+    allow_empty
+        Accept a table the mapping fills ending up with no row.
+
+    Raises
+    ------
+    MappingError
+        Nothing written: a problem with the mapping, a source file, or a date column that
+        cannot be read in one day/month order. :class:`ImportRefused` (a MappingError) when
+        the guards above refuse the result.
+
+    Examples
+    --------
+    >>> report = import_mapping("docs/examples/kiva.yaml", "outputs/kiva")   # doctest: +SKIP
+    >>> block = report.mappings[0]                                           # doctest: +SKIP
+    >>> block.rows_read == block.rows_loaded + block.rows_quarantined + block.rows_filtered  # doctest: +SKIP
+    True
+    """
+    mapping_path = Path(mapping_path)
+    out_dir = Path(out_dir).absolute()
+    spec = load_mapping(mapping_path, sources)
+    _check_out_dir(out_dir)
+
+    tables_read: dict[str, SourceTable] = {}
     for mapping in spec.tables:
-        if mapping.derive is not None:
-            results[mapping.name] = _run_derived_mapping(spec, mapping, results)
-        else:
-            results[mapping.name] = _run_source_mapping(spec, mapping, tables_read[mapping.name], results)
+        if mapping.source is not None:
+            tables_read[mapping.name] = read_source(mapping.source, mapping_path)
+    _check_columns(spec, mapping_path, tables_read)
+
+    results: dict[str, _Result] = {}
+    errors: list[str] = []
+    for mapping in spec.tables:
+        try:
+            if mapping.derive is not None:
+                results[mapping.name] = _run_derived_mapping(spec, mapping, results)
+            else:
+                results[mapping.name] = _run_source_mapping(spec, mapping, tables_read[mapping.name], results)
+        except MappingError as error:
+            errors.extend(error.messages)
+            if mapping.name not in results:
+                break  # later blocks may depend on this one
+    if errors:
+        raise MappingError(errors)
     ordered = list(results.values())
     tables = _validate(ordered)
 
+    reasons: dict[int, pd.DataFrame] = {}
     for r in ordered:
         rep = r.report
-        rep.rows_read = len(r.problems)
-        rep.rows_quarantined = sum(1 for p in r.problems if p)
-        rep.rows_loaded = rep.rows_read - rep.rows_quarantined
-        reasons: Counter = Counter()
-        for found in r.problems:
-            reasons.update(set(kind for kind, _ in found))
-        rep.quarantine_reasons = dict(sorted(reasons.items()))
+        found = _reasons(r)
+        reasons[id(r)] = found
+        rep.rows_filtered = sum(rep.filtered_reasons.values())
+        rep.rows_read = len(r.source.frame) if r.mapping.derive is None else len(r.positions)
+        rep.rows_quarantined = len(found)
+        rep.rows_loaded = rep.rows_read - rep.rows_quarantined - rep.rows_filtered
+        rep.rows_in_table = int(r.loaded().sum())
+        rep.quarantine_primary_reasons = dict(Counter(found["primary"]).most_common()) if len(found) else {}
+        all_kinds: Counter = Counter()
+        for kinds in found["kinds"] if len(found) else []:
+            all_kinds.update(kinds)
+        rep.quarantine_reasons = dict(sorted(all_kinds.items()))
+        rep.constants = {
+            f"{r.mapping.target}.{name}": _jsonable_constant(f.default)
+            for name, f in r.mapping.fields.items()
+            if f.mode == "constant"
+        }
+        assert rep.rows_read == rep.rows_loaded + rep.rows_quarantined + rep.rows_filtered, rep.name
     for target, frame in tables.items():
-        loaded = sum(r.report.rows_loaded for r in ordered if r.mapping.target == target)
+        loaded = sum(r.report.rows_in_table for r in ordered if r.mapping.target == target)
         assert loaded == len(frame), f"{target}: {loaded} rows loaded but {len(frame)} in the table"
-    for r in ordered:
-        assert r.report.rows_read == r.report.rows_loaded + r.report.rows_quarantined
 
-    quarantine = _quarantine_frames(ordered)
+    refusals = _guard(ordered, reasons, tables, max_quarantine, allow_empty)
+    if refusals:
+        raise ImportRefused(refusals)
+
+    quarantine = _quarantine_frames(ordered, reasons)
     metadata = {**spec.dataset, "import_report": REPORT_FILE, "imported_with": f"maexlab data import {mapping_path.name}"}
-    # Constants are declarations, not observations: reports name them next to the data notice.
-    constants = {
-        f"{r.mapping.target}.{name}": _jsonable_constant(f.default)
-        for r in ordered
-        for name, f in r.mapping.fields.items()
-        if f.mode == "constant"
-    }
-    if constants:
-        metadata["declared_constants"] = dict(sorted(constants.items()))
+    metadata.update(_declared_constants(ordered))
     report = ImportReport(
         mapping=str(mapping_path),
         out_dir=str(out_dir),
@@ -629,7 +995,7 @@ def import_mapping(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".import"))
     try:
-        staged = write_dataset(tables, work / "dataset", metadata, fmt)
+        staged = write_dataset(tables, work / "dataset", metadata, fmt, csv_engine="arrow")
         (staged / REPORT_FILE).write_text(
             json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
         )
@@ -637,10 +1003,55 @@ def import_mapping(
             (staged / QUARANTINE_DIR).mkdir()
             for name, frame in quarantine.items():
                 frame.to_csv(staged / QUARANTINE_DIR / f"{name}.csv", index=False, lineterminator="\n")
-        from maexlab.data.loader import load
-
-        load(staged)  # the staged dataset must load before it replaces anything
+        _check_staged(staged, tables, fmt)  # complete before it replaces anything
         replace_folder(staged, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def _check_staged(staged: Path, tables: dict[str, pd.DataFrame], fmt: str) -> None:
+    """The staged dataset is complete: every table file with its header and every row.
+
+    The tables were validated before writing, so a full reload would check the same data
+    again at the cost of a second read; it is done only where counting lines cannot tell (a
+    text cell holding a line break) and for Parquet.
+    """
+    import csv
+
+    for name, frame in tables.items():
+        path = staged / f"{name}.{fmt}"
+        text_columns = [c for c in frame.columns if frame[c].dtype == object]
+        breaks = fmt != "csv" or any(
+            frame[c].astype("string[pyarrow]").str.contains("[\\r\\n]", regex=True).fillna(False).any() for c in text_columns
+        )
+        if breaks:
+            from maexlab.data.loader import load
+
+            load(staged)
+            return
+        data = path.read_bytes()
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8")]))
+        rows = data.count(b"\n") - 1
+        if header != list(frame.columns) or rows != len(frame):
+            raise AssertionError(f"{path}: written incompletely ({rows} of {len(frame)} rows)")
+
+
+def _declared_constants(results: list[_Result]) -> dict[str, Any]:
+    """Constants are declarations, not observations: reports name them next to the data notice.
+
+    ``declared_constants`` maps ``table.field`` to its value, or to the list of values when
+    blocks declare different ones; ``declared_constants_by_block`` keeps each block's own.
+    """
+    by_block = {r.mapping.name: r.report.constants for r in results if r.report.constants}
+    if not by_block:
+        return {}
+    flat: dict[str, list] = {}
+    for constants in by_block.values():
+        for name, value in constants.items():
+            if value not in flat.setdefault(name, []):
+                flat[name].append(value)
+    return {
+        "declared_constants": {name: values[0] if len(values) == 1 else values for name, values in sorted(flat.items())},
+        "declared_constants_by_block": by_block,
+    }

@@ -1,4 +1,4 @@
-"""Reading source files (CSV, Excel, JSON, JSON lines, Parquet) row by row, with row numbers.
+"""Reading source files (CSV, Excel, JSON, JSON lines, Parquet) into frames, with row numbers.
 
 Every row keeps where it came from: its 1-based record number and, where the format has
 lines, the line (CSV, JSON lines) or sheet row (Excel) it starts on. A file that cannot be
@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from maexlab.mapping.spec import MappingError, SourceSpec
@@ -51,7 +52,64 @@ def _decode(path: Path, spec: SourceSpec, mapping_file: Path) -> str:
 
 
 def _read_csv(path: Path, spec: SourceSpec, mapping_file: Path) -> SourceTable:
+    """Read a CSV source; pandas' C parser when every record is one line, else record by record.
+
+    The fast path is taken only when the file has exactly one line per record (no blank
+    lines, no line breaks inside quoted cells, no row with a wrong number of fields), so the
+    line number of row N is N + 1 either way.
+    """
     text = _decode(path, spec, mapping_file)
+    fast = _read_csv_fast(text, spec)
+    if fast is not None:
+        frame = fast
+        rows = list(range(1, len(frame) + 1))
+        return SourceTable(path, frame, rows, list(range(2, len(frame) + 2)))
+    return _read_csv_records(path, text, spec, mapping_file)
+
+
+def _read_csv_fast(text: str, spec: SourceSpec) -> pd.DataFrame | None:
+    first_line = text.split("\n", 1)[0]
+    try:
+        header = next(csv.reader([first_line], delimiter=spec.delimiter))
+    except (csv.Error, StopIteration):
+        return None
+    header = [cell.strip() for cell in header]
+    if not any(header) or len(set(header)) != len(header) or '"' in first_line:
+        return None  # blank first line, duplicate names, quoted header: the careful path says what is wrong
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=spec.delimiter,
+            dtype="string[pyarrow]",  # text cells; pyarrow string kernels read them column-wise
+            keep_default_na=False,
+            na_filter=True,  # only missing fields (a short row) become NaN
+            na_values=[],
+            skip_blank_lines=False,
+            engine="c",
+            header=0,
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if len(frame.columns) != len(header):
+        return None
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines != len(frame) + 1 or "\r" in text.replace("\r\n", "") or frame.isna().to_numpy().any():
+        return None
+    if len(frame) and (frame == "").all(axis=1).any():
+        return None  # a row of empty cells is not a record; the careful path skips it
+    # pandas pads a short row with empty cells: check every row whose last cell is empty.
+    candidates = np.flatnonzero((frame.iloc[:, -1] == "").to_numpy()) if len(frame) else []
+    if len(candidates):
+        text_lines = text.split("\n")
+        for position in candidates:
+            record = next(csv.reader([text_lines[position + 1].rstrip("\r")], delimiter=spec.delimiter), [])
+            if len(record) != len(header):
+                return None
+    frame.columns = header
+    return frame
+
+
+def _read_csv_records(path: Path, text: str, spec: SourceSpec, mapping_file: Path) -> SourceTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter)
     header: list[str] | None = None
     records: list[list[str]] = []

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from maexlab.data.schema import TABLES, Column
+from maexlab.data.yaml_safe import LineDict, LineList, YamlProblem, load_yaml_text
 from maexlab.mapping import parsers
 
 SOURCE_FORMATS = ("csv", "excel", "json", "jsonl", "parquet")
@@ -67,56 +66,6 @@ class MappingError(ValueError):
 # --- YAML with line numbers ------------------------------------------------------------------
 
 
-class LineDict(dict):
-    """A YAML mapping that remembers the line of itself and of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class LineList(list):
-    line: int = 0
-    item_lines: list[int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings and lists carry line numbers; keys are always plain text.
-
-    Keys stay the text as written, so a value map ``{ja: true, nee: false}`` or a source column
-    called ``2019`` is not turned into a boolean or an integer. Duplicate keys are refused.
-    """
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
-    result = LineDict()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        line = key_node.start_mark.line + 1
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise yaml.constructor.ConstructorError(None, None, "a key must be plain text", key_node.start_mark)
-        key = key_node.value
-        if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first on line {result.key_lines[key]})", key_node.start_mark
-            )
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
-    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
-
-
 def load_yaml(path: Path) -> LineDict:
     """Parse a mapping file safely; a malformed file or a YAML tag raises MappingError with the line."""
     try:
@@ -129,24 +78,11 @@ def load_yaml(path: Path) -> LineDict:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise MappingError([f"{path}, line {line}: the mapping file is not UTF-8 text"]) from None
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.constructor.ConstructorError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f", line {mark.line + 1}" if mark else ""
-        problem = error.problem or str(error)
-        if "could not determine a constructor for the tag" in problem:
-            tag = problem.split("tag", 1)[1].strip().strip("'")
-            problem = (
-                f"the YAML tag {tag!r} is not allowed: a mapping file holds plain values, lists and mappings only "
-                "(tags such as !!python/object could run code when the file is read)"
-            )
+        document = load_yaml_text(text)
+    except YamlProblem as error:
+        line = f", line {error.line}" if error.line else ""
+        problem = f"malformed YAML: {error.problem}" if error.malformed else error.problem
         raise MappingError([f"{path}{line}: {problem}"]) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f", line {mark.line + 1}" if mark else ""
-        raise MappingError([f"{path}{line}: malformed YAML: {error.problem or error}"]) from None
-    except yaml.YAMLError as error:
-        raise MappingError([f"{path}: malformed YAML: {error}"]) from None
     if not isinstance(document, LineDict):
         raise MappingError([f"{path}, line 1: expected a mapping with 'dataset' and 'tables' at the top level"])
     return document
@@ -197,6 +133,53 @@ class FieldSpec:
     rule: str | None = None
     rule_fields: dict[str, str] = field(default_factory=dict)
     aggregate: str | None = None  # for derive: min/max/...
+    coalesce: list[str] = field(default_factory=list)  # first non-empty of these columns (mode column)
+    when: list[Condition] = field(default_factory=list)  # read the column only where all hold
+    empty_parts: str = "quarantine"  # hash_of with an empty part: quarantine | hash (the empty text)
+
+    def columns_read(self) -> list[str]:
+        """Every source column this field reads (value, fallbacks, hash parts, conditions)."""
+        names = [self.source_column] if self.source_column is not None else []
+        names += [c for c in self.coalesce if c not in names]
+        names += [c for c in self.hash_of if c not in names]
+        names += [c.column for c in self.when if c.column not in names]
+        return names
+
+
+@dataclass
+class Condition:
+    """One test on a source cell, from ``where:`` (per block) or ``when:`` (per field).
+
+    ``op`` is ``equals``, ``not``, ``in``, ``not_in`` or ``empty`` (``values`` then holds
+    ``True`` for "is empty" or ``False`` for "is filled"). Cells are compared as trimmed text;
+    an empty cell equals nothing.
+    """
+
+    column: str
+    op: str
+    values: tuple[Any, ...]
+    line: int
+
+    def describe(self) -> str:
+        if self.op == "empty":
+            return f"{self.column} is {'empty' if self.values[0] else 'filled'}"
+        shown = ", ".join(repr(v) for v in self.values)
+        return {
+            "equals": f"{self.column} = {shown}",
+            "not": f"{self.column} != {shown}",
+            "in": f"{self.column} in [{shown}]",
+            "not_in": f"{self.column} not in [{shown}]",
+        }[self.op]
+
+
+@dataclass
+class EventsSpec:
+    """Several rows from one wide source row: one per filled date column (``events:``)."""
+
+    date_field: str  # the canonical date field each event fills (e.g. phases.entered_on)
+    kind_field: str  # the canonical field naming the event (e.g. phases.phase)
+    kinds: dict[Any, FieldSpec]  # canonical kind value -> how its date is read
+    line: int
 
 
 @dataclass
@@ -225,15 +208,20 @@ class TableMapping:
     join: JoinSpec | None = None
     derive: DeriveSpec | None = None
     filled_empty: list[str] = field(default_factory=list)  # required-but-nullable fields not mapped
+    where: list[Condition] = field(default_factory=list)
+    duplicates: str = "quarantine"  # exact duplicate source rows: keep | drop | quarantine
+    events: EventsSpec | None = None
+    max_quarantine: float | None = None  # this block's own limit (else the import's --max-quarantine)
 
     def source_columns(self) -> dict[str, int]:
         """Every source column this mapping reads, with the mapping line that names it."""
         used: dict[str, int] = {}
-        for spec in self.fields.values():
-            if spec.source_column is not None:
-                used.setdefault(spec.source_column, spec.line)
-            for name in spec.hash_of:
+        specs = list(self.fields.values()) + (list(self.events.kinds.values()) if self.events else [])
+        for spec in specs:
+            for name in spec.columns_read():
                 used.setdefault(name, spec.line)
+        for condition in self.where:
+            used.setdefault(condition.column, condition.line)
         return used
 
 
@@ -302,11 +290,17 @@ def canonical_value(value: Any, column: Column) -> Any:
         return parsers.as_text(value)
     if kind == "date":
         if isinstance(value, dt.date):
-            return value if not isinstance(value, dt.datetime) else value.date()
-        try:
-            return parsers.parse_date(str(value), "iso", "keep")[0]
-        except parsers.ValueProblem as error:
-            raise ValueError(str(error)) from None
+            date = value if not isinstance(value, dt.datetime) else value.date()
+        else:
+            try:
+                date = parsers.parse_date(str(value), "iso", "keep")[0]
+            except parsers.ValueProblem as error:
+                raise ValueError(str(error)) from None
+        if not dt.date(1677, 9, 22) <= date <= dt.date(2262, 4, 11):
+            raise ValueError(
+                f"{date.isoformat()} is outside the dates a canonical date column can hold (1677-09-22 to 2262-04-11)"
+            )
+        return date
     if kind in ("int", "float"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"expected a number, got {value!r}")
@@ -342,9 +336,59 @@ def _number_option(check: _Checker, block: LineDict, key: str, positive: bool = 
 
 
 COLUMN_KEYS = (
-    "column", "parse", "values", "date_format", "date_precision", "default", "unknown", "decimal", "thousands",
-    "scale", "divide_by", "round", "greater_than", "hash_of", "prefix", "length", "rule", "granted", "requested",
+    "column", "coalesce", "parse", "values", "date_format", "date_precision", "default", "unknown", "decimal",
+    "thousands", "scale", "divide_by", "round", "greater_than", "when",
 )  # fmt: skip
+HASH_KEYS = ("hash_of", "prefix", "length", "empty", "when")
+ID_KEYS = ("hash_of", "row_number", "prefix", "length", "empty", "field")
+RULE_KEYS = ("rule", "granted", "requested")
+#: Keys that only mean something for some parsers: anywhere else they would do nothing, so they are refused.
+PARSER_ONLY_KEYS = {
+    "date_format": ("date",),
+    "date_precision": ("date",),
+    "decimal": ("money", "number"),
+    "thousands": ("money", "number"),
+    "scale": ("money", "number"),
+    "divide_by": ("money", "number"),
+    "round": ("money", "number"),
+    "greater_than": ("money", "number"),
+}
+DUPLICATE_POLICIES = ("quarantine", "drop", "keep")
+CONDITION_OPS = ("equals", "not", "in", "not_in", "empty")
+
+
+def conditions(check: _Checker, raw: Any, line: int, what: str) -> list[Condition]:
+    """``{Column: value}``, ``{Column: {in: [..]}}``, ``{Column: {not: v}}``, ``{Column: {empty: true}}``..."""
+    if not isinstance(raw, LineDict) or not raw:
+        check.error(line, f"{what} must map source column -> value or {{in|not|not_in|equals|empty: ...}}")
+        return []
+    found: list[Condition] = []
+    for column, test in raw.items():
+        at = raw.key_lines[column]
+        if isinstance(test, LineDict):
+            if len(test) != 1 or next(iter(test)) not in CONDITION_OPS:
+                check.error(at, f"{what} {column!r}: expected exactly one of {', '.join(CONDITION_OPS)}, got {dict(test)!r}")
+                continue
+            op, value = next(iter(test.items()))
+        else:
+            op, value = "equals", test
+        if op in ("in", "not_in"):
+            if not isinstance(value, list) or not value or any(isinstance(v, dict | list) for v in value):
+                check.error(at, f"{what} {column!r}: {op} needs a list of values")
+                continue
+            values = tuple(parsers.as_text(v) for v in value)
+        elif op == "empty":
+            if not isinstance(value, bool):
+                check.error(at, f"{what} {column!r}: empty must be true or false, got {value!r}")
+                continue
+            values = (value,)
+        else:
+            if value is None or isinstance(value, dict | list):
+                check.error(at, f"{what} {column!r}: expected a value (write {{empty: true}} to test for an empty cell)")
+                continue
+            values = (parsers.as_text(value),)
+        found.append(Condition(column=str(column), op=op, values=values, line=at))
+    return found
 
 
 def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) -> FieldSpec | None:
@@ -357,7 +401,8 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
     if not isinstance(raw, LineDict):
         check.error(line, f"field {name!r}: expected a source column name or a mapping with 'column:', got {raw!r}")
         return None
-    check.keys(raw, COLUMN_KEYS, f"the spec of field {name!r}")
+    allowed = HASH_KEYS if "hash_of" in raw else RULE_KEYS if "rule" in raw else COLUMN_KEYS
+    check.keys(raw, allowed, f"the spec of field {name!r}")
     spec = FieldSpec(field=name, column=column, mode="column", line=line)
 
     def at(key: str) -> int:
@@ -374,6 +419,13 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
             spec.hash_of = list(hash_of)
         if column.kind not in ("id", "str"):
             check.error(at("hash_of"), f"hash_of makes an identifier; field {name!r} is a {column.kind}")
+        spec.empty_parts = raw.get("empty", "quarantine")
+        if spec.empty_parts not in ("quarantine", "hash"):
+            check.error(
+                at("empty"),
+                f"empty (what an empty hash_of column does) must be quarantine or hash (hash the empty text), "
+                f"got {spec.empty_parts!r}",
+            )
     elif "rule" in raw:
         spec.mode = "rule"
         spec.rule = raw["rule"]
@@ -389,13 +441,23 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
             for role, other in spec.rule_fields.items():
                 if other not in schema.column_names or schema.column(other).kind not in ("int", "float"):
                     check.error(at(role), f"rule coverage: {role} must name a numeric field of {target}, got {other!r}")
+    elif "column" in raw and "coalesce" in raw:
+        check.error(at("coalesce"), f"field {name!r}: give column: or coalesce: [first, second, ...], not both")
     elif "column" in raw:
         if not isinstance(raw["column"], str):
             check.error(at("column"), f"column must be a source column name, got {raw['column']!r}")
         else:
             spec.source_column = raw["column"]
+    elif "coalesce" in raw:
+        columns = raw["coalesce"]
+        if not isinstance(columns, list) or len(columns) < 2 or not all(isinstance(c, str) for c in columns):
+            check.error(at("coalesce"), "coalesce must list two or more source columns: the first filled one is used")
+        else:
+            spec.coalesce = list(columns)
     else:
-        check.error(line, f"field {name!r}: say where the value comes from (column:, hash_of: or rule:)")
+        check.error(line, f"field {name!r}: say where the value comes from (column:, coalesce:, hash_of: or rule:)")
+    if "when" in raw:
+        spec.when = conditions(check, raw["when"], at("when"), f"field {name!r} when:")
 
     spec.parse = raw.get("parse", DEFAULT_PARSER[column.kind])
     if spec.parse not in PARSERS:
@@ -414,6 +476,11 @@ def _field_spec(check: _Checker, target: str, name: str, raw: Any, line: int) ->
             )
         if greater is not None and column.kind != "bool":
             check.error(at("greater_than"), f"greater_than makes a yes/no value; field {name!r} is a {column.kind}")
+    for key, needs in PARSER_ONLY_KEYS.items():
+        if key in raw and spec.mode == "column" and spec.parse in PARSERS and spec.parse not in needs:
+            check.error(
+                at(key), f"{key} does nothing with parse: {spec.parse} (field {name!r}); it needs parse: {' or '.join(needs)}"
+            )
     spec.date_format = raw.get("date_format", "auto")
     if spec.date_format not in parsers.DATE_FORMATS:
         check.error(
@@ -526,7 +593,10 @@ def _source_spec(check: _Checker, raw: Any, line: int, base: Path, overrides: di
 
 
 TOP_KEYS = ("dataset", "salt", "salt_env", "tables")
-BLOCK_KEYS = ("name", "source", "target", "columns", "constants", "id", "personal", "personal_keys", "join", "derive")
+BLOCK_KEYS = (
+    "name", "source", "target", "columns", "constants", "id", "personal", "personal_keys", "join", "derive",
+    "where", "duplicates", "events", "max_quarantine",
+)  # fmt: skip
 
 
 def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> MappingSpec:
@@ -645,19 +715,7 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
                     check.error(line, f"constant {target}.{field_name}: {error}")
 
         if "id" in block:
-            raw_id, line = block["id"], block.key_lines["id"]
-            id_field = raw_id.get("field", schema.key[0]) if isinstance(raw_id, LineDict) else schema.key[0]
-            if isinstance(raw_id, LineDict) and "field" in raw_id:
-                raw_id = LineDict({k: v for k, v in raw_id.items() if k != "field"})
-                raw_id.line, raw_id.key_lines = line, block["id"].key_lines
-            if not isinstance(raw_id, LineDict) or "hash_of" not in raw_id:
-                check.error(line, "id must be a mapping with hash_of: [source columns] (and optionally prefix, length, field)")
-            elif len(schema.key) > 1 and "field" not in block["id"]:
-                check.error(
-                    line, f"table {target} has a key of several fields ({', '.join(schema.key)}); say which one with field:"
-                )
-            elif known(id_field, line):
-                add(_field_spec(check, target, id_field, raw_id, line))
+            add(_id_spec(check, block["id"], block.key_lines["id"], target, known))
 
         personal = block.get("personal", [])
         if isinstance(personal, str):
@@ -705,7 +763,7 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
                 needs_salt.append(line)
 
         for spec in mapping.fields.values():
-            if spec.mode == "column" and spec.source_column in mapping.personal:
+            if spec.mode == "column" and ({spec.source_column, *spec.coalesce} & set(mapping.personal)):
                 check.error(
                     spec.line,
                     f"column {spec.source_column!r} is declared personal and cannot fill {target}.{spec.field}; "
@@ -714,6 +772,26 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
             if spec.mode == "hash" and set(spec.hash_of) & set(mapping.personal):
                 needs_salt.append(spec.line)
 
+        if "where" in block:
+            mapping.where = conditions(check, block["where"], block.key_lines["where"], "where:")
+        if "duplicates" in block:
+            mapping.duplicates = block["duplicates"]
+            if mapping.duplicates not in DUPLICATE_POLICIES:
+                check.error(
+                    block.key_lines["duplicates"],
+                    f"duplicates must be one of {', '.join(DUPLICATE_POLICIES)} (what to do with exact duplicate rows), "
+                    f"got {mapping.duplicates!r}",
+                )
+        if "max_quarantine" in block:
+            share = block["max_quarantine"]
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+                check.error(block.key_lines["max_quarantine"], f"max_quarantine must be a share from 0 to 1, got {share!r}")
+            else:
+                mapping.max_quarantine = float(share)
+        if "events" in block:
+            mapping.events = _events_spec(check, block["events"], block.key_lines["events"], mapping, add_known=known)
+            if mapping.derive is not None or "derive" in block:
+                check.error(block.key_lines["events"], "events: makes rows from a source; a derived mapping cannot have them")
         if "join" in block:
             mapping.join = _join_spec(check, block["join"], block.key_lines["join"], mapping)
         if "derive" in block:
@@ -741,6 +819,85 @@ def load_mapping(path: Path | str, sources: dict[str, str] | None = None) -> Map
     return MappingSpec(path=path, dataset=dataset, salt=salt, tables=_dependency_order(check, tables))
 
 
+def _id_spec(check: _Checker, raw: Any, line: int, target: str, known: Callable[[str, int], bool]) -> FieldSpec | None:
+    """``id: {hash_of: [...]}`` or ``id: {row_number: true}``, with prefix, length, field and empty."""
+    schema = TABLES[target]
+    if not isinstance(raw, LineDict) or ("hash_of" in raw) == ("row_number" in raw):
+        check.error(
+            line,
+            "id must be a mapping with either hash_of: [source columns] or row_number: true "
+            "(and optionally prefix, length, field, empty)",
+        )
+        return None
+    check.keys(raw, ID_KEYS, "id")
+    id_field = str(raw.get("field", schema.key[0]))
+    if len(schema.key) > 1 and "field" not in raw:
+        check.error(line, f"table {target} has a key of several fields ({', '.join(schema.key)}); say which one with field:")
+        return None
+    if not known(id_field, line):
+        return None
+    if "row_number" in raw:
+        if raw["row_number"] is not True:
+            check.error(raw.key_lines["row_number"], f"row_number must be true, got {raw['row_number']!r}")
+        for key in ("length", "empty"):
+            if key in raw:
+                check.error(raw.key_lines[key], f"{key} does nothing with row_number: true (it applies to hash_of)")
+        return FieldSpec(
+            field=id_field,
+            column=schema.column(id_field),
+            mode="row_number",
+            line=line,
+            prefix=parsers.as_text(raw.get("prefix", "")),
+        )
+    inner = LineDict({k: v for k, v in raw.items() if k != "field"})
+    inner.line, inner.key_lines = line, dict(raw.key_lines)
+    return _field_spec(check, target, id_field, inner, line)
+
+
+def _events_spec(
+    check: _Checker, raw: Any, line: int, mapping: TableMapping, add_known: Callable[[str, int], bool]
+) -> EventsSpec | None:
+    """``events: {field: entered_on, kind: phase, from: {start: Startdatum, closed: {column: Einde}}}``."""
+    schema = TABLES[mapping.target]
+    if not isinstance(raw, LineDict) or not {"field", "kind", "from"} <= set(raw):
+        check.error(
+            line,
+            "events needs field: (the date field), kind: (the field naming the event) and "
+            "from: {event value: date column or spec}",
+        )
+        return None
+    check.keys(raw, ("field", "kind", "from"), "events")
+    date_field, kind_field = str(raw["field"]), str(raw["kind"])
+    if not add_known(date_field, raw.key_lines["field"]) or not add_known(kind_field, raw.key_lines["kind"]):
+        return None
+    if schema.column(date_field).kind != "date":
+        check.error(raw.key_lines["field"], f"events field {date_field!r} must be a date field of {mapping.target}")
+    for name in (date_field, kind_field):
+        if name in mapping.fields:
+            check.error(
+                raw.key_lines["field"], f"field {name!r} is filled by events: and also on line {mapping.fields[name].line}"
+            )
+    sources = raw["from"]
+    if not isinstance(sources, LineDict) or not sources:
+        check.error(raw.key_lines["from"], "events from: must map each event value to its date column, e.g. {start: Startdatum}")
+        return None
+    kinds: dict[Any, FieldSpec] = {}
+    for kind, spec_raw in sources.items():
+        at = sources.key_lines[kind]
+        try:
+            value = canonical_value(kind, schema.column(kind_field))
+        except ValueError as error:
+            check.error(at, f"events: {kind!r} is not a value of {mapping.target}.{kind_field}: {error}")
+            continue
+        spec = _field_spec(check, mapping.target, date_field, spec_raw, at)
+        if spec is not None:
+            if spec.mode != "column":
+                check.error(at, f"events: the date of {kind!r} must come from a column (column: or coalesce:)")
+            spec.parse = "date"
+            kinds[value] = spec
+    return EventsSpec(date_field=date_field, kind_field=kind_field, kinds=kinds, line=line)
+
+
 def _check_coverage(check: _Checker, mapping: TableMapping) -> None:
     """Every required field must be filled; required-but-nullable ones may be left empty."""
     for column in TABLES[mapping.target].columns:
@@ -749,6 +906,8 @@ def _check_coverage(check: _Checker, mapping: TableMapping) -> None:
         if mapping.join and column.name in mapping.join.fields:
             continue
         if mapping.derive and column.name == mapping.derive.key:
+            continue
+        if mapping.events and column.name in (mapping.events.date_field, mapping.events.kind_field):
             continue
         if column.required and not column.nullable:
             check.error(

@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from maexlab.data.schema import PROVINCES
+from maexlab.data.yaml_safe import load_yaml_text
 
 __all__ = [
     "ParameterSet",
@@ -115,7 +116,7 @@ def load_yaml(path: str | Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ParamsError([f"{path}: not UTF-8 text: {exc}"]) from exc
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return load_yaml_text(text, text_keys=STRING_KEYS)  # refuses duplicate keys, tags and alias bombs
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
