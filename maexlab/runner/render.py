@@ -65,7 +65,7 @@ _CSS = """
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:#fff;color:#1f2328;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Liberation Sans","DejaVu Sans",Arial,sans-serif;font-size:17px;line-height:1.55;overflow-wrap:break-word}
-main{max-width:1120px;margin:0 auto;padding:24px 32px 48px}
+main{max-width:1180px;margin:0 auto;padding:24px 32px 48px}
 h1{font-size:1.9em;line-height:1.2;margin:.3em 0 .35em}
 h2{font-size:1.4em;line-height:1.25;margin:1.8em 0 .5em;padding-bottom:.2em;border-bottom:1px solid #d0d7de}
 h3{font-size:1.15em;margin:1.4em 0 .4em}
@@ -113,7 +113,8 @@ table.sortable th{cursor:pointer;user-select:none}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2";font-size:.75em}
 table.sortable th[aria-sort=descending]::after{content:" \\25BC";font-size:.75em}
 table.maexlab-table thead th{text-align:left}
-table td.num,table th.num,table.maexlab-table thead th.num{text-align:right;white-space:nowrap}
+table td.num,table th.num,table.maexlab-table thead th.num{text-align:right}
+table td.num{white-space:nowrap}
 @media (max-width:860px){body{font-size:16px}main{padding:16px}.lang-switch{float:none}}
 @media print{main{max-width:none;padding:0}a{color:inherit}.lang-switch{display:none}}
 """.strip()
@@ -652,8 +653,14 @@ def _report_row(m: Messages, shown: _Entry, versions: dict[str | None, _Entry], 
     else:
         link = f'<span class="muted">{_e(m.text("index.no_report_file"))}</span>'
     for lang, other in versions.items():
-        if other is not shown and lang is not None and other.html:
-            link += f'<div class="small"><a href="{other.link(other.html)}" hreflang="{lang}">{_e(m.text("index.version." + lang))}</a></div>'
+        if other is shown or lang is None:
+            continue
+        label = _e(m.text("index.version." + lang))
+        version = f'<a href="{other.link(other.html)}" hreflang="{lang}">{label}</a>' if other.html else label
+        other_status, other_words = _status_words(m, other.entry)
+        if other_status != "ok":  # a version that failed is named on every page, not only on its own
+            version += f': <span class="status-{_e(other_status)}">{_e(other_words)}</span>'
+        link += f'<div class="small">{version}</div>'
     files = shown.files()
     if files:
         items = "".join(f'<li><a href="{href}">{_e(_file_label(m, label))}</a></li>' for label, href in files)
@@ -701,21 +708,23 @@ def _overview(m: Messages, reports: Iterable[_Entry]) -> str:
         ov = r.results.get("area_overview")
         if not isinstance(ov, dict):
             continue
-        code = ov.get("municipality_code") or r.params.get("municipality") or ov.get("municipality")
-        name = ov.get("municipality_name") or ov.get("name") or ov.get("municipality") or code or MISSING
+        code = ov.get("municipality_code") or ov.get("municipality") or r.params.get("municipality") or r.params.get("province")
+        name = ov.get("name") or ov.get("municipality_name") or code or MISSING
         shown = f"{name} ({code})" if code and name != code else str(name)
         shown_html = f'<a href="{r.link(r.html)}">{_e(shown)}</a>' if r.html else _e(shown)
         n = ov.get("initiatives")
         n_text, n_key = (
             (m.value(n, "count"), str(int(n))) if isinstance(n, (int, float)) and not isinstance(n, bool) else (MISSING, "")
         )
-        coverage = ov.get("coverage_shrunk", ov.get("shrunken_coverage", ov.get("coverage")))
+        coverage = ov.get("coverage_shrunk", ov.get("coverage"))
+        if isinstance(coverage, (int, float)) and not isinstance(coverage, bool):
+            coverage = {"value": coverage, "lo": ov.get("coverage_lo"), "hi": ov.get("coverage_hi"), "kind": "percent"}
         cov_text, cov_key = _overview_value(m, coverage)
-        funnel = ov.get("funnel")
+        funnel = ov.get("funnel_position", ov.get("funnel"))
         funnel_text = MISSING
         if isinstance(funnel, str) and funnel:
-            key = f"index.funnel.{funnel}"
-            funnel_text = m.text(key) if m.has(key) else m.term(funnel)
+            known = [k for k in (f"areas.position.{funnel}", f"index.funnel.{funnel}") if m.has(k)]
+            funnel_text = m.text(known[0]) if known else m.term(funnel)
         rows.append(
             (
                 str(name).lower(),
