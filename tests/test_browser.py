@@ -359,7 +359,8 @@ def screenshots(run_dir: Path, out: Path, height: int = 1500) -> list[Path]:
         for name, page in pages:
             browser.open(page)
             target = out / f"{name}.png"
-            size = save_small_png(browser.screenshot(height), target)
+            shown = min(height, int(browser.evaluate("Math.ceil(document.querySelector('main').getBoundingClientRect().bottom)")))
+            size = save_small_png(browser.screenshot(shown), target)
             print(f"{target}: {size / 1024:.0f} KB")
             written.append(target)
     finally:

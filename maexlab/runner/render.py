@@ -107,8 +107,9 @@ caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 .question{margin-top:-.2em;color:#4d5863}
 details summary{cursor:pointer;color:#0b57a4}
 details ul{margin:.3em 0;padding-left:1.2em;font-size:.9em}
-table.reports{width:100%}
-table.reports td:first-child{min-width:9em}
+table.reports{width:100%;table-layout:fixed}
+table.reports th:nth-child(1){width:18%}table.reports th:nth-child(2){width:44%}
+table.reports th:nth-child(3){width:16%}table.reports th:nth-child(4){width:22%}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2";font-size:.75em}
 table.sortable th[aria-sort=descending]::after{content:" \\25BC";font-size:.75em}
@@ -527,9 +528,23 @@ def _legacy_kind(label: str, value: float) -> str:
     return "number2" if abs(value) < 10 else "number"
 
 
+_KEY_LIKE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)+")
+
+
 def headline_label(m: Messages, label: str) -> str:
-    """A headline label: a catalogue key in the report language, or the text itself (old reports)."""
-    return m.text(label) if m.has(label) else label
+    """A headline label: a catalogue key in the report language, or the text itself (old reports).
+
+    A key this catalogue lacks (a report made by a newer version) shows its last part in words.
+
+    >>> headline_label(Messages("en"), "profile.headline.columns_with_gaps")
+    'Columns with gaps'
+    """
+    if m.has(label):
+        return m.text(label)
+    if _KEY_LIKE.fullmatch(label):
+        words = label.rsplit(".", 1)[1].replace("_", " ")
+        return words[:1].upper() + words[1:]
+    return label
 
 
 def headline_value(m: Messages, label: str, value: Any) -> str:
