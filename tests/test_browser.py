@@ -214,9 +214,9 @@ def fixture_notebook(path: Path) -> Path:
 
 
 def notebook_has_language(path: Path) -> bool:
-    from maexlab.runner.params import notebook_parameters
+    from maexlab.runner.render import notebook_parameters
 
-    return "language" in notebook_parameters(path)
+    return "language" in notebook_parameters(nbformat.read(str(path), as_version=4))
 
 
 def run_set(tmp: Path, name: str, notebooks: list[str], grid: str) -> Path:
@@ -324,6 +324,29 @@ def test_reports_and_index_in_a_real_browser(small_run, browser):
             shown = {languages_of[urllib.request.url2pathname(h)] for h in firsts}
             assert shown == ({language} if language in languages_of.values() else set(languages_of.values())), shown
     assert languages_seen == {"nl", "en"}
+
+
+def test_overview_of_municipality_profiles_sorts_in_the_browser(tmp_path, browser):
+    from maexlab.runner.render import write_index
+
+    reports = []
+    for code, name, coverage in (("GM0518", "'s-Gravenhage", 0.55), ("GM0363", "Amsterdam", 0.65), ("GM0344", "Utrecht", 0.6)):
+        folder = tmp_path / "05_municipality_profile" / code
+        folder.mkdir(parents=True)
+        overview = {"municipality": code, "name": name, "initiatives": 100, "funnel_position": "within"}
+        overview |= {"coverage_shrunk": coverage, "coverage_lo": coverage - 0.05, "coverage_hi": coverage + 0.05}
+        (folder / "results.json").write_text(json.dumps({"area_overview": overview}), encoding="utf-8")
+        (folder / "nb.html").write_text('<!DOCTYPE html><html lang="nl"><title>x</title>', encoding="utf-8")
+        reports.append({"path": f"05_municipality_profile/{code}", "notebook_stem": "05_municipality_profile", "html": "nb.html",
+                        "params": {"municipality": code}, "status": "ok"})  # fmt: skip
+    check_page(browser, write_index(tmp_path, {"status": "ok", "run": {"name": "m"}, "reports": reports}))
+    names = "[...document.querySelectorAll('table.sortable tbody td:first-child')].map(c => c.textContent.split(' (')[0])"
+    assert browser.evaluate(names) == ["Amsterdam", "'s-Gravenhage", "Utrecht"]  # 's-Gravenhage under G
+    browser.evaluate("document.querySelectorAll('table.sortable thead th')[2].click()")
+    assert browser.evaluate(names) == ["'s-Gravenhage", "Utrecht", "Amsterdam"]  # by coverage, ascending
+    browser.evaluate("document.querySelectorAll('table.sortable thead th')[2].click()")
+    assert browser.evaluate(names) == ["Amsterdam", "Utrecht", "'s-Gravenhage"]
+    assert browser.evaluate("document.querySelector('table.sortable caption').textContent") != ""
 
 
 # --- screenshots for docs/screenshots/ -------------------------------------------------------------

@@ -111,6 +111,7 @@ table.reports{width:100%;table-layout:fixed}
 table.reports th:nth-child(1){width:18%}table.reports th:nth-child(2){width:44%}
 table.reports th:nth-child(3){width:16%}table.reports th:nth-child(4){width:22%}
 table.sortable th{cursor:pointer;user-select:none}
+table.sortable td:first-child{white-space:nowrap}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2";font-size:.75em}
 table.sortable th[aria-sort=descending]::after{content:" \\25BC";font-size:.75em}
 table.maexlab-table thead th{text-align:left}
@@ -129,13 +130,13 @@ def _href(*parts: str) -> str:
     return "/".join(quote(p, safe="") for p in parts)
 
 
-def _page(language: str, title: str, body: str, extra_head: str = "") -> str:
+def _page(language: str, title: str, body: str, script: str = "") -> str:
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{_e(language)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="generator" content="maexlab">\n'
-        f"<title>{_e(title)}</title>\n<style>\n{_CSS}\n</style>\n{extra_head}</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+        f"<title>{_e(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n{script}</body>\n</html>\n"
     )
 
 
@@ -716,6 +717,15 @@ th.addEventListener("click",go);th.addEventListener("keydown",function(e){if(e.k
 """.strip()
 
 
+def _sort_name(name: str) -> str:
+    """Sort key of a place name: 's-Gravenhage and 't Zandt under G and Z, as in Dutch lists.
+
+    >>> _sort_name("'s-Gravenhage")
+    'gravenhage'
+    """
+    return re.sub(r"^['’](?:s|t)[- ]", "", name.strip().lower())
+
+
 def _overview(m: Messages, reports: Iterable[_Entry]) -> str:
     """The sortable table of municipality profiles (results.json ``area_overview``), or ""."""
     rows = []
@@ -742,8 +752,8 @@ def _overview(m: Messages, reports: Iterable[_Entry]) -> str:
             funnel_text = m.text(known[0]) if known else m.term(funnel)
         rows.append(
             (
-                str(name).lower(),
-                f'<tr><td data-sort="{_e(str(name).lower())}">{shown_html}</td><td class="num" data-sort="{n_key}">{_e(n_text)}</td>'
+                _sort_name(str(name)),
+                f'<tr><td data-sort="{_e(_sort_name(str(name)))}">{shown_html}</td><td class="num" data-sort="{n_key}">{_e(n_text)}</td>'
                 f'<td data-sort="{cov_key}">{_e(cov_text)}</td><td>{_e(funnel_text)}</td></tr>',
             )
         )
