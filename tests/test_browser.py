@@ -270,6 +270,9 @@ def browser():
 
 
 def check_page(browser: Browser, path: Path) -> dict:
+    from maexlab.runner.render import external_references
+
+    assert external_references(path.read_text(encoding="utf-8")) == [], path.name
     requests = browser.open(path)
     facts = browser.page_facts()
     assert requests == [], f"{path.name} tried to fetch {requests}"

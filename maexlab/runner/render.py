@@ -449,7 +449,10 @@ def report_page(nb: Any, *, results: dict[str, Any] | None = None, incomplete: s
     synthetic = results.get("synthetic") is True or (not results and "SYNTHETIC DATA" in body)
     if synthetic and "maexlab-synthetic" not in body:
         top.append(_banner("synthetic", m.text("common.synthetic_banner")))
-    footer = f'<footer class="maexlab-footer">{_e(m.text("index.report.footer", notebook=name + ".ipynb"))}</footer>'
+    footer_text = m.text("index.report.footer", notebook=name + ".ipynb")
+    if results:  # a report that finished also left its numbers, tables and figures as files
+        footer_text += " " + m.text("index.report.footer_files")
+    footer = f'<footer class="maexlab-footer">{_e(footer_text)}</footer>'
     return _page(language, page_title, "\n".join([*top, body, footer]))
 
 
