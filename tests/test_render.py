@@ -325,3 +325,15 @@ def test_index_overview_of_municipality_profiles(tmp_path):
     # the index of a run without profiles has no overview and no script
     write_index(tmp_path, {"status": "ok", "run": {"name": "x"}, "reports": reports[:0]})
     assert "<script" not in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_index_of_a_dutch_only_run_still_reads_in_english(tmp_path):
+    fake_report(tmp_path, "01_funding_gaps/utrecht", {"language": "nl"}, "nl")
+    reports = [entry("01_funding_gaps/utrecht", "01_funding_gaps", {"province": "Utrecht"})]
+    write_index(tmp_path, {"status": "ok", "run": {"name": "provinces"}, "reports": reports})
+    en = (tmp_path / "index.en.html").read_text(encoding="utf-8")
+    m = Messages("en")
+    assert m.text("index.only_other_language") in en and f"({m.text('index.in_language.nl')})" in en
+    assert 'href="01_funding_gaps/utrecht/nb.html"' in en and "<td>Utrecht</td>" in en
+    nl = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert Messages("nl").text("index.only_other_language") not in nl  # the Dutch page has its own reports
