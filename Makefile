@@ -8,7 +8,7 @@ STAMP := $(VENV)/.maexlab-installed
 LOCK := constraints/requirements.lock
 NBVAL_FLAGS := --nbval --nbval-kernel-name maexlab --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup report test unit nbval lab notebooks lint bench data clean
+.PHONY: setup browser report test unit nbval lab notebooks lint bench data clean
 
 # Virtual environment with the exact versions of the lock, the package editable, and the kernel.
 $(STAMP): pyproject.toml $(LOCK)
@@ -20,16 +20,26 @@ $(STAMP): pyproject.toml $(LOCK)
 
 setup: $(STAMP)
 
+# Headless Chromium for tests/test_browser.py: Debian's package, installed where it is missing and
+# the machine allows it (root with apt-get); elsewhere the browser test is skipped with this reason.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$MAEXLAB_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "setup: installing Debian's chromium for the browser test"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "setup: could not install chromium; tests/test_browser.py will be skipped"; \
+	else echo "setup: no chromium, and it cannot be installed here (needs root and apt-get); tests/test_browser.py will be skipped"; fi
+
 # Main job: every notebook on its default parameters (the embedded synthetic data).
 report: setup
 	$(VENV)/bin/maexlab run params/default.yaml --run-name default
 
 # The whole suite: unit tests, doctests and nbval over the committed notebooks.
-test: setup
+test: setup browser
 	$(PY) -m pytest tests maexlab --doctest-modules -q
 	$(PY) -m pytest $(NBVAL_FLAGS) notebooks -q -p no:cacheprovider
 
-unit: setup
+unit: setup browser
 	$(PY) -m pytest tests maexlab --doctest-modules -q
 
 nbval: setup

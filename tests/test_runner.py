@@ -415,6 +415,6 @@ def test_index_says_when_reports_use_synthetic_data(tmp_path):
     assert notice == "SYNTHETIC DATA: <made up>"
     manifest = {"run": {"name": "t"}, "reports": [{"path": "nb/default", "status": "ok", "data_notice": notice}]}
     page = write_index(tmp_path, manifest).read_text(encoding="utf-8")
-    assert '<p class="synthetic">SYNTHETIC DATA: &lt;made up&gt;</p>' in page
+    assert 'class="maexlab-banner maexlab-synthetic synthetic"' in page  # the banner in the page's language
     (report_dir / "results.json").write_text(json.dumps({"synthetic": False}))
     assert read_data_notice(report_dir) is None

@@ -2,7 +2,8 @@
 
 The runner starts this file *by path* in a fresh process per report
 (``python .../worker.py RESULT.json`` with the job spec as JSON on stdin), so it imports
-nothing from ``maexlab`` (a report's process pays only for papermill and nbconvert) and it
+nothing from ``maexlab`` before the notebook has run (only the HTML export, from
+:mod:`maexlab.runner.render`, does) and it
 can be killed as a whole on timeout. It also exits when its parent (the supervising runner)
 disappears, and the kernel it starts does the same, so no orphans survive a killed run.
 
@@ -65,15 +66,11 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def export_html(notebook_path: str | Path, html_path: str | Path) -> None:
-    """HTML of an executed notebook without code cells (outputs and markdown only)."""
-    import nbformat
-    from nbconvert import HTMLExporter
+def export_html(notebook_path: str | Path, html_path: str | Path, *, incomplete: str | None = None) -> None:
+    """The report's HTML page: :func:`maexlab.runner.render.export_html` (imported only when a report is done)."""
+    from maexlab.runner.render import export_html as render_export_html
 
-    nb = nbformat.read(str(notebook_path), as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
-    atomic_write_text(html_path, body)
+    render_export_html(notebook_path, html_path, incomplete=incomplete)
 
 
 def cell_seconds(nb: Any) -> float:
