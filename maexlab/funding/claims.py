@@ -74,9 +74,15 @@ CLAIMS: dict[str, str] = {
 }
 
 
+def _coverage_bounds() -> dict[str, float]:
+    (lo, hi), (outer_lo, outer_hi) = COVERAGE_EQUIVALENCE_BAND, COVERAGE_DIFFERENCE_BAND
+    return {"lo": lo, "hi": hi, "outer_lo": outer_lo, "outer_hi": outer_hi, "esem": ESEM_COVERAGE}
+
+
 def _not_testable(claim: str, rule: str, reasons: Sequence[Reason], kind: str = "signed2") -> Verdict:
     reasons = tuple(reasons) or (Reason("common.reasons.no_estimate"),)
-    return Verdict(claim, NOT_TESTABLE, rule, kind=kind, reasons=reasons, nominal_rate=NOMINAL_RATE)
+    values = _coverage_bounds() if kind.startswith("percent") else {"null": 0.0}
+    return Verdict(claim, NOT_TESTABLE, rule, kind=kind, reasons=reasons, nominal_rate=NOMINAL_RATE, rule_values=values)
 
 
 def _fit_reasons(fit: ModelFit | None, why: Sequence[Reason]) -> list[Reason] | None:

@@ -85,7 +85,9 @@ def tables_overview(report) -> SectionOutput:
     report.say("profile.text.validation")
     counts = report.data.row_counts()
     status = ["present" if p and (r or 0) > 0 else "empty" if p else "absent" for p, r in zip(counts["present"], counts["rows"], strict=True)]
-    shown = counts.assign(status=[report.t(f"profile.status.{s}") for s in status])
+    # Absent tables have no row count (pd.NA, which the formatter does not take): show them as missing.
+    rows = counts["rows"].astype(object).where(counts["rows"].notna(), None)
+    shown = counts.assign(rows=rows, status=[report.t(f"profile.status.{s}") for s in status])
     report.table(counts, "row_counts", count_column=None)
     report.show(shown, None, [Col("table", "text"), Col("rows", "count"), Col("status", "text", label="profile.col.status")])
     initiatives = report.data.tables.get("initiatives")
