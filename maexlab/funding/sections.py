@@ -53,6 +53,14 @@ __all__ = [
     "source_by_phase",
 ]
 
+class _Output(SectionOutput):
+    """A SectionOutput that shows nothing when it is a cell's last value: the section has shown
+    its content already (``cell: sections.x(report)`` must not print a repr into the report)."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 #: Cluster-bootstrap replicates behind every interval on coverage and shares.
 N_BOOT = 300
 #: Dimensions of the one-way gap tables, in report order.
@@ -158,7 +166,7 @@ def _show_gap(report, shown: pd.DataFrame, by: tuple[str, ...]) -> None:
 
 def applications_overview(report) -> SectionOutput:
     """How many applications were decided, and those still pending or withdrawn."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("funding.sections.applications")
     report.say("funding.text.applications")
     if not _needs_apps(report, "funding.sections.applications", out):
@@ -194,7 +202,7 @@ def _overall(report) -> pd.DataFrame:
 
 def overall_coverage(report) -> SectionOutput:
     """Money-weighted coverage over all decided applications, with its cluster-bootstrap interval."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("funding.sections.overall")
     report.say("funding.text.overall", n_boot=N_BOOT)
     if not _needs_apps(report, "funding.sections.overall", out):
@@ -217,7 +225,7 @@ def overall_coverage(report) -> SectionOutput:
 
 def gap_tables(report) -> SectionOutput:
     """One gap table per dimension (source, phase, purpose, value model, theme, request size)."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("funding.sections.gaps")
     report.say("funding.text.gaps")
     if not _needs_apps(report, "funding.sections.gaps", out):
@@ -261,7 +269,7 @@ def gap_tables(report) -> SectionOutput:
 
 def source_by_phase(report) -> SectionOutput:
     """Coverage for every combination of source and phase at application, as a heatmap."""
-    out = SectionOutput()
+    out = _Output()
     section = "funding.sections.source_phase"
     report.heading(section)
     report.say("funding.text.source_phase", mark=report.t("common.suppressed_mark"))
@@ -286,7 +294,7 @@ def source_by_phase(report) -> SectionOutput:
 
 def missing_middle(report) -> SectionOutput:
     """Coverage and approval by request size: do mid-sized requests (EUR 25-250k) fare worse?"""
-    out = SectionOutput()
+    out = _Output()
     section = "funding.sections.missing_middle"
     report.heading(section)
     report.say("funding.text.missing_middle", esem=ESEM_COVERAGE)
@@ -308,7 +316,7 @@ def missing_middle(report) -> SectionOutput:
 
 def share_distribution(report) -> SectionOutput:
     """How much of the request approved applications receive."""
-    out = SectionOutput()
+    out = _Output()
     section = "funding.sections.share"
     report.heading(section)
     report.say("funding.text.share")
@@ -393,7 +401,7 @@ def _odds_table(report, fit: fm.ModelFit, name: str) -> pd.DataFrame:
 
 def models(report) -> SectionOutput:
     """Who gets approved, and how much of the request: approval logit and fractional coverage logit."""
-    out = SectionOutput()
+    out = _Output()
     section = "funding.sections.models"
     report.heading(section)
     report.say("funding.text.models")
@@ -424,7 +432,7 @@ def models(report) -> SectionOutput:
 
 def marginal_effects(report) -> SectionOutput:
     """The model contrasts in percentage points (average marginal effects)."""
-    out = SectionOutput()
+    out = _Output()
     section = "funding.sections.ame"
     report.heading(section)
     report.say("funding.text.ame")
@@ -479,7 +487,7 @@ def _claim_finding(report, v: Verdict) -> None:
 
 def claims_tested(report) -> SectionOutput:
     """Verdicts on claims 9 (hybrids), 10 (organisational strength), 7 (multi-year) and the 60% claim."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("funding.sections.claims")
     report.say("funding.text.claims")
     data_reasons = unmet(report.data, NEEDS["applications"])
@@ -511,7 +519,7 @@ def claims_tested(report) -> SectionOutput:
 
 def over_time(report) -> SectionOutput:
     """Coverage by year of application, and how much approved funding is multi-year by phase."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("funding.sections.over_time")
     report.say("funding.text.over_time")
     section = "funding.sections.by_year"

@@ -34,6 +34,14 @@ __all__ = [
     "value_model_by_province",
 ]
 
+class _Output(SectionOutput):
+    """A SectionOutput that shows nothing when it is a cell's last value: the section has shown
+    its content already (``cell: sections.x(report)`` must not print a repr into the report)."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 #: What each section needs (present and non-empty).
 NEEDS: dict[str, Needs] = {
     "province": Needs({"initiatives": ("province",)}),
@@ -80,7 +88,7 @@ def _pivot(report, table: pd.DataFrame, index: str, columns: str, order: dict[st
 
 def tables_overview(report) -> SectionOutput:
     """Which tables the data holds, their rows, and the validation every load passed."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("profile.sections.tables")
     report.say("profile.text.validation")
     counts = report.data.row_counts()
@@ -106,7 +114,7 @@ def tables_overview(report) -> SectionOutput:
 
 def initiatives_by_province(report) -> SectionOutput:
     """Initiatives per province (provinces without initiatives are not listed)."""
-    out = SectionOutput()
+    out = _Output()
     section = "profile.sections.province"
     report.heading(section)
     report.say("profile.text.province", min_group_size=report.min_group_size)
@@ -131,7 +139,7 @@ def initiatives_by_province(report) -> SectionOutput:
 
 def phase_mix(report) -> SectionOutput:
     """Initiatives by phase at the data cut-off, with the ESEM phase mix beside it."""
-    out = SectionOutput()
+    out = _Output()
     section = "profile.sections.phase_mix"
     report.heading(section)
     report.say("profile.text.phase_mix", **ESEM_PHASES)
@@ -156,7 +164,7 @@ def phase_mix(report) -> SectionOutput:
 
 def value_model_by_province(report) -> SectionOutput:
     """How many social, hybrid and commercial initiatives each province holds."""
-    out = SectionOutput()
+    out = _Output()
     section = "profile.sections.value_model"
     report.heading(section)
     report.say("profile.text.value_model")
@@ -171,7 +179,7 @@ def value_model_by_province(report) -> SectionOutput:
 
 def funding_by_source_status(report) -> SectionOutput:
     """Funding applications by source and status (suppressed on initiatives, not applications)."""
-    out = SectionOutput()
+    out = _Output()
     section = "profile.sections.funding"
     report.heading(section)
     report.say("profile.text.funding", min_group_size=report.min_group_size)
@@ -186,7 +194,7 @@ def funding_by_source_status(report) -> SectionOutput:
 
 def missingness(report) -> SectionOutput:
     """Share of empty cells per column; columns present but wholly empty are named as such."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("profile.sections.missingness")
     report.say("profile.text.missingness")
     missing = report.table(profile.missingness(report.data), "missingness", count_column=None)
