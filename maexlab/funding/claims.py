@@ -101,10 +101,25 @@ def _term_reason(fit: ModelFit, terms: Sequence[str]) -> Reason:
             continue
         why = fit.dropped_why.get(term) or "absent"
         if term == "multi_year":
-            return Reason(f"funding.reasons.multi_year_{why}")
+            return Reason(MULTI_YEAR_DROPPED[why])
         parts = [p.split("[", 1)[1].rstrip("]") for p in term.split(":") if "[" in p]
-        return Reason(f"funding.reasons.term_{why}", {"level": parts[0], "within": parts[1] if len(parts) > 1 else "all"})
+        return Reason(TERM_DROPPED[why], {"level": parts[0], "within": parts[1] if len(parts) > 1 else "all"})
     return Reason("common.reasons.no_estimate")
+
+
+#: Why a term the claim needs is not in the model -> the reason's catalogue key.
+TERM_DROPPED: dict[str, str] = {
+    "empty": "funding.reasons.term_empty",
+    "collinear": "funding.reasons.term_collinear",
+    "perfect_prediction": "funding.reasons.term_perfect_prediction",
+    "absent": "funding.reasons.term_absent",
+}
+MULTI_YEAR_DROPPED: dict[str, str] = {
+    "empty": "funding.reasons.multi_year_empty",
+    "collinear": "funding.reasons.multi_year_collinear",
+    "perfect_prediction": "funding.reasons.multi_year_perfect_prediction",
+    "absent": "funding.reasons.multi_year_absent",
+}
 
 
 def _evidence(label: str, c: dict[str, float]) -> Reason:
@@ -152,7 +167,10 @@ def hybrid_verdict(fit: ModelFit | None, why: Sequence[Reason] = ()) -> Verdict:
     if not fit.options.get("value_model"):
         return _not_testable(claim, rule, [fit.omitted.get("value_model", Reason("funding.omitted.value_model"))])
     parts = []
-    for label, a, group in (("hybrid_social_subsidy", "social", "subsidy"), ("hybrid_commercial_investor", "commercial", "investor")):
+    for label, a, group in (
+        ("hybrid_social_subsidy", "social", "subsidy"),
+        ("hybrid_commercial_investor", "commercial", "investor"),
+    ):
         weights = fit.level_weights("value_model", a, "hybrid", f":group[{group}]")
         if weights is None:
             needed = [f"vm[{v}]:group[{group}]" for v in ("hybrid", a) if v != fit.references["value_model"]]

@@ -165,7 +165,9 @@ def _drop_perfect_prediction(x: pd.DataFrame, y: pd.Series) -> tuple[pd.Series, 
             on = keep & (x[c] == 1)
             outcomes = y[on]
             if outcomes.min() == outcomes.max():
-                notes.append(Reason("funding.notes.perfect_prediction", {"term": c, "n": int(on.sum()), "share": float(outcomes.iloc[0])}))
+                notes.append(
+                    Reason("funding.notes.perfect_prediction", {"term": c, "n": int(on.sum()), "share": float(outcomes.iloc[0])})
+                )
                 terms.append(c)
                 keep &= ~on
                 changed = True
@@ -355,7 +357,12 @@ def _references(d: pd.DataFrame, options: dict) -> tuple[dict[str, str], list[Re
         level = choose_reference(d[factor], factor) or PREFERRED_REFERENCES[factor]
         chosen[factor] = level
         if level != PREFERRED_REFERENCES[factor]:
-            notes.append(Reason("funding.notes.reference_replaced", {"factor": factor, "reference": PREFERRED_REFERENCES[factor], "chosen": level}))
+            notes.append(
+                Reason(
+                    "funding.notes.reference_replaced",
+                    {"factor": factor, "reference": PREFERRED_REFERENCES[factor], "chosen": level},
+                )
+            )
     return chosen, notes
 
 

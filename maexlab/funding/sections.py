@@ -53,6 +53,7 @@ __all__ = [
     "source_by_phase",
 ]
 
+
 class _Output(SectionOutput):
     """A SectionOutput that shows nothing when it is a cell's last value: the section has shown
     its content already (``cell: sections.x(report)`` must not print a repr into the report)."""
@@ -174,7 +175,9 @@ def applications_overview(report) -> SectionOutput:
     apps = _apps(report)
     decided = apps[apps["decided"]]
     n_undecided = int((~apps["decided"]).sum())
-    report.say("funding.text.decided_counts", n=len(decided), initiatives=decided["initiative_id"].nunique(), undecided=n_undecided)
+    report.say(
+        "funding.text.decided_counts", n=len(decided), initiatives=decided["initiative_id"].nunique(), undecided=n_undecided
+    )
     report.headline("funding.headline.decided", len(decided), kind="count")
     report.results["applications"] = {
         "decided": len(decided),
@@ -182,8 +185,16 @@ def applications_overview(report) -> SectionOutput:
         "initiatives_with_decided": int(decided["initiative_id"].nunique()),
     }
     if n_undecided:
-        table = report.table(undecided_table(apps), "undecided_applications", keep=("status", "source"), count_column="n_initiatives")
-        cols = [Col("status", "term"), Col("source", "term"), Col("n", "count"), Col("n_initiatives", "count"), Col("requested_eur", "money")]
+        table = report.table(
+            undecided_table(apps), "undecided_applications", keep=("status", "source"), count_column="n_initiatives"
+        )
+        cols = [
+            Col("status", "term"),
+            Col("source", "term"),
+            Col("n", "count"),
+            Col("n_initiatives", "count"),
+            Col("requested_eur", "money"),
+        ]
         report.show(table, None, cols)
         out.tables["undecided_applications"] = table
     return out
@@ -211,11 +222,26 @@ def overall_coverage(report) -> SectionOutput:
     out.tables["gap_overall"] = overall
     row = overall.iloc[0]
     if bool(row["suppressed"]):
-        return _skip(report, "funding.sections.overall", out, [Reason("funding.reasons.suppressed_overall", {"minimum": report.min_group_size})])
+        return _skip(
+            report,
+            "funding.sections.overall",
+            out,
+            [Reason("funding.reasons.suppressed_overall", {"minimum": report.min_group_size})],
+        )
     report.show(overall, None, list(GAP_COLUMNS))
-    report.say("funding.text.overall_result", coverage=report.m.interval(row["coverage"], row["coverage_lo"], row["coverage_hi"], "percent1"),
-               requested=row["requested_eur"], esem=ESEM_COVERAGE)
-    report.headline("funding.headline.coverage", float(row["coverage"]), kind="percent", lo=float(row["coverage_lo"]), hi=float(row["coverage_hi"]))
+    report.say(
+        "funding.text.overall_result",
+        coverage=report.m.interval(row["coverage"], row["coverage_lo"], row["coverage_hi"], "percent1"),
+        requested=row["requested_eur"],
+        esem=ESEM_COVERAGE,
+    )
+    report.headline(
+        "funding.headline.coverage",
+        float(row["coverage"]),
+        kind="percent",
+        lo=float(row["coverage_lo"]),
+        hi=float(row["coverage_hi"]),
+    )
     report.results["coverage_overall"] = {k: float(row[k]) for k in ("coverage", "coverage_lo", "coverage_hi", "approval_rate")}
     return out
 
@@ -250,7 +276,8 @@ def gap_tables(report) -> SectionOutput:
         out.tables[f"gap_by_{dim}"] = shown
         visible = shown[~shown["suppressed"].astype(bool)]
         report.results[f"coverage_by_{dim}"] = {
-            str(r[dim]): {"coverage": r["coverage"], "lo": r["coverage_lo"], "hi": r["coverage_hi"]} for _, r in visible.iterrows()
+            str(r[dim]): {"coverage": r["coverage"], "lo": r["coverage_lo"], "hi": r["coverage_hi"]}
+            for _, r in visible.iterrows()
         }
         if dim == "source" and len(visible) >= 2:
             low, high = visible.loc[visible["coverage"].idxmin()], visible.loc[visible["coverage"].idxmax()]
@@ -283,7 +310,9 @@ def source_by_phase(report) -> SectionOutput:
     cross = _publish_gap(report, table, "gap_by_source_phase", ("source", "phase"))
     if (~cross["suppressed"].astype(bool)).sum() < 2:
         return _skip(report, section, out, [Reason("funding.reasons.cells_suppressed", {"minimum": report.min_group_size})])
-    out.figures["gap_heatmap_source_phase"] = report.figure(plot_gap_heatmap(cross, "source", "phase", language=report.language), "gap_heatmap_source_phase")
+    out.figures["gap_heatmap_source_phase"] = report.figure(
+        plot_gap_heatmap(cross, "source", "phase", language=report.language), "gap_heatmap_source_phase"
+    )
     _left_out_note(report, table, "gap_by_source_phase")
     out.tables["gap_by_source_phase"] = cross
     return out
@@ -326,7 +355,9 @@ def share_distribution(report) -> SectionOutput:
     approved = apps[apps["decided"] & apps["approved"].fillna(False).astype(bool)]
     n_init = int(approved["initiative_id"].nunique())
     if n_init < report.min_group_size:
-        return _skip(report, section, out, [Reason("funding.reasons.too_few_approved", {"n": n_init, "minimum": report.min_group_size})])
+        return _skip(
+            report, section, out, [Reason("funding.reasons.too_few_approved", {"n": n_init, "minimum": report.min_group_size})]
+        )
     capped = share_capped(apps)
     report.results.setdefault("left_out", {})["share_granted_capped_at_1"] = capped
     if capped:
@@ -361,7 +392,11 @@ def _fits(report) -> dict[str, fm.ModelFit | None]:
     state = _state(report)
     if state.fits is None:
         apps = _apps(report)
-        state.fits = {"approval": fm.fit_approval(apps), "coverage": fm.fit_coverage(apps), "fund": fm.fit_approval(apps, fund_purpose=True)}
+        state.fits = {
+            "approval": fm.fit_approval(apps),
+            "coverage": fm.fit_coverage(apps),
+            "fund": fm.fit_approval(apps, fund_purpose=True),
+        }
         state.fit_reasons = _why_no_fit(apps, state.fits["approval"]) if state.fits["approval"] is None else []
     return state.fits
 
@@ -392,8 +427,11 @@ def _describe_fit(report, fit: fm.ModelFit) -> None:
 def _odds_table(report, fit: fm.ModelFit, name: str) -> pd.DataFrame:
     table = report.table(fm.odds_ratio_table(fit), name, count_column=None)
     shown = table.assign(term=[fm.term_label(t, report.language) for t in table["term"]])
-    cols = [Col("term", "text", label="funding.col.term"), Col("odds_ratio", "number2", lo="or_lo", hi="or_hi", label="funding.col.odds_ratio"),
-            Col("p", "number3", label="funding.col.p")]
+    cols = [
+        Col("term", "text", label="funding.col.term"),
+        Col("odds_ratio", "number2", lo="or_lo", hi="or_hi", label="funding.col.odds_ratio"),
+        Col("p", "number3", label="funding.col.p"),
+    ]
     caption = report.t("funding.text.odds_caption", levels=_reference_levels(report, fit))
     report.show(shown, None, cols, caption=caption)
     return table
@@ -426,7 +464,9 @@ def models(report) -> SectionOutput:
         _describe_fit(report, fit)
         table = _odds_table(report, fit, f"{name}_odds_ratios")
         out.tables[f"{name}_odds_ratios"] = table
-        report.results[f"{name}_model"] = {t: {k: v[k] for k in ("coef", "lo", "hi", "odds_ratio")} for t, v in fit.terms().items()}
+        report.results[f"{name}_model"] = {
+            t: {k: v[k] for k in ("coef", "lo", "hi", "odds_ratio")} for t, v in fit.terms().items()
+        }
     return out
 
 
@@ -449,12 +489,19 @@ def marginal_effects(report) -> SectionOutput:
         f"{r.model}|{r.effect}": {"ame": r.ame_pp, "lo": r.lo_pp, "hi": r.hi_pp} for r in shown.itertuples() if not r.suppressed
     }
     published = {name: shown[shown["model"] == name] for name in tables}
-    out.figures["marginal_effects_forest"] = report.figure(fm.plot_ame_forest(published, report.language), "marginal_effects_forest")
-    display = shown.assign(
-        effect=[report.t(f"funding.effects.{e}") for e in shown["effect"]], model=[report.t(f"funding.model_names.{m}") for m in shown["model"]]
+    out.figures["marginal_effects_forest"] = report.figure(
+        fm.plot_ame_forest(published, report.language), "marginal_effects_forest"
     )
-    cols = [Col("model", "text", label="funding.col.model"), Col("effect", "text", label="funding.col.effect"),
-            Col("ame_pp", "signed2", lo="lo_pp", hi="hi_pp", label="funding.col.ame"), Col("n", "count")]
+    display = shown.assign(
+        effect=[report.t(f"funding.effects.{e}") for e in shown["effect"]],
+        model=[report.t(f"funding.model_names.{m}") for m in shown["model"]],
+    )
+    cols = [
+        Col("model", "text", label="funding.col.model"),
+        Col("effect", "text", label="funding.col.effect"),
+        Col("ame_pp", "signed2", lo="lo_pp", hi="hi_pp", label="funding.col.ame"),
+        Col("n", "count"),
+    ]
     report.show(display, None, cols)
     out.tables["average_marginal_effects"] = shown
     return out
@@ -471,7 +518,9 @@ def _coverage_claim(report) -> Verdict:
         return claims.coverage_verdict(None, None, None, [Reason("funding.reasons.no_decided")])
     row = _overall(report).iloc[0]
     if bool(row["suppressed"]):
-        return claims.coverage_verdict(None, None, None, [Reason("funding.reasons.suppressed_overall", {"minimum": report.min_group_size})])
+        return claims.coverage_verdict(
+            None, None, None, [Reason("funding.reasons.suppressed_overall", {"minimum": report.min_group_size})]
+        )
     return claims.coverage_verdict(row["coverage"], row["coverage_lo"], row["coverage_hi"])
 
 
@@ -531,7 +580,9 @@ def over_time(report) -> SectionOutput:
             _skip(report, section, out, [too_few])
         else:
             by_year = _publish_gap(report, table, "gap_by_year", ("year",))
-            out.figures["coverage_by_year"] = report.figure(plot_coverage_by_year(by_year, language=report.language), "coverage_by_year")
+            out.figures["coverage_by_year"] = report.figure(
+                plot_coverage_by_year(by_year, language=report.language), "coverage_by_year"
+            )
             _show_gap(report, by_year, ("year",))
             _left_out_note(report, table, "gap_by_year")
             out.tables["gap_by_year"] = by_year
@@ -548,10 +599,20 @@ def over_time(report) -> SectionOutput:
     if too_few:
         return _skip(report, section, out, [too_few])
     multi = report.table(table, "multi_year_by_phase", keep=("phase",), count_column="n_initiatives")
-    cols = [Col("phase", "term", label="funding.col.phase"), Col("n", "count", label="funding.col.approved_n"), Col("n_initiatives", "count"),
-            Col("multi_year_share", "percent", lo="multi_year_share_lo", hi="multi_year_share_hi", label="funding.col.multi_year_share"),
-            Col("approval_multi_year", "percent", label="funding.col.approval_multi_year"),
-            Col("approval_single_year", "percent", label="funding.col.approval_single_year")]
+    cols = [
+        Col("phase", "term", label="funding.col.phase"),
+        Col("n", "count", label="funding.col.approved_n"),
+        Col("n_initiatives", "count"),
+        Col(
+            "multi_year_share",
+            "percent",
+            lo="multi_year_share_lo",
+            hi="multi_year_share_hi",
+            label="funding.col.multi_year_share",
+        ),
+        Col("approval_multi_year", "percent", label="funding.col.approval_multi_year"),
+        Col("approval_single_year", "percent", label="funding.col.approval_single_year"),
+    ]
     report.show(multi, None, cols)
     _left_out_note(report, table, "multi_year_by_phase")
     out.tables["multi_year_by_phase"] = multi

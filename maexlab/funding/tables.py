@@ -613,7 +613,9 @@ def plot_missing_middle(shown: pd.DataFrame, language: str = DEFAULT_LANGUAGE):
     ax.axhline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1, label=m.text("funding.plots.esem_line", esem=ESEM_COVERAGE))
     middle = [i for i, b in enumerate(t["size_band"]) if b in ("25-50k", "50-250k")]
     if middle:
-        ax.axvspan(min(middle) - 0.5, max(middle) + 0.5, color="#f0e442", alpha=0.15, label=m.text("funding.plots.missing_middle"))
+        ax.axvspan(
+            min(middle) - 0.5, max(middle) + 0.5, color="#f0e442", alpha=0.15, label=m.text("funding.plots.missing_middle")
+        )
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(_percent_formatter(m))
     ax.set_xlabel(m.text("funding.plots.axis.size_band"))

@@ -34,6 +34,7 @@ __all__ = [
     "value_model_by_province",
 ]
 
+
 class _Output(SectionOutput):
     """A SectionOutput that shows nothing when it is a cell's last value: the section has shown
     its content already (``cell: sections.x(report)`` must not print a repr into the report)."""
@@ -92,7 +93,10 @@ def tables_overview(report) -> SectionOutput:
     report.heading("profile.sections.tables")
     report.say("profile.text.validation")
     counts = report.data.row_counts()
-    status = ["present" if p and (r or 0) > 0 else "empty" if p else "absent" for p, r in zip(counts["present"], counts["rows"], strict=True)]
+    status = [
+        "present" if p and (r or 0) > 0 else "empty" if p else "absent"
+        for p, r in zip(counts["present"], counts["rows"], strict=True)
+    ]
     # Absent tables have no row count (pd.NA, which the formatter does not take): show them as missing.
     rows = counts["rows"].astype(object).where(counts["rows"].notna(), None)
     shown = counts.assign(rows=rows, status=[report.t(f"profile.status.{s}") for s in status])
@@ -103,11 +107,18 @@ def tables_overview(report) -> SectionOutput:
     funding = report.data.tables.get("funding")
     if funding is not None:
         report.headline("profile.headline.applications", len(funding), kind="count")
-    report.results["row_counts"] = {t: (None if pd.isna(r) else int(r)) for t, r in zip(counts["table"], counts["rows"], strict=True)}
+    report.results["row_counts"] = {
+        t: (None if pd.isna(r) else int(r)) for t, r in zip(counts["table"], counts["rows"], strict=True)
+    }
     report.results["validation"] = "all checks passed"
     present = [t for t, s in zip(counts["table"], status, strict=True) if s == "present"]
-    report.finding("profile.findings.tables", n=len(present), total=len(counts), tables=", ".join(present) or MISSING,
-                   initiatives=0 if initiatives is None else len(initiatives))
+    report.finding(
+        "profile.findings.tables",
+        n=len(present),
+        total=len(counts),
+        tables=", ".join(present) or MISSING,
+        initiatives=0 if initiatives is None else len(initiatives),
+    )
     out.tables["row_counts"] = counts
     return out
 
@@ -133,7 +144,9 @@ def initiatives_by_province(report) -> SectionOutput:
     out.tables["initiatives_by_province"] = table
     visible = shown.sort_values("n", ascending=False)
     if len(visible):
-        report.finding("profile.findings.province", n=len(visible), largest=visible["province"].iloc[0], largest_n=int(visible["n"].iloc[0]))
+        report.finding(
+            "profile.findings.province", n=len(visible), largest=visible["province"].iloc[0], largest_n=int(visible["n"].iloc[0])
+        )
     return out
 
 
@@ -154,8 +167,12 @@ def phase_mix(report) -> SectionOutput:
         ax.set_ylabel(report.t("profile.plots.phase_y"))
         ax.set_title(report.t("profile.plots.phase_title"))
         out.figures["phase_mix"] = report.figure(fig, "phase_mix")
-    cols = [Col("phase", "term"), Col("n", "count", label="columns.n_initiatives"), Col("share", "percent", label="profile.col.share"),
-            Col("share_of_active", "percent", label="profile.col.share_of_active")]
+    cols = [
+        Col("phase", "term"),
+        Col("n", "count", label="columns.n_initiatives"),
+        Col("share", "percent", label="profile.col.share"),
+        Col("share_of_active", "percent", label="profile.col.share_of_active"),
+    ]
     report.show(mix, None, cols)
     report.results["phase_mix"] = {r["phase"]: r["share"] for _, r in visible.iterrows()}
     out.tables["phase_mix"] = mix
@@ -207,8 +224,13 @@ def missingness(report) -> SectionOutput:
     if with_gaps.empty:
         report.say("profile.text.no_gaps")
     else:
-        cols = [Col("table", "text"), Col("column", "text"), Col("rows", "count"), Col("missing", "count", label="profile.col.missing_cells"),
-                Col("share_missing", "percent1", label="columns.missing")]
+        cols = [
+            Col("table", "text"),
+            Col("column", "text"),
+            Col("rows", "count"),
+            Col("missing", "count", label="profile.col.missing_cells"),
+            Col("share_missing", "percent1", label="columns.missing"),
+        ]
         report.show(with_gaps, None, cols)
     report.finding("profile.findings.missingness", n=len(with_gaps), empty=len(empty))
     out.tables["missingness"] = missing
