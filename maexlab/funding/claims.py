@@ -165,7 +165,7 @@ def hybrid_verdict(fit: ModelFit | None, why: Sequence[Reason] = ()) -> Verdict:
     if blocked:
         return _not_testable(claim, rule, blocked)
     if not fit.options.get("value_model"):
-        return _not_testable(claim, rule, [fit.omitted.get("value_model", Reason("funding.omitted.value_model"))])
+        return _not_testable(claim, rule, [Reason("funding.reasons.no_value_model")])
     parts = []
     for label, a, group in (
         ("hybrid_social_subsidy", "social", "subsidy"),
@@ -194,7 +194,7 @@ def org_strength_verdict(fit: ModelFit | None, fund_fit: ModelFit | None, why: S
     if blocked:
         return _not_testable(claim, rule, [*blocked, *pooled])
     if fund_fit.references["purpose"] != "startup":
-        reason = Reason("common.reasons.category_never_recorded", {"category": "startup"})
+        reason = Reason("funding.reasons.no_startup_applications")
         return _not_testable(claim, rule, [reason, *pooled])
     rows = fund_fit.frame[fund_fit.frame["source"] == "fund_grant"]
     counts = {p: int((rows["purpose"] == p).sum()) for p in ("organisational_strengthening", "startup", "project")}
@@ -219,7 +219,7 @@ def multi_year_verdict(fit: ModelFit | None, why: Sequence[Reason] = ()) -> Verd
     if blocked:
         return _not_testable(claim, rule, blocked)
     if not fit.options.get("multi_year"):
-        return _not_testable(claim, rule, [*why] or [fit.omitted.get("multi_year", Reason("funding.omitted.multi_year"))])
+        return _not_testable(claim, rule, [*why] or [Reason("funding.reasons.no_multi_year_flag")])
     if "multi_year" not in fit.params.index:
         return _not_testable(claim, rule, [_term_reason(fit, ["multi_year"])])
     c = fit.coef("multi_year")

@@ -563,30 +563,32 @@ def ame_table(fit: ModelFit) -> pd.DataFrame:
 
 
 def plot_ame_forest(tables: dict[str, pd.DataFrame], language: str = DEFAULT_LANGUAGE):
-    """Forest plot of average marginal effects with 95% intervals, one panel per model,
-    stacked so that no panel's axis labels run into its neighbour's. ``tables`` maps a model
-    name (``approval``, ``coverage``) to its (published) :func:`ame_table`."""
+    """Forest plot of average marginal effects with 95% intervals: one row per contrast, one
+    marker per model (``tables`` maps ``approval`` / ``coverage`` to its published
+    :func:`ame_table`), on one shared axis, so no panel's labels can run into another's.
+    Labels are wrapped to keep the plot readable at 800 px."""
+    import textwrap
+
     m = messages(language)
     tables = {k: v.dropna(subset=["ame_pp"]) for k, v in tables.items() if v is not None and len(v.dropna(subset=["ame_pp"]))}
-    heights = [0.34 * len(t) + 0.9 for t in tables.values()]
-    fig, axes = plt.subplots(
-        len(tables), 1, figsize=(8, sum(heights) + 0.8), squeeze=False, gridspec_kw={"height_ratios": heights}
-    )
-    for ax, (model, t) in zip(axes[:, 0], tables.items(), strict=True):
-        pos = np.arange(len(t))
+    effects = list(dict.fromkeys(e for t in tables.values() for e in t["effect"]))
+    row = {e: i for i, e in enumerate(effects)}
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(effects) + 1.6))
+    styles = {"approval": ("o", "#4c72b0"), "coverage": ("s", "#dd8452")}
+    offsets = np.linspace(-0.15, 0.15, len(tables)) if len(tables) > 1 else [0.0]
+    for offset, (model, t) in zip(offsets, tables.items(), strict=True):
+        marker, colour = styles.get(model, ("o", "#4c72b0"))
+        y = t["effect"].map(row).to_numpy(dtype=float) + offset
+        err = [t["ame_pp"] - t["lo_pp"], t["hi_pp"] - t["ame_pp"]]
         ax.errorbar(
-            t["ame_pp"],
-            pos,
-            xerr=[t["ame_pp"] - t["lo_pp"], t["hi_pp"] - t["ame_pp"]],
-            fmt="o",
-            color="#4c72b0",
-            capsize=3,
+            t["ame_pp"], y, xerr=err, fmt=marker, color=colour, capsize=3, ms=5, label=m.text(f"funding.plots.ame_panel.{model}")
         )
-        ax.axvline(0, color="black", lw=1)
-        ax.set_yticks(pos, [m.text(f"funding.effects.{e}") for e in t["effect"]], fontsize=9)
-        ax.invert_yaxis()
-        ax.set_title(m.text(f"funding.plots.ame_panel.{model}"), fontsize=10, loc="left")
-        ax.set_xlabel(m.text("funding.plots.ame_x"), fontsize=9)
-    fig.suptitle(m.text("funding.plots.ame_title"), fontweight="bold", x=0.01, ha="left")
+    ax.axvline(0, color="black", lw=1)
+    labels = [textwrap.fill(m.text(f"funding.effects.{e}"), 34) for e in effects]
+    ax.set_yticks(range(len(effects)), labels, fontsize=8.5)
+    ax.set_ylim(len(effects) - 0.5, -0.5)
+    ax.set_xlabel(m.text("funding.plots.ame_x"), fontsize=9)
+    ax.set_title(m.text("funding.plots.ame_title"), fontsize=11, loc="left", pad=22 if len(tables) > 1 else 6)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False) if len(tables) > 1 else None
     fig.tight_layout()
     return fig

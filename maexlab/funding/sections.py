@@ -138,9 +138,17 @@ def _left_out_note(report, table: pd.DataFrame, name: str) -> None:
         report.say("funding.left_out", n=info["applications"], detail=detail)
 
 
-def _large_groups(table: pd.DataFrame, dim: str, minimum: int) -> Reason | None:
-    counts = dict(zip(table[dim].astype(str), table["n_initiatives"].fillna(0).astype(int), strict=True))
-    return two_groups_large_enough(counts, minimum)
+def _group_label(report, dim: str, value) -> str:
+    if dim == "size_band":
+        return report.t(f"funding.size_bands.{value}")
+    return str(value) if dim == "year" else report.m.term(value)
+
+
+def _large_groups(report, table: pd.DataFrame, dim: str) -> Reason | None:
+    """A reason unless two groups of ``dim`` reach the minimum group size (groups named in words)."""
+    labels = [_group_label(report, dim, v) for v in table[dim]]
+    counts = dict(zip(labels, table["n_initiatives"].fillna(0).astype(int), strict=True))
+    return two_groups_large_enough(counts, report.min_group_size)
 
 
 def _publish_gap(report, table: pd.DataFrame, name: str, by: tuple[str, ...]) -> pd.DataFrame:
@@ -265,7 +273,7 @@ def gap_tables(report) -> SectionOutput:
             _skip(report, section, out, reasons or [Reason("funding.reasons.phase_unknown")])
             continue
         table = gap_table(apps, [dim], seed=report.seed, n_boot=N_BOOT)
-        too_few = _large_groups(table, dim, report.min_group_size)
+        too_few = _large_groups(report, table, dim)
         if too_few:
             _skip(report, section, out, [too_few])
             continue
@@ -332,7 +340,7 @@ def missing_middle(report) -> SectionOutput:
     shown = _state(report).gaps.get("size_band")
     if shown is None:
         table = gap_table(_apps(report), ["size_band"], seed=report.seed, n_boot=N_BOOT)
-        too_few = _large_groups(table, "size_band", report.min_group_size)
+        too_few = _large_groups(report, table, "size_band")
         if too_few:
             return _skip(report, section, out, [too_few])
         shown = _publish_gap(report, table, "gap_by_size_band", ("size_band",))
@@ -418,7 +426,13 @@ def _describe_fit(report, fit: fm.ModelFit) -> None:
         values = dict(reason.values)
         # Term names are stored as the model spells them; the reader sees them in words.
         if "terms" in values:
-            values["terms"] = ", ".join(fm.term_label(t, report.language) for t in values["terms"].split(", "))
+            terms = values["terms"].split(", ")
+            if reason.key == "funding.notes.dropped_empty":
+                # Sources nobody applied to are no news; other empty levels are worth a line.
+                terms = [t for t in terms if not t.startswith("source[")]
+                if not terms:
+                    continue
+            values["terms"] = ", ".join(fm.term_label(t, report.language) for t in terms)
         if "term" in values:
             values["term"] = fm.term_label(values["term"], report.language)
         report.say(reason.key, **values)
@@ -575,7 +589,7 @@ def over_time(report) -> SectionOutput:
     report.heading(section, level=3)
     if _needs_apps(report, section, out, unmet(report.data, NEEDS["year"])):
         table = coverage_by_year(_apps(report), seed=report.seed, n_boot=N_BOOT)
-        too_few = _large_groups(table.assign(year=table["year"].astype(str)), "year", report.min_group_size)
+        too_few = _large_groups(report, table, "year")
         if too_few:
             _skip(report, section, out, [too_few])
         else:
@@ -595,7 +609,7 @@ def over_time(report) -> SectionOutput:
     if "phase" not in _apps(report).columns:
         return _skip(report, section, out, [Reason("funding.reasons.phase_unknown")])
     table = multi_year_by_phase(_apps(report), seed=report.seed, n_boot=N_BOOT, min_group_size=report.min_group_size)
-    too_few = _large_groups(table, "phase", report.min_group_size)
+    too_few = _large_groups(report, table, "phase")
     if too_few:
         return _skip(report, section, out, [too_few])
     multi = report.table(table, "multi_year_by_phase", keep=("phase",), count_column="n_initiatives")

@@ -112,13 +112,12 @@ def tables_overview(report) -> SectionOutput:
     }
     report.results["validation"] = "all checks passed"
     present = [t for t, s in zip(counts["table"], status, strict=True) if s == "present"]
-    report.finding(
-        "profile.findings.tables",
-        n=len(present),
-        total=len(counts),
-        tables=", ".join(present) or MISSING,
-        initiatives=0 if initiatives is None else len(initiatives),
-    )
+    if initiatives is None:
+        report.finding("profile.findings.tables_only", n=len(present), total=len(counts), tables=", ".join(present) or MISSING)
+    else:
+        report.finding(
+            "profile.findings.tables", n=len(present), total=len(counts), tables=", ".join(present), initiatives=len(initiatives)
+        )
     out.tables["row_counts"] = counts
     return out
 
