@@ -26,6 +26,7 @@ The models (approval logit, fractional coverage logit, marginal effects, verdict
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -553,7 +554,7 @@ def plot_gap_heatmap(
                 ax.text(j, i, "-", ha="center", va="center", fontsize=9, color="#555555")
             elif pd.isna(v):
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#999999", lw=0))
-                ax.text(j, i, mark, ha="center", va="center", fontsize=12, color="#555555")
+                ax.text(j, i, mark, ha="center", va="center", fontsize=18, fontweight="bold", color="#444444")
             else:
                 ax.text(j, i, m.value(v, "percent"), ha="center", va="center", fontsize=9)
     ax.set_xticks(range(len(col_levels)), [m.term(c) for c in col_levels], fontsize=9)
@@ -563,8 +564,19 @@ def plot_gap_heatmap(
     ax.grid(False)
     ax.set_title(m.text("funding.plots.heatmap_title"), fontsize=11)
     bar = fig.colorbar(im, ax=ax, fraction=0.04)
-    bar.set_label(m.text("funding.plots.coverage_axis"))
-    fig.text(0.01, 0.005, m.text("funding.plots.heatmap_note", mark=mark), fontsize=7, ha="left", va="bottom", wrap=True)
+    bar.set_label(m.text("funding.plots.coverage_axis"), fontsize=9)
+    bar.ax.yaxis.set_major_formatter(_percent_formatter(m))
+    # Below the axis label (bbox_inches="tight" keeps it in the saved image).
+    ax.annotate(
+        m.text("funding.plots.heatmap_note", mark=mark),
+        xy=(0, 0),
+        xycoords="axes fraction",
+        xytext=(0, -52),
+        textcoords="offset points",
+        fontsize=7.5,
+        ha="left",
+        va="top",
+    )
     return fig
 
 
@@ -606,7 +618,7 @@ def plot_missing_middle(shown: pd.DataFrame, language: str = DEFAULT_LANGUAGE):
     m = messages(language)
     t = shown.set_index("size_band").reindex([b for b in SIZE_BAND_LABELS if b in set(shown["size_band"])]).reset_index()
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    labels = [m.text(f"funding.size_bands.{b}") for b in t["size_band"]]
+    labels = [textwrap.fill(m.text(f"funding.size_bands.{b}"), 13) for b in t["size_band"]]
     mark = m.text("common.suppressed_mark")
     _interval_plot(ax, labels, t["coverage"], t["coverage_lo"], t["coverage_hi"], m.text("funding.plots.coverage_points"), mark)
     ax.plot(np.arange(len(t)), t["approval_rate"], "s--", color="#55a868", label=m.text("funding.plots.approval_line"))
