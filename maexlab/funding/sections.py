@@ -440,11 +440,13 @@ def _describe_fit(report, fit: fm.ModelFit) -> None:
 
 def _odds_table(report, fit: fm.ModelFit, name: str) -> pd.DataFrame:
     table = report.table(fm.odds_ratio_table(fit), name, count_column=None)
-    shown = table.assign(term=[fm.term_label(t, report.language) for t in table["term"]])
+    # p below 0.001 is shown as "< 0.001": three zeros would read as "no chance at all".
+    p_shown = [report.t("funding.p_below", p=0.001) if p < 0.001 else report.m.value(p, "number3") for p in table["p"]]
+    shown = table.assign(term=[fm.term_label(t, report.language) for t in table["term"]], p=p_shown)
     cols = [
         Col("term", "text", label="funding.col.term"),
         Col("odds_ratio", "number2", lo="or_lo", hi="or_hi", label="funding.col.odds_ratio"),
-        Col("p", "number3", label="funding.col.p"),
+        Col("p", "text", label="funding.col.p"),
     ]
     caption = report.t("funding.text.odds_caption", levels=_reference_levels(report, fit))
     report.show(shown, None, cols, caption=caption)
