@@ -68,6 +68,11 @@ def _variant(tables: dict, name: str) -> tuple[dict, bool]:
     elif name == "five_initiatives":
         keep = set(t["initiatives"]["initiative_id"].head(5))
         t = {k: (v[v["initiative_id"].isin(keep)] if "initiative_id" in v else v) for k, v in t.items()}
+    elif name == "one_municipality":
+        # one municipality's register: the text must not claim national scope
+        code = t["initiatives"]["municipality_code"].mode().iloc[0]
+        keep = set(t["initiatives"].loc[t["initiatives"]["municipality_code"] == code, "initiative_id"])
+        t = {k: (v[v["initiative_id"].isin(keep)] if "initiative_id" in v else v) for k, v in t.items()}
     elif name == "real":
         synthetic = False
     return t, synthetic
@@ -102,6 +107,7 @@ VARIANTS = [
     "separated",
     "funding_only",
     "five_initiatives",
+    "one_municipality",
     "real",
 ]
 

@@ -79,7 +79,6 @@ GAP_COLUMNS = (
     Col("requested_eur", "money"),
     Col("coverage", "percent", lo="coverage_lo", hi="coverage_hi", label="funding.col.coverage"),
     Col("approval_rate", "percent", lo="approval_rate_lo", hi="approval_rate_hi", label="funding.col.approval_rate"),
-    Col("share_full", "percent"),
     Col("share_rejected", "percent"),
 )
 

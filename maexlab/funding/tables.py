@@ -618,7 +618,8 @@ def plot_missing_middle(shown: pd.DataFrame, language: str = DEFAULT_LANGUAGE):
     m = messages(language)
     t = shown.set_index("size_band").reindex([b for b in SIZE_BAND_LABELS if b in set(shown["size_band"])]).reset_index()
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    labels = [textwrap.fill(m.text(f"funding.size_bands.{b}"), 13) for b in t["size_band"]]
+    # Keep "€ 5.000" together: wrap only between words of the label, never after the euro sign.
+    labels = [textwrap.fill(m.text(f"funding.size_bands.{b}").replace("€ ", "€\u00a0"), 13) for b in t["size_band"]]
     mark = m.text("common.suppressed_mark")
     _interval_plot(ax, labels, t["coverage"], t["coverage_lo"], t["coverage_hi"], m.text("funding.plots.coverage_points"), mark)
     ax.plot(np.arange(len(t)), t["approval_rate"], "s--", color="#55a868", label=m.text("funding.plots.approval_line"))
