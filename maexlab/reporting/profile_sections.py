@@ -87,6 +87,12 @@ def _pivot(report, table: pd.DataFrame, index: str, columns: str, order: dict[st
     return DisplayTable(pd.DataFrame(frame), notes)
 
 
+def _table_name(report, table: str) -> str:
+    """A canonical table's name in words, with its file name ("initiatieven" for initiatives)."""
+    key = f"profile.table_names.{table}"
+    return report.t(key) if report.m.has(key) else table
+
+
 def tables_overview(report) -> SectionOutput:
     """Which tables the data holds, their rows, and the validation every load passed."""
     out = _Output()
@@ -99,7 +105,8 @@ def tables_overview(report) -> SectionOutput:
     ]
     # Absent tables have no row count (pd.NA, which the formatter does not take): show them as missing.
     rows = counts["rows"].astype(object).where(counts["rows"].notna(), None)
-    shown = counts.assign(rows=rows, status=[report.t(f"profile.status.{s}") for s in status])
+    labels = [_table_name(report, t) for t in counts["table"]]
+    shown = counts.assign(table=labels, rows=rows, status=[report.t(f"profile.status.{s}") for s in status])
     report.table(counts, "row_counts", count_column=None)
     report.show(shown, None, [Col("table", "text"), Col("rows", "count"), Col("status", "text", label="profile.col.status")])
     initiatives = report.data.tables.get("initiatives")
@@ -111,7 +118,7 @@ def tables_overview(report) -> SectionOutput:
         t: (None if pd.isna(r) else int(r)) for t, r in zip(counts["table"], counts["rows"], strict=True)
     }
     report.results["validation"] = "all checks passed"
-    present = [t for t, s in zip(counts["table"], status, strict=True) if s == "present"]
+    present = [_table_name(report, t) for t, s in zip(counts["table"], status, strict=True) if s == "present"]
     if initiatives is None:
         report.finding("profile.findings.tables_only", n=len(present), total=len(counts), tables=", ".join(present) or MISSING)
     else:
