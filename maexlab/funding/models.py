@@ -318,11 +318,17 @@ def model_frame(apps: pd.DataFrame, value_model: bool, phase: bool, multi_year: 
     return decided[~out].reset_index(drop=True), notes
 
 
-def _terms_available(apps: pd.DataFrame) -> tuple[dict, dict[str, Reason]]:
+def terms_available(apps: pd.DataFrame) -> tuple[dict, dict[str, Reason]]:
+    """Which optional terms the data carries (value model, phase, multi-year), and a reason
+    for each one left out.
+
+    >>> terms_available(pd.DataFrame({"multi_year": [pd.NA]}))[0]
+    {'value_model': False, 'phase': False, 'multi_year': False}
+    """
     omitted: dict[str, Reason] = {}
-    vm = "value_model" in apps.columns and apps["value_model"].notna().any()
-    ph = "phase" in apps.columns and apps["phase"].notna().any()
-    my = "multi_year" in apps.columns and apps["multi_year"].notna().any()
+    vm = bool("value_model" in apps.columns and apps["value_model"].notna().any())
+    ph = bool("phase" in apps.columns and apps["phase"].notna().any())
+    my = bool("multi_year" in apps.columns and apps["multi_year"].notna().any())
     if not vm:
         omitted["value_model"] = Reason("funding.omitted.value_model")
     if not ph:
@@ -387,7 +393,7 @@ def _estimate(outcome: str, y: pd.Series, x: pd.DataFrame, groups: np.ndarray):
 
 
 def _fit(apps: pd.DataFrame, outcome: str, name: str, fund_purpose: bool = False) -> ModelFit | None:
-    options, omitted = _terms_available(apps)
+    options, omitted = terms_available(apps)
     options["fund_purpose"] = fund_purpose
     d, notes = model_frame(apps, options["value_model"], options["phase"], options["multi_year"])
     if len(d) < MIN_DECIDED or d["approved"].astype(bool).nunique() < 2:

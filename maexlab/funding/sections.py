@@ -391,7 +391,7 @@ def _why_no_fit(apps: pd.DataFrame, fit: fm.ModelFit | None) -> list[Reason]:
 
 
 def _model_options(apps: pd.DataFrame) -> tuple[bool, bool, bool]:
-    options, _ = fm._terms_available(apps)
+    options, _ = fm.terms_available(apps)
     return options["value_model"], options["phase"], options["multi_year"]
 
 
