@@ -25,6 +25,7 @@ from maexlab.data import synth  # noqa: E402
 from maexlab.data.io import write_dataset  # noqa: E402
 from maexlab.data.loader import EMBEDDED_DIR, MaexData  # noqa: E402
 from maexlab.data.schema import TABLES  # noqa: E402
+from maexlab.funding import claims  # noqa: E402
 from maexlab.funding import models as fm  # noqa: E402
 from maexlab.reporting.privacy import assert_no_small_groups, suppress_small_cells  # noqa: E402
 from maexlab.reporting.report import publish_table  # noqa: E402
@@ -102,7 +103,7 @@ def _planted_terms(truth: dict) -> dict[str, tuple[dict[str, float], float]]:
 
 
 def test_planted_approval_effects_inside_95_interval(fit, truth):
-    assert fit is not None and fit.converged and not fit.omitted
+    assert fit is not None and fit.usable and not fit.omitted
     # The investor cells must be the same for equity and loan, or one term cannot hold them.
     vm = truth["value_model_x_source"]
     assert vm["hybrid|investor_equity"] == vm["hybrid|investor_loan"]
@@ -137,16 +138,23 @@ def test_value_model_cells_planted_zero_jointly_covered(fit, truth):
 def test_verdicts_supported_on_embedded(fit, apps):
     fund_fit = fm.fit_approval(apps, fund_purpose=True)
     overall = funding.gap_table(apps, [], seed=1, n_boot=200)
-    assert fm.verdict_hybrid(fit).verdict == fm.SUPPORTED
-    org = fm.verdict_org_strengthening(fit, fund_fit)
-    assert org.verdict == fm.SUPPORTED
-    # the verdict rests on the within-fund-grant contrasts; the pooled ones are reported beside it
-    assert {"fund_grant_org_vs_startup", "fund_grant_org_vs_project", "pooled_org_vs_startup"} <= set(org.numbers)
+    assert claims.hybrid_verdict(fit).verdict == "supported"
+    org = claims.org_strength_verdict(fit, fund_fit)
+    assert org.verdict == "supported"
+    # the verdict rests on the within-fund-grant contrasts; the pooled ones are given beside it
+    keys = [r.key for r in org.reasons]
+    assert {
+        "funding.evidence.fund_org_startup",
+        "funding.evidence.fund_org_project",
+        "funding.evidence.pooled_org_startup",
+    } <= set(keys)
     within = fund_fit.contrast({fm.ORG: 1.0, fm.ORG_FUND: 1.0})
-    assert org.numbers["fund_grant_org_vs_startup"]["hi"] == pytest.approx(within["hi"], abs=1e-4)
-    assert fm.verdict_multi_year(fit).verdict == fm.SUPPORTED
+    versus_project = fund_fit.contrast({fm.ORG: 1.0, fm.ORG_FUND: 1.0, fm.PROJECT: -1.0, fm.PROJECT_FUND: -1.0})
+    assert org.hi == pytest.approx(max(within["hi"], versus_project["hi"]), abs=1e-9)
+    assert claims.multi_year_verdict(fit).verdict == "supported"
     # coverage 59.3% [57.0, 61.3]: the whole interval lies within 60.7% +/- 10 pp
-    assert fm.verdict_coverage(overall).verdict == fm.SUPPORTED
+    row = overall.iloc[0]
+    assert claims.coverage_verdict(row["coverage"], row["coverage_lo"], row["coverage_hi"]).verdict == "supported"
 
 
 def test_overall_coverage_recovers_expected(apps):
@@ -155,7 +163,7 @@ def test_overall_coverage_recovers_expected(apps):
     assert row["coverage_lo"] <= expected <= row["coverage_hi"]
 
 
-def test_no_effects_intervals_cover_zero_and_verdicts_not_supported(null_fit, null_apps, truth):
+def test_no_effects_intervals_cover_zero_and_verdicts_inconclusive(null_fit, null_apps, truth):
     assert null_fit is not None
     for name, (weights, _) in _planted_terms(truth).items():
         c = null_fit.contrast(weights)
@@ -164,12 +172,13 @@ def test_no_effects_intervals_cover_zero_and_verdicts_not_supported(null_fit, nu
     for term in fm.FUND_PURPOSE_TERMS:
         c = null_fund_fit.coef(term)
         assert c["lo"] <= 0.0 <= c["hi"], (term, c)
-    assert fm.verdict_hybrid(null_fit).verdict == fm.NOT_SUPPORTED
-    # claim 10 is now judged within fund grants, so it needs the fund-grant fit; without it the
-    # rule has nothing to test (not testable), with it the no-effect data gives "not supported"
-    assert fm.verdict_org_strengthening(null_fit, null_fund_fit).verdict == fm.NOT_SUPPORTED
-    assert fm.verdict_org_strengthening(null_fit).verdict == fm.NOT_TESTABLE
-    assert fm.verdict_multi_year(null_fit).verdict == fm.NOT_SUPPORTED
+    # intervals covering 0 are absence of evidence: inconclusive, never a refutation
+    assert claims.hybrid_verdict(null_fit).verdict == "inconclusive"
+    # claim 10 is judged within fund grants, so it needs the fund-grant fit; without it the
+    # rule has nothing to test (not testable), with it the no-effect data gives "inconclusive"
+    assert claims.org_strength_verdict(null_fit, null_fund_fit).verdict == "inconclusive"
+    assert claims.org_strength_verdict(null_fit, None).verdict == "not_testable"
+    assert claims.multi_year_verdict(null_fit).verdict == "inconclusive"
 
 
 # --- partial data ------------------------------------------------------------------------------
@@ -202,14 +211,15 @@ def test_funding_only_computes_what_it_can(embedded):
         t = funding.gap_table(apps, by, seed=1, n_boot=50)
         assert len(t) and t["coverage"].notna().all()
     fit = fm.fit_approval(apps)
-    assert set(fit.omitted) == {"value model x source group", "phase at application"}
+    assert set(fit.omitted) == {"value_model", "phase"}
     assert not any(c.startswith(("vm[", "phase[")) for c in fit.columns)
-    v = fm.verdict_hybrid(fit)
-    assert v.verdict == fm.NOT_TESTABLE
-    assert fm.verdict_org_strengthening(fit, fm.fit_approval(apps, fund_purpose=True)).verdict == fm.SUPPORTED
-    assert fm.verdict_multi_year(fit).verdict == fm.SUPPORTED
-    ame = fm.ame_table(fit)
-    assert not ame["effect"].str.contains("hybrid|phase").any() and ame["effect"].str.contains("multi-year").any()
+    v = claims.hybrid_verdict(fit)
+    assert v.verdict == "not_testable" and v.reasons[0].key == "funding.reasons.no_value_model"
+    assert claims.org_strength_verdict(fit, fm.fit_approval(apps, fund_purpose=True)).verdict == "supported"
+    assert claims.multi_year_verdict(fit).verdict == "supported"
+    effects = set(fm.ame_table(fit)["effect"])
+    assert not any(e.startswith("hybrid") or e in ("plan_start", "growth_start", "mature_start") for e in effects)
+    assert "multi_year" in effects
 
 
 def test_funding_only_with_recorded_phase_uses_it(embedded):
@@ -304,16 +314,12 @@ def test_published_gap_table_suppresses_small_groups(apps, tmp_path):
 
 def test_design_and_ame_signs(fit):
     ame = fm.ame_table(fit).set_index("effect")
-    assert ame.loc["hybrid vs social | government subsidy", "ame_pp"] < 0
-    assert (
-        ame.loc["multi-year vs single-year", "lo_pp"]
-        < ame.loc["multi-year vs single-year", "ame_pp"]
-        < ame.loc["multi-year vs single-year", "hi_pp"]
-    )
+    assert ame.loc["hybrid_social_subsidy", "ame_pp"] < 0
+    assert ame.loc["multi_year", "lo_pp"] < ame.loc["multi_year", "ame_pp"] < ame.loc["multi_year", "hi_pp"]
     # AME of a small coefficient change is close to beta * mean p(1-p)
     p = 1 / (1 + np.exp(-fit.x(fit.frame) @ fit.params.to_numpy()))
     approx = 100 * fit.params["multi_year"] * np.mean(p * (1 - p))
-    assert ame.loc["multi-year vs single-year", "ame_pp"] == pytest.approx(approx, rel=0.15)
+    assert ame.loc["multi_year", "ame_pp"] == pytest.approx(approx, rel=0.15)
 
 
 def test_odds_ratio_table(fit):
@@ -329,21 +335,22 @@ def test_fractional_coverage_model_direction(apps):
 
 
 def test_verdict_rules_on_constructed_inputs():
-    row = lambda c, lo, hi: pd.DataFrame({"coverage": [c], "coverage_lo": [lo], "coverage_hi": [hi]})  # noqa: E731
-    assert fm.verdict_coverage(row(0.60, 0.58, 0.62)).verdict == fm.SUPPORTED
-    assert fm.verdict_coverage(row(0.60, 0.51, 0.70)).verdict == fm.SUPPORTED  # within 60.7 +/- 10 pp
-    assert fm.verdict_coverage(row(0.85, 0.80, 0.90)).verdict == fm.NOT_SUPPORTED
-    assert fm.verdict_coverage(row(0.40, 0.30, 0.50)).verdict == fm.NOT_SUPPORTED
-    assert fm.verdict_coverage(row(0.45, 0.40, 0.55)).verdict == fm.NOT_SUPPORTED  # wholly below 55.7%
-    # a tiny group's wide interval that merely overlaps 60.7% is no longer support
-    wide = fm.verdict_coverage(row(0.60, 0.30, 0.90))
-    assert wide.verdict == fm.NOT_TESTABLE and "too few data" in wide.evidence and wide.numbers["coverage"]["lo"] == 0.3
-    assert fm.verdict_coverage(row(0.55, 0.50, 0.60)).verdict == fm.NOT_TESTABLE  # straddles the bands
-    assert fm.verdict_coverage(row(0.69, 0.62, 0.75)).verdict == fm.NOT_TESTABLE
-    assert fm.verdict_coverage(None).verdict == fm.NOT_TESTABLE
-    assert fm.verdict_hybrid(None).verdict == fm.NOT_TESTABLE
-    assert fm.verdict_multi_year(None).verdict == fm.NOT_TESTABLE
-    assert fm.verdict_org_strengthening(None).verdict == fm.NOT_TESTABLE
+    v = claims.coverage_verdict
+    assert v(0.60, 0.58, 0.62).verdict == "supported"
+    assert v(0.60, 0.51, 0.70).verdict == "supported"  # within 60.7 +/- 10 pp
+    assert v(0.85, 0.80, 0.90).verdict == "contradicted"
+    assert v(0.40, 0.30, 0.50).verdict == "contradicted"
+    assert v(0.45, 0.40, 0.55).verdict == "contradicted"  # wholly below 55.7%
+    # a tiny group's wide interval that merely overlaps 60.7% is neither support nor refutation
+    wide = v(0.60, 0.30, 0.90)
+    assert wide.verdict == "inconclusive" and wide.reasons[0].key == "funding.reasons.coverage_too_wide" and wide.lo == 0.3
+    assert v(0.55, 0.50, 0.60).verdict == "inconclusive"  # straddles the bands
+    assert v(0.69, 0.62, 0.75).verdict == "inconclusive"
+    assert v(0.6, float("nan"), float("nan")).verdict == "not_testable"
+    assert wide.nominal_rate == 0.025 and wide.to_dict()["rule"] == "funding.rules.coverage"
+    assert claims.hybrid_verdict(None).verdict == "not_testable"
+    assert claims.multi_year_verdict(None).verdict == "not_testable"
+    assert claims.org_strength_verdict(None, None).verdict == "not_testable"
 
 
 def test_too_little_data_returns_none(apps):
@@ -384,8 +391,21 @@ def test_figures_build(apps, fit, tmp_path):
         fm.plot_ame_forest({"approval": fm.ame_table(fit)}),
     ]
     for fig in figs:
-        assert fig.axes and fig.axes[0].get_title()
+        assert fig.axes and (fig.axes[0].get_title() or fig.axes[0].get_title(loc="left"))
         plt.close(fig)
+
+
+def test_forest_shows_both_models_on_one_readable_axis(fit, apps):
+    """One shared axis (no neighbouring panels whose x labels could collide), both models as
+    separate markers, 8 inches wide (800 px at 100 dpi)."""
+    fig = fm.plot_ame_forest({"approval": fm.ame_table(fit), "coverage": fm.ame_table(fm.fit_coverage(apps))}, "en")
+    assert len(fig.axes) == 1 and fig.get_size_inches()[0] <= 8.01
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "Probability of approval",
+        "Share of the request granted",
+    ]
+    assert "hybrid vs social, government subsidy" in [t.get_text().replace("\n", " ") for t in fig.axes[0].get_yticklabels()]
+    plt.close(fig)
 
 
 def _fake_fit(params: dict[str, float], frame: pd.DataFrame, se: float = 0.1) -> fm.ModelFit:
@@ -399,7 +419,7 @@ def _fake_fit(params: dict[str, float], frame: pd.DataFrame, se: float = 0.1) ->
         n_obs=len(frame),
         n_clusters=len(frame),
         frame=frame,
-        options={"value_model": False, "phase": False, "fund_purpose": True},
+        options={"value_model": False, "phase": False, "fund_purpose": True, "multi_year": False},
     )
 
 
@@ -413,20 +433,22 @@ def test_org_verdict_uses_the_fund_grant_contrast_not_the_pooled_one():
     pooled = _fake_fit({"source[fund_grant]": 0.5, fm.ORG: -1.0, fm.PROJECT: 0.0}, frame)
     # strongly negative for other sources, zero within fund grants: pooled says yes, funds say no
     fund = _fake_fit({"source[fund_grant]": 0.5, fm.ORG: -1.0, fm.PROJECT: 0.0, fm.ORG_FUND: 1.0, fm.PROJECT_FUND: 0.0}, frame)
-    v = fm.verdict_org_strengthening(pooled, fund)
-    assert v.verdict == fm.NOT_SUPPORTED
-    assert v.numbers["pooled_org_vs_startup"]["hi"] < 0 and v.numbers["fund_grant_org_vs_startup"]["estimate"] == 0
-    assert "within fund grants" in v.claim and "org + org:fund" in v.rule
+    v = claims.org_strength_verdict(pooled, fund)
+    assert v.verdict == "inconclusive"
+    evidence = {r.key.rsplit(".", 1)[1]: r.values for r in v.reasons}
+    assert evidence["pooled_org_startup"]["hi"] < 0 and evidence["fund_org_startup"]["estimate"] == 0
+    assert v.rule == "funding.rules.org_strength"
     # se of org + org:fund from the covariance: sqrt(0.01 + 0.01)
-    assert v.numbers["fund_grant_org_vs_startup"]["hi"] == pytest.approx(fm.Z95 * math.sqrt(0.02), abs=1e-4)
+    assert evidence["fund_org_startup"]["hi"] == pytest.approx(fm.Z95 * math.sqrt(0.02), abs=1e-4)
     # project differs within fund grants: org - project uses the fund-grant project term too
     fund2 = _fake_fit({"source[fund_grant]": 0.5, fm.ORG: -1.0, fm.PROJECT: 0.0, fm.ORG_FUND: 0.0, fm.PROJECT_FUND: -1.0}, frame)
-    v2 = fm.verdict_org_strengthening(pooled, fund2)
-    assert v2.numbers["fund_grant_org_vs_project"]["estimate"] == pytest.approx(0.0) and v2.verdict == fm.NOT_SUPPORTED
-    # no fund-grant start-up applications: not testable, pooled numbers still shown
+    v2 = claims.org_strength_verdict(pooled, fund2)
+    ev2 = {r.key.rsplit(".", 1)[1]: r.values for r in v2.reasons}
+    assert ev2["fund_org_project"]["estimate"] == pytest.approx(0.0) and v2.verdict == "inconclusive"
+    # no fund-grant start-up applications: not testable, pooled numbers still given
     no_start = _fake_fit(fund.params.to_dict(), frame[frame["purpose"] != "startup"])
-    v3 = fm.verdict_org_strengthening(pooled, no_start)
-    assert v3.verdict == fm.NOT_TESTABLE and "pooled_org_vs_startup" in v3.numbers
+    v3 = claims.org_strength_verdict(pooled, no_start)
+    assert v3.verdict == "not_testable" and "funding.evidence.pooled_org_startup" in [r.key for r in v3.reasons]
 
 
 def test_multi_year_rates_carry_their_own_counts_and_are_suppressed_on_them(embedded):
@@ -463,12 +485,12 @@ def test_rows_left_out_are_counted(embedded):
     assert funding.gap_table(apps, ["source"], seed=1, n_boot=0).attrs["left_out"]["applications"] == 0
     # the models record the applications they leave out, and why
     fit = fm.fit_approval(apps)
-    assert any(n.startswith("7 of ") and "phase" in n for n in fit.notes), fit.notes
+    assert any(n.key == "funding.notes.left_out" and n.values["n"] == 7 and "phase" in n.values["inputs"] for n in fit.notes)
     assert fit.n_obs == int(apps["decided"].sum()) - 7
     # top-ups: share capped at 1, counted, and noted in the coverage model
     assert funding.share_capped(apps) == 3
     assert apps.loc[apps["granted_above_request"], "share_granted"].eq(1.0).all()
-    assert any("3 applications granted more than requested" in n for n in fm.fit_coverage(apps).notes)
+    assert any(n.key == "funding.notes.top_ups" and n.values["n"] == 3 for n in fm.fit_coverage(apps).notes)
     # money-weighted coverage keeps the amounts as granted
     overall = funding.gap_table(apps, [], seed=1, n_boot=0).iloc[0]
     d = apps[apps["decided"]]
@@ -536,7 +558,7 @@ def test_heatmap_shows_the_published_table_cell_for_cell():
         }
     )
     fig = funding.plot_gap_heatmap(shown)
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    # investor_loan x growth has no applications: "-", not "s"
-    assert sorted(texts) == sorted(["50%", "s", "s", "80%", "70%", "-"])
+    texts = [t.get_text() for t in fig.axes[0].texts if len(t.get_text()) <= 4]  # cell marks, not the footnote
+    # investor_loan x growth has no applications: "-", not the suppression mark
+    assert sorted(texts) == sorted(["50%", "·", "·", "80%", "70%", "-"])
     plt.close(fig)

@@ -36,9 +36,18 @@ def missingness(data: MaexData) -> pd.DataFrame:
 
 
 def initiatives_by_province(data: MaexData) -> pd.DataFrame:
-    """Initiatives per province (all 12 listed, zero where none), with the count as ``n``."""
+    """Initiatives per province, with the count as ``n``, in the order of :data:`PROVINCES`.
+
+    Only provinces with at least one initiative are listed: a province report (data filtered
+    to one province) lists that province, not the other eleven as if they were small groups.
+
+    >>> import maexlab
+    >>> initiatives_by_province(maexlab.load("embedded", province="Zeeland"))["province"].tolist()
+    ['Zeeland']
+    """
     counts = data.initiatives["province"].value_counts()
-    return pd.DataFrame({"province": list(PROVINCES), "n": [int(counts.get(p, 0)) for p in PROVINCES]})
+    present = [p for p in PROVINCES if counts.get(p, 0) > 0]
+    return pd.DataFrame({"province": present, "n": [int(counts[p]) for p in present]}, columns=["province", "n"])
 
 
 def phase_mix(data: MaexData) -> pd.DataFrame:

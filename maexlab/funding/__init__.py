@@ -4,9 +4,11 @@ Modules
     :mod:`~maexlab.funding.tables` the application table, gap tables with cluster-bootstrap
         intervals, over-time tables and their figures
     :mod:`~maexlab.funding.models` approval logit and fractional-logit coverage with clustered
-        errors, marginal effects, verdicts
+        errors, convergence and separation checks, marginal effects
+    :mod:`~maexlab.funding.claims` the verdict rules of the funding claims (9, 10, 7, 60%)
+    :mod:`~maexlab.funding.sections` the sections of notebook 01, and ``SECTIONS``
 
-Every public name is re-exported here: ``from maexlab import funding; funding.gap_table(...)``.
+Every public name of tables and models is re-exported here: ``from maexlab import funding; funding.gap_table(...)``.
 """
 
 from maexlab.funding.models import *  # noqa: F403

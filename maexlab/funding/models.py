@@ -1,12 +1,13 @@
 """Models of funding decisions: approval logit, fractional coverage logit, marginal effects,
-and verdicts on the seed's funding claims.
+with the checks that decide whether a fit may be shown at all (convergence, separation, reference
+levels present). The verdicts on the claims live in :mod:`maexlab.funding.claims`.
 
 Approval model (logit over decided applications, errors clustered by initiative)::
 
     approved ~ 0 + C(source)                                       # one intercept per source
                + C(value_model, Treatment('social')):C(source_group) # value model within source group
                + C(phase, Treatment('start')) + C(purpose, Treatment('startup'))
-               + log_amount_c + multi_year
+               + log_amount_c + multi_year                         # multi_year only when recorded
 
 ``source_group`` pools sources: subsidy (government_subsidy), fund (fund_grant), investor
 (investor_equity, investor_loan), other (donation_crowdfunding, earned_income,
@@ -18,8 +19,14 @@ initiative's single-year EUR 25k start-up request in the start phase.
 
 The coverage model is the same right-hand side in a fractional logit: a GLM with binomial
 family and logit link on the share granted (0 for rejections), quasi-likelihood, clustered
-errors (Papke-Wooldridge). Terms a dataset cannot support (no value model, no phases) are
-left out and recorded in :attr:`ModelFit.omitted`.
+errors (Papke-Wooldridge). Terms a dataset cannot support (no value model, no phases, an empty
+``multi_year`` column) are left out and recorded in :attr:`ModelFit.omitted`; terms dropped as
+empty or collinear in :attr:`ModelFit.dropped` and the notes. When a reference level (start-up
+purpose, start phase, social value model) does not occur, the most frequent level present is
+the reference instead, recorded in :attr:`ModelFit.references` and a note. A fit that did not
+converge, or whose estimates show separation (a non-finite standard error or a coefficient
+beyond +/-:data:`SEPARATION_LOGIT`), carries :attr:`ModelFit.problems` and is never shown or
+used for a verdict.
 
 >>> import maexlab
 >>> from maexlab import funding; from maexlab.funding import models as fm
@@ -39,46 +46,64 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from maexlab.data.schema import FUNDING_SOURCES, PHASES, PURPOSES
-from maexlab.funding.tables import ESEM_COVERAGE, SOURCE_GROUP_ORDER
+from maexlab.data.schema import FUNDING_SOURCES, PHASES, PURPOSES, VALUE_MODELS
+from maexlab.funding.tables import SOURCE_GROUP_ORDER
+from maexlab.reporting.i18n import DEFAULT_LANGUAGE, messages
+from maexlab.reporting.verdicts import Reason
 
 __all__ = [
-    "COVERAGE_DIFFERENCE_BAND",
-    "COVERAGE_EQUIVALENCE_BAND",
+    "MIN_DECIDED",
+    "SEPARATION_LOGIT",
     "ModelFit",
-    "Verdict",
     "ame_table",
     "design",
     "fit_approval",
     "fit_coverage",
+    "model_frame",
     "odds_ratio_table",
     "plot_ame_forest",
-    "verdict_coverage",
-    "verdict_hybrid",
-    "verdict_multi_year",
-    "verdict_org_strengthening",
-    "verdicts_table",
+    "term_label",
 ]
 
 Z95 = float(stats.norm.ppf(0.975))
-SUPPORTED, NOT_SUPPORTED, NOT_TESTABLE = "supported", "not supported", "not testable on this data"
-#: "About 60% of needs met" (equivalence rule): supported when the whole 95% interval of coverage
-#: lies within ESEM's 60.7% +/- 10 percentage points ...
-COVERAGE_EQUIVALENCE_BAND: tuple[float, float] = (ESEM_COVERAGE - 0.10, ESEM_COVERAGE + 0.10)
-#: ... and not supported when the whole interval lies outside 60.7% +/- 5 percentage points.
-COVERAGE_DIFFERENCE_BAND: tuple[float, float] = (ESEM_COVERAGE - 0.05, ESEM_COVERAGE + 0.05)
-PHASE_REFERENCE, PURPOSE_REFERENCE = "start", "startup"
+#: Fewest decided applications (in the model frame) a model is fitted on.
+MIN_DECIDED = 30
+#: A log-odds coefficient beyond this (odds ratio above about 3.3 million) only arises when some
+#: combination of terms predicts the outcome (quasi-)perfectly: the fit is then not shown.
+SEPARATION_LOGIT = 15.0
+#: Warnings of statsmodels that make a fit unusable even when it reports convergence.
+SERIOUS_WARNINGS: frozenset[str] = frozenset({"ConvergenceWarning", "PerfectSeparationWarning", "HessianInversionWarning"})
+#: Preferred reference level of each factor; replaced (and said so) when it does not occur.
+PREFERRED_REFERENCES: dict[str, str] = {"purpose": "startup", "phase": "start", "value_model": "social"}
+PHASE_REFERENCE, PURPOSE_REFERENCE = PREFERRED_REFERENCES["phase"], PREFERRED_REFERENCES["purpose"]
 ORG, PROJECT = "purpose[organisational_strengthening]", "purpose[project]"
 ORG_FUND, PROJECT_FUND = f"{ORG}:source[fund_grant]", f"{PROJECT}:source[fund_grant]"
 #: Extra terms of the fund-grant purpose model (``fit_approval(..., fund_purpose=True)``).
 FUND_PURPOSE_TERMS: tuple[str, str] = (ORG_FUND, PROJECT_FUND)
 MODEL_PHASES = tuple(p for p in PHASES if p != "closed")
+LEVELS: dict[str, tuple[str, ...]] = {"purpose": PURPOSES, "phase": MODEL_PHASES, "value_model": VALUE_MODELS}
+DEFAULT_OPTIONS: dict = {
+    "value_model": True,
+    "phase": True,
+    "fund_purpose": False,
+    "multi_year": True,
+    "references": PREFERRED_REFERENCES,
+}
 
 
-def design(frame: pd.DataFrame, value_model: bool = True, phase: bool = True, fund_purpose: bool = False) -> pd.DataFrame:
+def design(
+    frame: pd.DataFrame,
+    value_model: bool = True,
+    phase: bool = True,
+    fund_purpose: bool = False,
+    multi_year: bool = True,
+    references: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """The design matrix of the approval and coverage models (all candidate columns).
 
-    ``fund_purpose`` adds :data:`FUND_PURPOSE_TERMS`:
+    ``references`` names the reference level of ``purpose``, ``phase`` and ``value_model``
+    (default :data:`PREFERRED_REFERENCES`); every other level gets a dummy. ``multi_year``
+    adds the multi-year flag. ``fund_purpose`` adds :data:`FUND_PURPOSE_TERMS`:
     ``purpose[organisational_strengthening]:source[fund_grant]`` and
     ``purpose[project]:source[fund_grant]``, so that within fund grants both purposes have
     their own effect relative to start-up (``source[fund_grant]`` is the fund-grant start-up
@@ -90,39 +115,46 @@ def design(frame: pd.DataFrame, value_model: bool = True, phase: bool = True, fu
     >>> [c for c, v in design(f).iloc[0].items() if v != 0]
     ['source[fund_grant]', 'vm[hybrid]:group[fund]', 'phase[growth]', 'purpose[project]', 'multi_year']
     """
+    ref = {**PREFERRED_REFERENCES, **(references or {})}
     cols: dict[str, np.ndarray] = {}
     for s in FUNDING_SOURCES:
         cols[f"source[{s}]"] = (frame["source"] == s).to_numpy(dtype=float)
     if value_model:
         for g in SOURCE_GROUP_ORDER:
-            for v in ("hybrid", "commercial"):
-                cols[f"vm[{v}]:group[{g}]"] = ((frame["value_model"] == v) & (frame["source_group"] == g)).to_numpy(dtype=float)
+            for v in VALUE_MODELS:
+                if v != ref["value_model"]:
+                    cols[f"vm[{v}]:group[{g}]"] = ((frame["value_model"] == v) & (frame["source_group"] == g)).to_numpy(
+                        dtype=float
+                    )
     if phase:
         for p in MODEL_PHASES:
-            if p != PHASE_REFERENCE:
+            if p != ref["phase"]:
                 cols[f"phase[{p}]"] = (frame["phase"] == p).to_numpy(dtype=float)
     for p in PURPOSES:
-        if p != PURPOSE_REFERENCE:
+        if p != ref["purpose"]:
             cols[f"purpose[{p}]"] = (frame["purpose"] == p).to_numpy(dtype=float)
     cols["log_amount_c"] = frame["log_amount_c"].to_numpy(dtype=float)
-    cols["multi_year"] = frame["multi_year"].astype(float).to_numpy()
+    if multi_year:
+        cols["multi_year"] = frame["multi_year"].astype(float).to_numpy()
     if fund_purpose:
         for p in ("organisational_strengthening", "project"):
-            cols[f"purpose[{p}]:source[fund_grant]"] = ((frame["purpose"] == p) & (frame["source"] == "fund_grant")).to_numpy(
-                dtype=float
-            )
+            if p != ref["purpose"]:
+                on = (frame["purpose"] == p) & (frame["source"] == "fund_grant")
+                cols[f"purpose[{p}]:source[fund_grant]"] = on.to_numpy(dtype=float)
     return pd.DataFrame(cols, index=frame.index)
 
 
-def _drop_perfect_prediction(x: pd.DataFrame, y: pd.Series) -> tuple[pd.Series, list[str]]:
+def _drop_perfect_prediction(x: pd.DataFrame, y: pd.Series) -> tuple[pd.Series, list[Reason], list[str]]:
     """Rows to keep after removing groups whose outcome a single dummy predicts perfectly.
 
     A 0/1 column whose rows all have the same outcome (all approved, or all rejected; all shares
     1 or all 0) has no finite estimate. As Stata's logit does, the term and its rows are left out,
-    and a note says so. Repeated until no such column remains.
+    and a note says so. Repeated until no such column remains. Returns the rows kept, the notes
+    and the terms left out.
     """
     keep = pd.Series(True, index=x.index)
-    notes: list[str] = []
+    notes: list[Reason] = []
+    terms: list[str] = []
     changed = True
     while changed:
         changed = False
@@ -133,35 +165,42 @@ def _drop_perfect_prediction(x: pd.DataFrame, y: pd.Series) -> tuple[pd.Series, 
             on = keep & (x[c] == 1)
             outcomes = y[on]
             if outcomes.min() == outcomes.max():
-                what = (
-                    "approved"
-                    if outcomes.iloc[0] == 1
-                    else "not approved"
-                    if outcomes.iloc[0] == 0
-                    else f"share {outcomes.iloc[0]:g}"
-                )
                 notes.append(
-                    f"{c}: all {int(on.sum())} applications {what} (perfect prediction); term and its applications left out"
+                    Reason("funding.notes.perfect_prediction", {"term": c, "n": int(on.sum()), "share": float(outcomes.iloc[0])})
                 )
+                terms.append(c)
                 keep &= ~on
                 changed = True
-    return keep, notes
+    return keep, notes, terms
 
 
-def _full_rank_columns(x: pd.DataFrame) -> list[str]:
-    """Drop empty columns, then columns that add no rank (later columns go first)."""
-    keep = [c for c in x.columns if np.any(x[c].to_numpy() != 0)]
+def _full_rank_columns(x: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """Columns kept, columns dropped as empty (no applications), and dropped as collinear.
+
+    Empty columns go first; then a column that adds no rank to the ones before it is dropped
+    (so the later of two collinear terms goes).
+    """
+    nonzero = [c for c in x.columns if np.any(x[c].to_numpy() != 0)]
+    empty = [c for c in x.columns if c not in nonzero]
     chosen: list[str] = []
-    for c in keep:
+    collinear: list[str] = []
+    for c in nonzero:
         trial = chosen + [c]
         if np.linalg.matrix_rank(x[trial].to_numpy()) == len(trial):
             chosen = trial
-    return chosen
+        else:
+            collinear.append(c)
+    return chosen, empty, collinear
 
 
 @dataclass
 class ModelFit:
-    """A fitted approval or coverage model with its clustered covariance."""
+    """A fitted approval or coverage model with its clustered covariance.
+
+    ``problems`` holds the reasons the fit may not be shown or used (did not converge,
+    separation); :attr:`usable` is False then. ``notes`` are what a reader should know about
+    a usable fit (applications left out, terms dropped, reference replaced), as catalogue reasons.
+    """
 
     name: str
     outcome: str
@@ -172,10 +211,20 @@ class ModelFit:
     n_clusters: int
     frame: pd.DataFrame
     options: dict
-    omitted: dict[str, str] = field(default_factory=dict)
+    omitted: dict[str, Reason] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     converged: bool = True
-    notes: list[str] = field(default_factory=list)
+    notes: list[Reason] = field(default_factory=list)
+    problems: list[Reason] = field(default_factory=list)
+    dropped_why: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return self.converged and not self.problems
+
+    @property
+    def references(self) -> dict[str, str]:
+        return {**PREFERRED_REFERENCES, **self.options.get("references", {})}
 
     def has(self, *terms: str) -> bool:
         return all(t in self.params.index for t in terms)
@@ -186,7 +235,7 @@ class ModelFit:
         for k, v in weights.items():
             w[k] = v
         est = float(w @ self.params)
-        se = float(np.sqrt(w @ self.cov @ w))
+        se = float(np.sqrt(max(float(w @ self.cov @ w), 0.0)))
         return {
             "estimate": est,
             "se": se,
@@ -198,6 +247,23 @@ class ModelFit:
     def coef(self, term: str) -> dict[str, float]:
         """Estimate, SE and 95% interval of one term (log-odds), from the clustered covariance."""
         return self.contrast({term: 1.0})
+
+    def level_weights(self, factor: str, a: str, b: str, suffix: str = "") -> dict[str, float] | None:
+        """Contrast weights of level ``b`` minus level ``a`` of ``factor`` (None if not identified).
+
+        The reference level has no term (coefficient 0); every other level needs its term.
+        ``suffix`` picks the terms within a source group (``":group[subsidy]"``) for the value model.
+        """
+        prefix = "vm" if factor == "value_model" else factor
+        weights: dict[str, float] = {}
+        for level, sign in ((b, 1.0), (a, -1.0)):
+            if level == self.references[factor]:
+                continue
+            term = f"{prefix}[{level}]{suffix}"
+            if term not in self.params.index:
+                return None
+            weights[term] = weights.get(term, 0.0) + sign
+        return weights
 
     def terms(self) -> dict[str, dict[str, float]]:
         """Every estimated term: ``coef``, ``se``, ``lo``, ``hi`` (95%, log-odds) and the odds
@@ -220,27 +286,24 @@ class ModelFit:
     def x(self, frame: pd.DataFrame) -> np.ndarray:
         return design(frame, **self.options)[self.columns].to_numpy(dtype=float)
 
-
-#: Why a decided application lacks a model input.
-INPUT_REASONS: dict[str, str] = {
-    "source": "no source",
-    "purpose": "no purpose",
-    "log_amount_c": "amount requested missing or not positive",
-    "multi_year": "multi-year flag not recorded",
-    "approved": "no outcome",
-    "share_granted": "amount granted missing",
-    "value_model": "initiative has no value model",
-    "phase": "no phase at application (or applied after closure)",
-}
+    def notes_record(self) -> list[dict]:
+        """The notes, problems and dropped terms as results.json keeps them (key, values, English text)."""
+        en = messages("en")
+        out = []
+        for kind, reasons in (("problem", self.problems), ("note", self.notes)):
+            for r in reasons:
+                out.append({"kind": kind, "key": r.key, **r.values, "text": en.text(r.key, **r.values)})
+        return out
 
 
-def model_frame(apps: pd.DataFrame, value_model: bool, phase: bool) -> tuple[pd.DataFrame, list[str]]:
+def model_frame(apps: pd.DataFrame, value_model: bool, phase: bool, multi_year: bool = True) -> tuple[pd.DataFrame, list[Reason]]:
     """Decided applications with every model input present, and a note on those left out.
 
     The note counts the decided applications left out and, per input, how many lack it (an
     application can lack several).
     """
-    need = ["source", "purpose", "log_amount_c", "multi_year", "approved", "share_granted"]
+    need = ["source", "purpose", "log_amount_c", "approved", "share_granted"]
+    need += ["multi_year"] if multi_year else []
     need += ["value_model"] if value_model else []
     need += ["phase"] if phase else []
     decided = apps[apps["decided"]]
@@ -250,53 +313,135 @@ def model_frame(apps: pd.DataFrame, value_model: bool, phase: bool) -> tuple[pd.
     out = missing.any(axis=1)
     notes = []
     if out.any():
-        detail = "; ".join(f"{INPUT_REASONS.get(c, 'missing ' + c)}: {int(missing[c].sum())}" for c in need if missing[c].any())
-        notes.append(f"{int(out.sum())} of {len(decided)} decided applications left out for missing inputs ({detail})")
+        detail = {c: int(missing[c].sum()) for c in need if missing[c].any()}
+        notes.append(Reason("funding.notes.left_out", {"n": int(out.sum()), "total": len(decided), "inputs": detail}))
     return decided[~out].reset_index(drop=True), notes
 
 
-def _terms_available(apps: pd.DataFrame) -> tuple[dict, dict[str, str]]:
-    omitted = {}
-    vm = "value_model" in apps.columns and apps["value_model"].notna().any()
-    ph = "phase" in apps.columns and apps["phase"].notna().any()
+def terms_available(apps: pd.DataFrame) -> tuple[dict, dict[str, Reason]]:
+    """Which optional terms the data carries (value model, phase, multi-year), and a reason
+    for each one left out.
+
+    >>> terms_available(pd.DataFrame({"multi_year": [pd.NA]}))[0]
+    {'value_model': False, 'phase': False, 'multi_year': False}
+    """
+    omitted: dict[str, Reason] = {}
+    vm = bool("value_model" in apps.columns and apps["value_model"].notna().any())
+    ph = bool("phase" in apps.columns and apps["phase"].notna().any())
+    my = bool("multi_year" in apps.columns and apps["multi_year"].notna().any())
     if not vm:
-        omitted["value model x source group"] = "no value model in the data (initiatives.value_model)"
+        omitted["value_model"] = Reason("funding.omitted.value_model")
     if not ph:
-        omitted["phase at application"] = "no phase at application (funding.phase_at_application or the phases table)"
-    return {"value_model": vm, "phase": ph}, omitted
+        omitted["phase"] = Reason("funding.omitted.phase")
+    if not my:
+        omitted["multi_year"] = Reason("funding.omitted.multi_year")
+    return {"value_model": vm, "phase": ph, "multi_year": my}, omitted
+
+
+def choose_reference(values: pd.Series, factor: str) -> str | None:
+    """The reference level of ``factor``: the preferred one when it occurs, else the most
+    frequent level present (ties broken by vocabulary order); None when no level occurs.
+
+    >>> choose_reference(pd.Series(["project", "project", "operations"]), "purpose")
+    'project'
+    >>> choose_reference(pd.Series(["startup", "project", "project"]), "purpose")
+    'startup'
+    """
+    counts = values.value_counts()
+    preferred = PREFERRED_REFERENCES[factor]
+    if counts.get(preferred, 0) > 0:
+        return preferred
+    levels = [v for v in LEVELS[factor] if counts.get(v, 0) > 0]
+    return max(levels, key=lambda v: (counts[v], -LEVELS[factor].index(v))) if levels else None
+
+
+def _references(d: pd.DataFrame, options: dict) -> tuple[dict[str, str], list[Reason]]:
+    chosen, notes = {}, []
+    for factor in ("purpose", "phase", "value_model"):
+        if factor != "purpose" and not options[factor]:
+            continue
+        level = choose_reference(d[factor], factor) or PREFERRED_REFERENCES[factor]
+        chosen[factor] = level
+        if level != PREFERRED_REFERENCES[factor]:
+            notes.append(
+                Reason(
+                    "funding.notes.reference_replaced",
+                    {"factor": factor, "reference": PREFERRED_REFERENCES[factor], "chosen": level},
+                )
+            )
+    return chosen, notes
+
+
+def _estimate(outcome: str, y: pd.Series, x: pd.DataFrame, groups: np.ndarray):
+    """Fit the model; returns (result or None, converged, warning texts). Warnings are caught
+    here and turned into reasons by the caller: none reaches a report."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if outcome == "approved":
+                res = sm.Logit(y, x).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": groups})
+                converged = bool(res.mle_retvals.get("converged", True))
+            else:
+                model = sm.GLM(y, x, family=sm.families.Binomial())
+                res = model.fit(maxiter=200, cov_type="cluster", cov_kwds={"groups": groups})
+                converged = bool(getattr(res, "converged", True))
+            np.asarray(res.cov_params())
+        except (np.linalg.LinAlgError, ValueError, OverflowError) as error:  # perfect separation, singular Hessian
+            return None, False, [type(error).__name__]
+    texts = sorted({type(w.message).__name__ for w in caught})
+    return res, converged, texts
 
 
 def _fit(apps: pd.DataFrame, outcome: str, name: str, fund_purpose: bool = False) -> ModelFit | None:
-    options, omitted = _terms_available(apps)
+    options, omitted = terms_available(apps)
     options["fund_purpose"] = fund_purpose
-    d, notes = model_frame(apps, options["value_model"], options["phase"])
-    if len(d) < 30 or d["approved"].astype(bool).nunique() < 2:
+    d, notes = model_frame(apps, options["value_model"], options["phase"], options["multi_year"])
+    if len(d) < MIN_DECIDED or d["approved"].astype(bool).nunique() < 2:
         return None
+    options["references"], ref_notes = _references(d, options)
+    notes += ref_notes
     x_all = design(d, **options)
     y = d["approved"].astype(float) if outcome == "approved" else d["share_granted"].astype(float)
     if outcome == "share_granted" and "granted_above_request" in d.columns and d["granted_above_request"].any():
-        k = int(d["granted_above_request"].sum())
-        notes.append(f"{k} applications granted more than requested (top-ups): share granted capped at 1 in this model")
-    keep_rows, perfect = _drop_perfect_prediction(x_all, y)
+        notes.append(Reason("funding.notes.top_ups", {"n": int(d["granted_above_request"].sum())}))
+    keep_rows, perfect, perfect_terms = _drop_perfect_prediction(x_all, y)
     notes += perfect
     d, x_all, y = (
         d[keep_rows].reset_index(drop=True),
         x_all[keep_rows].reset_index(drop=True),
         y[keep_rows].reset_index(drop=True),
     )
-    columns = _full_rank_columns(x_all)
+    if len(d) < MIN_DECIDED or y.nunique() < 2:
+        return None
+    columns, empty, collinear = _full_rank_columns(x_all)
+    dropped_why = {c: "perfect_prediction" if c in perfect_terms else "empty" for c in empty}
+    dropped_why.update({c: "collinear" for c in collinear})
+    empty_shown = [c for c in empty if c not in perfect_terms]
+    if empty_shown:
+        notes.append(Reason("funding.notes.dropped_empty", {"terms": ", ".join(empty_shown)}))
+    if collinear:
+        notes.append(Reason("funding.notes.dropped_collinear", {"terms": ", ".join(collinear)}))
     x = x_all[columns]
     groups = pd.factorize(d["initiative_id"], sort=True)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if outcome == "approved":
-            res = sm.Logit(y, x).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": groups})
-            converged = bool(res.mle_retvals.get("converged", True))
-        else:
-            res = sm.GLM(y, x, family=sm.families.Binomial()).fit(maxiter=200, cov_type="cluster", cov_kwds={"groups": groups})
-            converged = bool(getattr(res, "converged", True))
-    params = pd.Series(np.asarray(res.params), index=columns)
-    cov = pd.DataFrame(np.asarray(res.cov_params()), index=columns, columns=columns)
+    res, converged, warned = _estimate(outcome, y, x, groups)
+    problems: list[Reason] = []
+    if res is None:
+        problems.append(Reason("funding.reasons.fit_failed", {"model": name, "detail": ", ".join(warned)}))
+        params = pd.Series(np.nan, index=columns)
+        cov = pd.DataFrame(np.nan, index=columns, columns=columns)
+    else:
+        params = pd.Series(np.asarray(res.params), index=columns)
+        cov = pd.DataFrame(np.asarray(res.cov_params()), index=columns, columns=columns)
+        if not converged:
+            problems.append(Reason("funding.reasons.not_converged", {"model": name}))
+        se = np.sqrt(np.clip(np.diag(cov.to_numpy()), 0, None))
+        bad = [c for c, b, s in zip(columns, params.to_numpy(), se, strict=True) if not (np.isfinite(b) and np.isfinite(s))]
+        huge = [c for c, b in params.items() if np.isfinite(b) and abs(b) > SEPARATION_LOGIT]
+        if bad or huge:
+            problems.append(Reason("funding.reasons.separation", {"model": name, "terms": ", ".join(dict.fromkeys(bad + huge))}))
+        serious = [w for w in warned if w in SERIOUS_WARNINGS]
+        if serious and not problems:
+            problems.append(Reason("funding.reasons.fit_warning", {"model": name, "detail": ", ".join(serious)}))
     return ModelFit(
         name=name,
         outcome=outcome,
@@ -311,20 +456,38 @@ def _fit(apps: pd.DataFrame, outcome: str, name: str, fund_purpose: bool = False
         dropped=[c for c in x_all.columns if c not in columns],
         converged=converged,
         notes=notes,
+        problems=problems,
+        dropped_why=dropped_why,
     )
 
 
 def fit_approval(apps: pd.DataFrame, fund_purpose: bool = False) -> ModelFit | None:
     """Approval logit over decided applications, cluster-robust errors by initiative.
 
-    Returns None when there are too few decided applications (< 30) or no variation.
+    Returns None when there are too few decided applications (< :data:`MIN_DECIDED`) or no
+    variation in the outcome. Check :attr:`ModelFit.usable` before showing or using the fit.
     """
-    return _fit(apps, "approved", "approval logit", fund_purpose)
+    return _fit(apps, "approved", "approval", fund_purpose)
 
 
 def fit_coverage(apps: pd.DataFrame) -> ModelFit | None:
     """Fractional logit of the share granted (GLM binomial, logit link), clustered by initiative."""
-    return _fit(apps, "share_granted", "coverage fractional logit")
+    return _fit(apps, "share_granted", "coverage")
+
+
+def term_label(term: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """A model term in words: ``vm[hybrid]:group[subsidy]`` -> "hybrid × subsidy".
+
+    >>> term_label("purpose[project]:source[fund_grant]", "en")
+    'project × fund grant'
+    >>> term_label("log_amount_c", "en")
+    'amount requested (log, centred on €25,000)'
+    """
+    m = messages(language)
+    if m.has(f"funding.terms.{term}"):
+        return m.text(f"funding.terms.{term}")
+    parts = [p.split("[", 1)[1].rstrip("]") if "[" in p else p for p in term.split(":")]
+    return " × ".join(m.term(p) for p in parts)
 
 
 def odds_ratio_table(fit: ModelFit) -> pd.DataFrame:
@@ -335,28 +498,23 @@ def odds_ratio_table(fit: ModelFit) -> pd.DataFrame:
 
 # --- average marginal effects ------------------------------------------------------------------
 
-#: (label, rows the effect averages over, column, from value, to value)
+#: (effect key, rows the effect averages over, column, from value, to value); labels in the
+#: catalogue under ``funding.effects.<key>``.
 AME_SPECS: tuple[tuple[str, tuple[str, str] | None, str, object, object], ...] = (
-    ("hybrid vs social | government subsidy", ("source_group", "subsidy"), "value_model", "social", "hybrid"),
-    ("commercial vs social | government subsidy", ("source_group", "subsidy"), "value_model", "social", "commercial"),
-    ("hybrid vs commercial | investors", ("source_group", "investor"), "value_model", "commercial", "hybrid"),
-    ("hybrid vs social | fund grants", ("source_group", "fund"), "value_model", "social", "hybrid"),
-    ("org. strengthening vs startup", None, "purpose", "startup", "organisational_strengthening"),
-    ("org. strengthening vs project", None, "purpose", "project", "organisational_strengthening"),
-    (
-        "org. strengthening vs startup | fund grants",
-        ("source", "fund_grant"),
-        "purpose",
-        "startup",
-        "organisational_strengthening",
-    ),
-    ("operations vs startup", None, "purpose", "startup", "operations"),
-    ("growth capital vs startup", None, "purpose", "startup", "growth_capital"),
-    ("multi-year vs single-year", None, "multi_year", False, True),
-    ("plan vs start phase", None, "phase", "start", "plan"),
-    ("growth vs start phase", None, "phase", "start", "growth"),
-    ("mature vs start phase", None, "phase", "start", "mature"),
-    ("doubling the amount requested", None, "log_amount_c", 0.0, float(np.log(2.0))),
+    ("hybrid_social_subsidy", ("source_group", "subsidy"), "value_model", "social", "hybrid"),
+    ("commercial_social_subsidy", ("source_group", "subsidy"), "value_model", "social", "commercial"),
+    ("hybrid_commercial_investor", ("source_group", "investor"), "value_model", "commercial", "hybrid"),
+    ("hybrid_social_fund", ("source_group", "fund"), "value_model", "social", "hybrid"),
+    ("org_startup", None, "purpose", "startup", "organisational_strengthening"),
+    ("org_project", None, "purpose", "project", "organisational_strengthening"),
+    ("org_startup_fund", ("source", "fund_grant"), "purpose", "startup", "organisational_strengthening"),
+    ("operations_startup", None, "purpose", "startup", "operations"),
+    ("growth_capital_startup", None, "purpose", "startup", "growth_capital"),
+    ("multi_year", None, "multi_year", False, True),
+    ("plan_start", None, "phase", "start", "plan"),
+    ("growth_start", None, "phase", "start", "growth"),
+    ("mature_start", None, "phase", "start", "mature"),
+    ("doubling_amount", None, "log_amount_c", 0.0, float(np.log(2.0))),
 )
 
 
@@ -374,234 +532,69 @@ def average_marginal_effect(fit: ModelFit, rows: pd.Series, column: str, a, b) -
     p0, p1 = 1 / (1 + np.exp(-x0 @ beta)), 1 / (1 + np.exp(-x1 @ beta))
     est = float(np.mean(p1 - p0))
     grad = ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0).mean(axis=0)
-    se = float(np.sqrt(grad @ fit.cov.to_numpy() @ grad))
+    se = float(np.sqrt(max(float(grad @ fit.cov.to_numpy() @ grad), 0.0)))
     return {"ame_pp": 100 * est, "lo_pp": 100 * (est - Z95 * se), "hi_pp": 100 * (est + Z95 * se), "n": int(len(d))}
 
 
 def _ame_term(fit: ModelFit, column: str, a, b, where: tuple[str, str] | None) -> bool:
     """Whether the model identifies this effect (the terms it moves are estimated)."""
+    if column in ("value_model", "phase") and not fit.options.get(column):
+        return False
     if column == "value_model":
-        if not fit.options["value_model"]:
-            return False
-        group = where[1]
-        return all(f"vm[{v}]:group[{group}]" in fit.columns for v in (a, b) if v != "social")
-    if column == "phase":
-        return fit.options["phase"] and f"phase[{b}]" in fit.columns
-    if column == "purpose":
-        return all(f"purpose[{v}]" in fit.columns for v in (a, b) if v != PURPOSE_REFERENCE)
+        return fit.level_weights("value_model", a, b, f":group[{where[1]}]") is not None
+    if column in ("phase", "purpose"):
+        return fit.level_weights(column, a, b) is not None
     return column in fit.columns
 
 
 def ame_table(fit: ModelFit) -> pd.DataFrame:
     """Average marginal effects (percentage points) of the contrasts in :data:`AME_SPECS` the
-    model identifies; ``n`` is the number of applications averaged over.
+    model identifies; ``effect`` is the key, ``n`` the number of applications averaged over.
 
     A purpose effect averaged over fund grants from a model without the fund-grant purpose terms
-    applies the pooled (all-sources) log-odds effect to fund-grant applications; its label says so.
+    applies the pooled (all-sources) log-odds effect to fund-grant applications; its key ends in
+    ``_pooled`` then.
     """
     rows = []
-    for label, where, column, a, b in AME_SPECS:
+    for key, where, column, a, b in AME_SPECS:
         if not _ame_term(fit, column, a, b, where):
             continue
         if column == "purpose" and where == ("source", "fund_grant") and not fit.has(ORG_FUND):
-            label += " (pooled purpose effect)"
+            key += "_pooled"
         mask = pd.Series(True, index=fit.frame.index) if where is None else fit.frame[where[0]] == where[1]
         if mask.sum() == 0:
             continue
-        rows.append({"effect": label, "model": fit.name, **average_marginal_effect(fit, mask, column, a, b)})
+        rows.append({"effect": key, "model": fit.name, **average_marginal_effect(fit, mask, column, a, b)})
     return pd.DataFrame(rows, columns=["effect", "model", "ame_pp", "lo_pp", "hi_pp", "n"])
 
 
-def plot_ame_forest(tables: dict[str, pd.DataFrame]):
-    """Forest plot of average marginal effects with 95% intervals, one panel per model."""
-    tables = {k: v for k, v in tables.items() if v is not None and len(v)}
-    fig, axes = plt.subplots(
-        1, len(tables), figsize=(6.5 * len(tables), 0.42 * max(len(t) for t in tables.values()) + 1.8), sharey=True, squeeze=False
-    )
-    labels = list(dict.fromkeys(e for t in tables.values() for e in t["effect"]))
-    y = {lab: i for i, lab in enumerate(labels)}
-    for ax, (title, t) in zip(axes[0], tables.items(), strict=True):
-        pos = t["effect"].map(y).to_numpy()
+def plot_ame_forest(tables: dict[str, pd.DataFrame], language: str = DEFAULT_LANGUAGE):
+    """Forest plot of average marginal effects with 95% intervals: one row per contrast, one
+    marker per model (``tables`` maps ``approval`` / ``coverage`` to its published
+    :func:`ame_table`), on one shared axis, so no panel's labels can run into another's.
+    Labels are wrapped to keep the plot readable at 800 px."""
+    import textwrap
+
+    m = messages(language)
+    tables = {k: v.dropna(subset=["ame_pp"]) for k, v in tables.items() if v is not None and len(v.dropna(subset=["ame_pp"]))}
+    effects = list(dict.fromkeys(e for t in tables.values() for e in t["effect"]))
+    row = {e: i for i, e in enumerate(effects)}
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(effects) + 1.6))
+    styles = {"approval": ("o", "#4c72b0"), "coverage": ("s", "#dd8452")}
+    offsets = np.linspace(-0.15, 0.15, len(tables)) if len(tables) > 1 else [0.0]
+    for offset, (model, t) in zip(offsets, tables.items(), strict=True):
+        marker, colour = styles.get(model, ("o", "#4c72b0"))
+        y = t["effect"].map(row).to_numpy(dtype=float) + offset
+        err = [t["ame_pp"] - t["lo_pp"], t["hi_pp"] - t["ame_pp"]]
         ax.errorbar(
-            t["ame_pp"],
-            pos,
-            xerr=[t["ame_pp"] - t["lo_pp"], t["hi_pp"] - t["ame_pp"]],
-            fmt="o",
-            color="#4c72b0",
-            capsize=3,
-            label="estimate with 95% interval",
+            t["ame_pp"], y, xerr=err, fmt=marker, color=colour, capsize=3, ms=5, label=m.text(f"funding.plots.ame_panel.{model}")
         )
-        ax.axvline(0, color="black", lw=1)
-        ax.set_title(title)
-        ax.set_xlabel("average marginal effect (percentage points)")
-        ax.legend(fontsize=8, loc="lower right")
-    axes[0][0].set_yticks(range(len(labels)), labels)
-    axes[0][0].invert_yaxis()
-    fig.suptitle("Who gets funded: average marginal effects (errors clustered by initiative)", fontweight="bold")
+    ax.axvline(0, color="black", lw=1)
+    labels = [textwrap.fill(m.text(f"funding.effects.{e}"), 34) for e in effects]
+    ax.set_yticks(range(len(effects)), labels, fontsize=8.5)
+    ax.set_ylim(len(effects) - 0.5, -0.5)
+    ax.set_xlabel(m.text("funding.plots.ame_x"), fontsize=9)
+    ax.set_title(m.text("funding.plots.ame_title"), fontsize=11, loc="left", pad=22 if len(tables) > 1 else 6)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False) if len(tables) > 1 else None
     fig.tight_layout()
     return fig
-
-
-# --- verdicts ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Verdict:
-    """A claim, the verdict the rule gives, and the numbers it rests on."""
-
-    claim: str
-    verdict: str
-    rule: str
-    evidence: str
-    numbers: dict
-
-    def as_dict(self) -> dict:
-        return {
-            "claim": self.claim,
-            "verdict": self.verdict,
-            "rule": self.rule,
-            "evidence": self.evidence,
-            "numbers": self.numbers,
-        }
-
-
-def _fmt(c: dict[str, float]) -> str:
-    return f"{c['estimate']:+.2f} [{c['lo']:+.2f}, {c['hi']:+.2f}]"
-
-
-def _num(c: dict[str, float]) -> dict[str, float]:
-    return {k: round(c[k], 4) for k in ("estimate", "lo", "hi")}
-
-
-def verdict_hybrid(fit: ModelFit | None) -> Verdict:
-    """Claim 9: hybrid value models fall between two stools. Supported when, in the approval
-    logit, hybrid is below social among subsidy applications AND below commercial among investor
-    applications, each with the whole 95% interval below 0 (log-odds)."""
-    claim = "Hybrids fall between two stools: less subsidy approval than social, less investor approval than commercial"
-    rule = "both log-odds contrasts (hybrid-social | subsidy; hybrid-commercial | investors) have 95% upper bound < 0"
-    a, b, c = "vm[hybrid]:group[subsidy]", "vm[hybrid]:group[investor]", "vm[commercial]:group[investor]"
-    if fit is None or not fit.options.get("value_model") or not fit.has(a, b, c):
-        why = "no value model or too few hybrid/social/commercial applications to subsidy and investors"
-        return Verdict(claim, NOT_TESTABLE, rule, why, {})
-    sub = fit.coef(a)
-    inv = fit.contrast({b: 1.0, c: -1.0})
-    ok = sub["hi"] < 0 and inv["hi"] < 0
-    ev = f"hybrid vs social, subsidy: {_fmt(sub)}; hybrid vs commercial, investors: {_fmt(inv)} (log-odds, 95% CI)"
-    return Verdict(
-        claim,
-        SUPPORTED if ok else NOT_SUPPORTED,
-        rule,
-        ev,
-        {"hybrid_vs_social_subsidy": _num(sub), "hybrid_vs_commercial_investor": _num(inv)},
-    )
-
-
-def verdict_org_strengthening(fit: ModelFit | None, fund_fit: ModelFit | None = None) -> Verdict:
-    """Claim 10 (seed): "Funds finance the start-up phase or specific projects, not organisational
-    strength". Tested within fund grants, on ``fund_fit`` (the approval logit with the fund-grant
-    purpose terms, ``fit_approval(apps, fund_purpose=True)``). Supported when, for fund-grant
-    applications, organisational strengthening has lower approval log-odds than start-up
-    (``org + org:fund``) AND than project (``org + org:fund - project - project:fund``), both with
-    the 95% upper bound below 0 (clustered covariance). The pooled contrasts of ``fit`` (all
-    sources, no fund-grant purpose terms) and the fund-grant difference from other sources
-    (``org:fund``) are reported beside it; they do not decide the verdict."""
-    claim = (
-        "Fund grants pay for start-up and projects, not organisational strength: within fund grants, "
-        "organisational-strengthening requests are approved less often than start-up and than project requests"
-    )
-    rule = (
-        "within fund grants (approval logit with fund-grant purpose terms), org. strengthening - startup "
-        "[org + org:fund] and org. strengthening - project [org + org:fund - project - project:fund] "
-        "both have 95% upper bound < 0 (log-odds)"
-    )
-    numbers: dict = {}
-    pooled = ""
-    if fit is not None and fit.has(ORG, PROJECT):
-        p_start, p_proj = fit.coef(ORG), fit.contrast({ORG: 1.0, PROJECT: -1.0})
-        numbers.update(pooled_org_vs_startup=_num(p_start), pooled_org_vs_project=_num(p_proj))
-        pooled = f"all sources pooled: vs startup {_fmt(p_start)}, vs project {_fmt(p_proj)}"
-    counts = {}
-    if fund_fit is not None:
-        fund_rows = fund_fit.frame[fund_fit.frame["source"] == "fund_grant"]
-        counts = {p: int((fund_rows["purpose"] == p).sum()) for p in ("organisational_strengthening", "startup", "project")}
-    if (
-        fund_fit is None
-        or not fund_fit.has(ORG, PROJECT, ORG_FUND, PROJECT_FUND, "source[fund_grant]")
-        or min(counts.values()) == 0
-    ):
-        why = "no fund-grant fit, or too few fund-grant applications for organisational strengthening, start-up and projects"
-        if counts:
-            why += " (fund-grant applications in the model: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")"
-        return Verdict(claim, NOT_TESTABLE, rule, "; ".join(x for x in (why, pooled) if x), numbers)
-    vs_start = fund_fit.contrast({ORG: 1.0, ORG_FUND: 1.0})
-    vs_proj = fund_fit.contrast({ORG: 1.0, ORG_FUND: 1.0, PROJECT: -1.0, PROJECT_FUND: -1.0})
-    extra = fund_fit.coef(ORG_FUND)
-    ok = vs_start["hi"] < 0 and vs_proj["hi"] < 0
-    ev = (
-        f"fund grants: vs startup {_fmt(vs_start)}, vs project {_fmt(vs_proj)}; {pooled}; "
-        f"fund grants vs other sources (org. strengthening vs startup, difference) {_fmt(extra)}"
-    )
-    numbers.update(
-        fund_grant_org_vs_startup=_num(vs_start), fund_grant_org_vs_project=_num(vs_proj), fund_grant_extra=_num(extra)
-    )
-    numbers["fund_grant_applications"] = counts
-    return Verdict(claim, SUPPORTED if ok else NOT_SUPPORTED, rule, ev, numbers)
-
-
-def verdict_multi_year(fit: ModelFit | None) -> Verdict:
-    """Claim 7: long-term funding is hard to get. Supported when the multi-year term of the
-    approval logit has its 95% upper bound below 0."""
-    claim = "Long-term (multi-year) funding is hard to get"
-    rule = "multi-year log-odds term has 95% upper bound < 0"
-    if fit is None or not fit.has("multi_year"):
-        return Verdict(claim, NOT_TESTABLE, rule, "no multi-year flag or no multi-year applications", {})
-    c = fit.coef("multi_year")
-    return Verdict(
-        claim, SUPPORTED if c["hi"] < 0 else NOT_SUPPORTED, rule, f"multi-year vs single-year {_fmt(c)}", {"multi_year": _num(c)}
-    )
-
-
-def verdict_coverage(overall: pd.DataFrame | None) -> Verdict:
-    """ESEM: initiatives secure about 60% of their financing needs (60.7%). Equivalence rule on
-    the 95% interval [lo, hi] of overall money-weighted coverage:
-
-    * supported when the whole interval lies within 60.7% +/- 10 percentage points;
-    * not supported when the whole interval lies outside 60.7% +/- 5 percentage points
-      (hi < 55.7% or lo > 65.7%);
-    * otherwise not testable on this data: the interval is too wide (or sits between the two
-      bands) to tell, and the numbers are shown.
-
-    >>> row = lambda lo, hi: pd.DataFrame({"coverage": [(lo + hi) / 2], "coverage_lo": [lo], "coverage_hi": [hi]})
-    >>> [verdict_coverage(row(*i)).verdict for i in [(0.58, 0.62), (0.3, 0.9), (0.3, 0.5)]]
-    ['supported', 'not testable on this data', 'not supported']
-    """
-    claim = "About 60% of financing needs are met (ESEM 2021-22: 60.7%)"
-    eq_lo, eq_hi = COVERAGE_EQUIVALENCE_BAND
-    df_lo, df_hi = COVERAGE_DIFFERENCE_BAND
-    rule = (
-        f"supported if the 95% interval of overall coverage lies within [{100 * eq_lo:.1f}%, {100 * eq_hi:.1f}%] "
-        f"(60.7% +/- 10 pp); not supported if it lies wholly outside [{100 * df_lo:.1f}%, {100 * df_hi:.1f}%] "
-        "(60.7% +/- 5 pp); otherwise not testable"
-    )
-    if overall is None or overall.empty or pd.isna(overall["coverage"].iloc[0]) or pd.isna(overall["coverage_lo"].iloc[0]):
-        return Verdict(claim, NOT_TESTABLE, rule, "no decided applications with amounts (or coverage suppressed)", {})
-    row = overall.iloc[0]
-    c = {"estimate": float(row["coverage"]), "lo": float(row["coverage_lo"]), "hi": float(row["coverage_hi"])}
-    ev = f"coverage {100 * c['estimate']:.1f}% [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}] of EUR requested (decided applications)"
-    if eq_lo <= c["lo"] and c["hi"] <= eq_hi:
-        verdict = SUPPORTED
-    elif c["hi"] < df_lo or c["lo"] > df_hi:
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = NOT_TESTABLE
-        width = 100 * (c["hi"] - c["lo"])
-        if width > 100 * (eq_hi - eq_lo):
-            ev += f"; interval {width:.1f} pp wide, wider than the 20 pp equivalence band: too few data to tell"
-        else:
-            ev += "; the interval reaches beyond 60.7% +/- 10 pp but not wholly outside 60.7% +/- 5 pp: too uncertain to tell"
-    return Verdict(claim, verdict, rule, ev, {"coverage": {k: round(v, 4) for k, v in c.items()}})
-
-
-def verdicts_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    """The verdicts as a table (claim, verdict, evidence, rule) for display."""
-    return pd.DataFrame([{k: v for k, v in vd.as_dict().items() if k != "numbers"} for vd in verdicts])

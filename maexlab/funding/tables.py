@@ -26,6 +26,7 @@ The models (approval logit, fractional coverage logit, marginal effects, verdict
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -41,6 +42,7 @@ from maexlab.data.schema import (
     THEMES,
     VALUE_MODELS,
 )
+from maexlab.reporting.i18n import DEFAULT_LANGUAGE, messages
 from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
 
 __all__ = [
@@ -68,7 +70,6 @@ __all__ = [
 
 #: European Social Enterprise Monitor 2021-22: enterprises secured 60.7% of their financing needs.
 ESEM_COVERAGE: float = 0.607
-ESEM_LABEL = "ESEM 2021-22: 60.7% of financing needs met"
 
 #: Request-size bands (EUR, lower bound inclusive). The 25-250k bands are the "missing middle".
 SIZE_BANDS: tuple[tuple[float, float, str], ...] = (
@@ -522,16 +523,16 @@ def for_display(table: pd.DataFrame, columns: Sequence[str] | None = None, decim
 
 
 # --- figures ------------------------------------------------------------------------------------
+# Every text on a figure comes from the catalogue (funding.plots.*) in the report's language.
 
 
-def _pct(x: float) -> str:
-    return "" if pd.isna(x) else f"{100 * x:.0f}%"
-
-
-def plot_gap_heatmap(shown: pd.DataFrame, rows: str = "source", cols: str = "phase", value: str = "coverage"):
+def plot_gap_heatmap(
+    shown: pd.DataFrame, rows: str = "source", cols: str = "phase", value: str = "coverage", language: str = DEFAULT_LANGUAGE
+):
     """Heatmap of a published (suppressed) two-way gap table, cell for cell: suppressed cells
-    are blank and hatched, marked 's'; combinations with no decided applications (no row in the
-    table) are blank, marked '-'. Returns the figure."""
+    are blank and hatched, marked with the suppression mark; combinations with no decided
+    applications (no row in the table) are blank, marked '-'. Returns the figure."""
+    m = messages(language)
     row_levels = [v for v in ORDERS.get(rows, sorted(shown[rows].unique())) if v in set(shown[rows])]
     col_levels = [v for v in ORDERS.get(cols, sorted(shown[cols].unique())) if v in set(shown[cols])]
     grid = shown.pivot(index=rows, columns=cols, values=value).reindex(index=row_levels, columns=col_levels)
@@ -541,10 +542,11 @@ def plot_gap_heatmap(shown: pd.DataFrame, rows: str = "source", cols: str = "pha
         .reindex(index=row_levels, columns=col_levels)
         .notna()
     )
-    fig, ax = plt.subplots(figsize=(1.6 * len(col_levels) + 3, 0.55 * len(row_levels) + 1.8))
+    fig, ax = plt.subplots(figsize=(min(1.3 * len(col_levels) + 3.2, 8), 0.5 * len(row_levels) + 2.0))
     masked = np.ma.masked_invalid(grid.to_numpy(dtype=float))
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="white")
     im = ax.imshow(masked, cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    mark = m.text("common.suppressed_mark")
     for i in range(len(row_levels)):
         for j in range(len(col_levels)):
             v = grid.iat[i, j]
@@ -552,87 +554,105 @@ def plot_gap_heatmap(shown: pd.DataFrame, rows: str = "source", cols: str = "pha
                 ax.text(j, i, "-", ha="center", va="center", fontsize=9, color="#555555")
             elif pd.isna(v):
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#999999", lw=0))
-                ax.text(j, i, "s", ha="center", va="center", fontsize=9, color="#555555")
+                ax.text(j, i, mark, ha="center", va="center", fontsize=18, fontweight="bold", color="#444444")
             else:
-                ax.text(j, i, _pct(v), ha="center", va="center", fontsize=9)
-    ax.set_xticks(range(len(col_levels)), [c.replace("_", " ") for c in col_levels])
-    ax.set_yticks(range(len(row_levels)), [r.replace("_", " ") for r in row_levels])
-    ax.set_xlabel(f"{cols.replace('_', ' ')} at application" if cols == "phase" else cols.replace("_", " "))
-    ax.set_ylabel(rows.replace("_", " "))
+                ax.text(j, i, m.value(v, "percent"), ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(col_levels)), [m.term(c) for c in col_levels], fontsize=9)
+    ax.set_yticks(range(len(row_levels)), [m.term(r) for r in row_levels], fontsize=9)
+    ax.set_xlabel(m.text(f"funding.plots.axis.{cols}"))
+    ax.set_ylabel(m.text(f"funding.plots.axis.{rows}"))
     ax.grid(False)
-    ax.set_title(f"Coverage (granted / requested, money-weighted) by {rows.replace('_', ' ')} and {cols.replace('_', ' ')}")
+    ax.set_title(m.text("funding.plots.heatmap_title"), fontsize=11)
     bar = fig.colorbar(im, ax=ax, fraction=0.04)
-    bar.set_label("coverage (share of EUR requested)")
-    fig.text(
-        0.01,
-        0.005,
-        "s = suppressed (fewer initiatives than the minimum group size, or hidden so it cannot be derived from the totals);"
-        " - = no decided applications",
-        fontsize=7,
+    bar.set_label(m.text("funding.plots.coverage_axis"), fontsize=9)
+    bar.ax.yaxis.set_major_formatter(_percent_formatter(m))
+    # Below the axis label (bbox_inches="tight" keeps it in the saved image).
+    ax.annotate(
+        m.text("funding.plots.heatmap_note", mark=mark),
+        xy=(0, 0),
+        xycoords="axes fraction",
+        xytext=(0, -52),
+        textcoords="offset points",
+        fontsize=7.5,
         ha="left",
-        va="bottom",
+        va="top",
     )
     return fig
 
 
-def plot_share_distribution(apps: pd.DataFrame, overall: float | None = None):
+def plot_share_distribution(apps: pd.DataFrame, overall: float | None = None, language: str = DEFAULT_LANGUAGE):
     """Histogram of the share granted among approved applications (granted or partial)."""
+    m = messages(language)
     d = apps[apps["decided"] & apps["approved"].fillna(False).astype(bool)]["share_granted"].dropna()
     fig, ax = plt.subplots(figsize=(8, 4.2))
     ax.hist(d, bins=np.linspace(0, 1, 21), color="#4c72b0", edgecolor="white")
-    ax.axvline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1.5, label=ESEM_LABEL)
+    ax.axvline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1.5, label=m.text("funding.plots.esem_line", esem=ESEM_COVERAGE))
     if overall is not None and not pd.isna(overall):
-        ax.axvline(overall, color="black", ls=":", lw=1.5, label=f"coverage in these data, all decided: {100 * overall:.1f}%")
-    ax.set_xlabel("share of the amount requested that was granted (approved applications)")
-    ax.set_ylabel("applications")
-    ax.set_title("How much of the request approved applications receive")
+        ax.axvline(overall, color="black", ls=":", lw=1.5, label=m.text("funding.plots.overall_line", coverage=overall))
+    ax.set_xlabel(m.text("funding.plots.share_x"))
+    ax.set_ylabel(m.text("funding.plots.applications_axis"))
+    ax.set_title(m.text("funding.plots.share_title"))
+    ax.xaxis.set_major_formatter(_percent_formatter(m))
     ax.legend(loc="upper left", fontsize=8)
     return fig
 
 
-def _interval_plot(ax, labels, est, lo, hi, color="#4c72b0"):
+def _percent_formatter(m):
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda x, _pos: m.value(x, "percent"))
+
+
+def _interval_plot(ax, labels, est, lo, hi, label: str, mark: str, color="#4c72b0"):
     x = np.arange(len(labels))
     est, lo, hi = (np.asarray(a, dtype=float) for a in (est, lo, hi))
-    ok = np.isfinite(est)
-    ax.errorbar(
-        x[ok],
-        est[ok],
-        yerr=[est[ok] - lo[ok], hi[ok] - est[ok]],
-        fmt="o",
-        color=color,
-        capsize=4,
-        label="coverage with 95% interval",
-    )
+    ok = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
+    ax.errorbar(x[ok], est[ok], yerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o", color=color, capsize=4, label=label)
     for xi in x[~ok]:
-        ax.text(xi, 0.05, "s", ha="center", color="#555555")
+        ax.text(xi, 0.05, mark, ha="center", color="#555555", fontsize=12)
     ax.set_xticks(x, labels)
 
 
-def plot_missing_middle(shown: pd.DataFrame):
+def plot_missing_middle(shown: pd.DataFrame, language: str = DEFAULT_LANGUAGE):
     """Coverage and approval by request-size band with 95% intervals (published table)."""
+    m = messages(language)
     t = shown.set_index("size_band").reindex([b for b in SIZE_BAND_LABELS if b in set(shown["size_band"])]).reset_index()
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    _interval_plot(ax, t["size_band"], t["coverage"], t["coverage_lo"], t["coverage_hi"])
-    ax.plot(np.arange(len(t)), t["approval_rate"], "s--", color="#55a868", label="approval rate (granted or partial)")
-    ax.axhline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1, label=ESEM_LABEL)
-    ax.axvspan(1.5, 3.5, color="#f0e442", alpha=0.15, label="missing middle (EUR 25-250k)")
+    # Keep "€ 5.000" together: wrap only between words of the label, never after the euro sign.
+    labels = [textwrap.fill(m.text(f"funding.size_bands.{b}").replace("€ ", "€\u00a0"), 13) for b in t["size_band"]]
+    mark = m.text("common.suppressed_mark")
+    _interval_plot(ax, labels, t["coverage"], t["coverage_lo"], t["coverage_hi"], m.text("funding.plots.coverage_points"), mark)
+    ax.plot(np.arange(len(t)), t["approval_rate"], "s--", color="#55a868", label=m.text("funding.plots.approval_line"))
+    ax.axhline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1, label=m.text("funding.plots.esem_line", esem=ESEM_COVERAGE))
+    middle = [i for i, b in enumerate(t["size_band"]) if b in ("25-50k", "50-250k")]
+    if middle:
+        ax.axvspan(
+            min(middle) - 0.5, max(middle) + 0.5, color="#f0e442", alpha=0.15, label=m.text("funding.plots.missing_middle")
+        )
     ax.set_ylim(0, 1)
-    ax.set_xlabel("amount requested (EUR)")
-    ax.set_ylabel("coverage (granted / requested)")
-    ax.set_title("Coverage by size of the request")
+    ax.yaxis.set_major_formatter(_percent_formatter(m))
+    ax.set_xlabel(m.text("funding.plots.axis.size_band"))
+    ax.set_ylabel(m.text("funding.plots.coverage_axis"))
+    ax.set_title(m.text("funding.plots.missing_middle_title"))
     ax.legend(fontsize=8, loc="lower left")
     return fig
 
 
-def plot_coverage_by_year(shown: pd.DataFrame):
+def plot_coverage_by_year(shown: pd.DataFrame, language: str = DEFAULT_LANGUAGE):
     """Coverage by year of application with 95% intervals (published table)."""
+    m = messages(language)
     t = shown.sort_values("year")
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    _interval_plot(ax, t["year"].astype(int).astype(str), t["coverage"], t["coverage_lo"], t["coverage_hi"])
-    ax.axhline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1, label=ESEM_LABEL)
+    mark = m.text("common.suppressed_mark")
+    years = t["year"].astype(int).astype(str)
+    _interval_plot(ax, years, t["coverage"], t["coverage_lo"], t["coverage_hi"], m.text("funding.plots.coverage_points"), mark)
+    ax.axhline(ESEM_COVERAGE, color="#b22222", ls="--", lw=1, label=m.text("funding.plots.esem_line", esem=ESEM_COVERAGE))
     ax.set_ylim(0, 1)
-    ax.set_xlabel("year of application")
-    ax.set_ylabel("coverage (granted / requested)")
-    ax.set_title("Coverage by year")
+    ax.yaxis.set_major_formatter(_percent_formatter(m))
+    if len(t) > 10:
+        ax.tick_params(axis="x", labelrotation=45)
+    ax.set_xlabel(m.text("funding.plots.axis.year"))
+    ax.set_ylabel(m.text("funding.plots.coverage_axis"))
+    ax.set_title(m.text("funding.plots.year_title"))
     ax.legend(fontsize=8, loc="lower left")
     return fig

@@ -21,6 +21,10 @@ def suppress_small_cells(
     value column become missing and ``suppressed`` is True, marking the row in the output.
     Columns in ``keep`` (the group labels; by default every text column) are left as they are.
 
+    A group with a count of 0 is not a small group: it has no members to protect, so it is never
+    suppressed (its 0 stays visible) and never hidden to protect another group (hiding it would
+    add nothing to the hidden total).
+
     With ``secondary`` (the default) a hidden group can never be recovered by subtraction from
     a total published elsewhere: along every label column, within each line of the table (the
     rows that share all other labels; for a one-label table, the whole table), the next smallest
@@ -42,11 +46,12 @@ def suppress_small_cells(
     if min_group_size < 1:
         raise ValueError(f"min_group_size must be at least 1, got {min_group_size}")
     out = table.copy()
-    small = (out[count_column] < min_group_size).fillna(False).astype(bool)
+    counts = pd.to_numeric(out[count_column], errors="coerce")
+    small = ((counts < min_group_size) & (counts > 0)).fillna(False).astype(bool)
     # Without an explicit ``keep``, text columns are the group labels.
     labels = set(keep) if keep else {c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c]) and c != count_column}
     if secondary:
-        small = _secondary_suppression(small, out[count_column], out[[c for c in out.columns if c in labels]], min_group_size)
+        small = _secondary_suppression(small, counts, out[[c for c in out.columns if c in labels]], min_group_size)
     for column in out.columns:
         if column in labels:
             continue
@@ -78,7 +83,8 @@ def _secondary_suppression(small: pd.Series, counts: pd.Series, labels: pd.DataF
             lines = labels.groupby(others, dropna=False, sort=False).groups.values() if others else [labels.index]
             for rows in lines:
                 hidden = small[rows]
-                candidates = counts[rows].where(~hidden).dropna()
+                # A zero group protects nothing: hiding it adds 0 to what subtraction reveals.
+                candidates = counts[rows].where(~hidden & (counts[rows] > 0)).dropna()
                 unsafe = hidden.sum() == 1 or 0 < counts[rows][hidden].fillna(0).sum() < min_group_size
                 if hidden.any() and unsafe and len(candidates):
                     small[candidates.idxmin()] = True
