@@ -20,7 +20,9 @@ Sections (each a function; notebook 02 calls them in order)
 4. :mod:`maexlab.valuation.audit` -- predictive audit of investor decisions (scikit-learn).
 5. :func:`willingness_to_pay` -- the loan rate impact investors give up, given fundamentals,
    beside Barber, Morse and Yasuda (2021).
-6. :func:`verdicts` -- a verdict per claim computed from the estimates.
+6. :func:`verdicts` -- a verdict per claim (shared vocabulary, rule and nominal rate).
+
+The notebook-facing section functions are in :mod:`maexlab.valuation.sections` (``SECTIONS``).
 
 Modules
 -------
@@ -52,7 +54,7 @@ Definitions
 from __future__ import annotations
 
 from maexlab.valuation.blended import DEFAULT_HORIZON_YEARS, DEFAULT_SOCIAL_DISCOUNT_RATE, blended_gap, blended_gap_table
-from maexlab.valuation.claims import EQUIVALENCE_MARGIN, NOT_TESTABLE, ignores_impact, verdicts
+from maexlab.valuation.claims import CLAIMS, EQUIVALENCE_MARGIN, gives_up_return, ignores_impact, verdicts
 from maexlab.valuation.common import (
     FUNDAMENTALS,
     MIN_MODEL_ROWS,
@@ -79,6 +81,7 @@ from maexlab.valuation.models import (
     RATE_REGRESSORS,
     VALUATION_REGRESSORS,
     ModelFit,
+    cluster_robust_cr2,
     coefficient_table,
     decision_frame,
     fit_model,
@@ -101,7 +104,7 @@ __all__ = [
     "MIN_MODEL_ROWS",
     "MIN_OAXACA_ROWS",
     "NEEDS",
-    "NOT_TESTABLE",
+    "CLAIMS",
     "OAXACA_COVARIATES",
     "RATE_REGRESSORS",
     "SUMMARY_LABELS",
@@ -115,11 +118,13 @@ __all__ = [
     "blended_gap",
     "blended_gap_table",
     "build_features",
+    "cluster_robust_cr2",
     "coefficient_table",
     "complete_rows",
     "decision_frame",
     "fit_model",
     "fits_to_results",
+    "gives_up_return",
     "group_summary",
     "hedonic_models",
     "ignores_impact",
