@@ -74,7 +74,8 @@ def positive_claim(claim: str, estimate, lo, hi, *, claimed_sign: int = 1, kind:
     v = direction_verdict(claim, estimate, lo, hi, claimed_sign=claimed_sign, kind=kind)
     rule = "valuation.rules.above_zero" if claimed_sign > 0 else "valuation.rules.below_zero"
     reasons = v.reasons or ((Reason("valuation.reasons.covers_zero"),) if v.verdict == INCONCLUSIVE else ())
-    return replace(v, rule=rule, rule_values={"nominal": v.nominal_rate}, reasons=reasons)
+    nominal = round(float(v.nominal_rate), 10)  # (1 - 0.95) / 2 without floating-point dust
+    return replace(v, rule=rule, rule_values={"nominal": nominal}, nominal_rate=nominal, reasons=reasons)
 
 
 def _few(n: int, minimum: int) -> Reason | None:
