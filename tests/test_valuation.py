@@ -438,7 +438,7 @@ def test_claim5_is_contradicted_by_a_priced_loan_term_and_says_so():
     v = _claim5(equity=(PRICED_REVENUE, (0.0, -0.05, 0.05)), loan=((-0.6, -0.7, -0.5), (-0.079, -0.140, -0.018)))
     assert v.verdict == "contradicted"
     assert v.rule_values["instrument"] == "loan" and v.estimate == pytest.approx(-0.079)
-    assert v.reasons[0].key == "valuation.reasons.impact_priced_in" and v.reasons[0].values["instrument"] == "loan"
+    assert v.reasons[0].key == "valuation.reasons.impact_priced_in.loan" and v.reasons[0].values["instrument"] == "loan"
     assert _claim5(equity=(PRICED_REVENUE, (0.0, -0.05, 0.05))).verdict == "supported"
 
 
@@ -452,7 +452,7 @@ def test_claim5_supported_only_if_every_instrument_with_an_estimate_ignores_impa
     loan_wide = ((-0.6, -0.7, -0.5), (0.0, -0.3, 0.3))
     v = _claim5(equity=(PRICED_REVENUE, (0.0, -0.05, 0.05)), loan=loan_wide)
     assert v.verdict == "inconclusive"
-    assert any(r.key == "valuation.reasons.too_wide_for_margin" and r.values["instrument"] == "loan" for r in v.reasons)
+    assert any(r.key == "valuation.reasons.too_wide_for_margin.loan" and r.values["instrument"] == "loan" for r in v.reasons)
 
 
 def test_claim5_decided_from_the_instrument_that_exists_and_names_the_other():
@@ -471,7 +471,7 @@ def test_claim5_decided_from_the_instrument_that_exists_and_names_the_other():
     v = val.ignores_impact(fits)
     assert v.verdict == "supported"
     keys = [r.key for r in v.reasons]
-    assert "valuation.reasons.decided_from" in keys and "valuation.reasons.instrument_unusable" in keys
+    assert "valuation.reasons.decided_from.equity" in keys and "valuation.reasons.instrument_unusable.loan" in keys
 
 
 def test_claim5_wider_interval_never_gives_more_support():

@@ -70,7 +70,7 @@ def test_one_investor_group_compares_nothing(medium_tables, tmp_path):
     assert v["valuation.claims.priced"]["verdict"] == "not_testable"
     assert v["valuation.claims.wtp"]["verdict"] == "not_testable"
     assert v["valuation.claims.wtp"]["reasons"][0]["key"] == "valuation.reasons.few_loans_per_group"
-    assert "valuation.sections.decomposition_impact" in results["not_computed"]
+    assert "valuation.sections.decomposition_for.impact" in results["not_computed"]
     assert "valuation.models.log_valuation_impact" in results["not_computed"]
 
 
@@ -86,7 +86,7 @@ def test_single_value_model_decomposition_not_testable(medium_tables, tmp_path):
     tables = {k: v.copy() for k, v in medium_tables.items()}
     tables["initiatives"]["value_model"] = "social"
     _, results = _run(tables, tmp_path)
-    reasons = results["not_computed"]["valuation.sections.decomposition_mainstream"]["reasons"]
+    reasons = results["not_computed"]["valuation.sections.decomposition_for.mainstream"]["reasons"]
     assert reasons[0]["key"] == "valuation.reasons.oaxaca_sides" and reasons[0]["n0"] == 0
     assert results["verdicts"]["valuation.claims.penalty"]["verdict"] == "not_testable"
 

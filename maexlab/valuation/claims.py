@@ -125,7 +125,7 @@ def ignores_impact(fits: dict[str, ModelFit], *, min_group_size: int = 10) -> Ve
         if problem is None:
             usable[instrument] = fit
         else:
-            notes.append(Reason("valuation.reasons.instrument_unusable", {"instrument": instrument}))
+            notes.append(Reason(f"valuation.reasons.instrument_unusable.{instrument}", {"instrument": instrument}))
             notes.append(problem)
     common = {"rule": "valuation.rules.ignores", "rule_values": rule_values, "kind": "signed3", "nominal_rate": 0.05}
     if not usable:
@@ -138,7 +138,9 @@ def ignores_impact(fits: dict[str, ModelFit], *, min_group_size: int = 10) -> Ve
     if priced:
         instrument, fit, lo, hi = priced[0]
         t = fit.term("log_impact")
-        reasons = [Reason("valuation.reasons.impact_priced_in", {"instrument": i, "lo": a, "hi": b}) for i, _, a, b in priced]
+        reasons = [
+            Reason(f"valuation.reasons.impact_priced_in.{i}", {"instrument": i, "lo": a, "hi": b}) for i, _, a, b in priced
+        ]
         common["rule_values"] = {**rule_values, "instrument": instrument}
         return Verdict(
             claim, CONTRADICTED, estimate=t["estimate"], lo=t["ci_low"], hi=t["ci_high"], reasons=tuple(reasons + notes), **common
@@ -149,16 +151,18 @@ def ignores_impact(fits: dict[str, ModelFit], *, min_group_size: int = 10) -> Ve
         margin = EQUIVALENCE_MARGIN[instrument]
         if not (-margin <= t["ci_low"] and t["ci_high"] <= margin):
             inside = False
-            notes.append(Reason("valuation.reasons.too_wide_for_margin", {"instrument": instrument, "margin": margin}))
+            notes.append(
+                Reason(f"valuation.reasons.too_wide_for_margin.{instrument}", {"instrument": instrument, "margin": margin})
+            )
         if rev["ci_low"] <= 0 <= rev["ci_high"]:
             fundamentals = False
-            notes.append(Reason("valuation.reasons.fundamentals_not_priced", {"instrument": instrument}))
+            notes.append(Reason(f"valuation.reasons.fundamentals_not_priced.{instrument}", {"instrument": instrument}))
     first = next(iter(usable))
     t = usable[first].term("log_impact")
     evidence = {"estimate": t["estimate"], "lo": t["ci_low"], "hi": t["ci_high"]}
     common["rule_values"] = {**rule_values, "instrument": first}
     if inside and fundamentals:
-        used = Reason("valuation.reasons.decided_from", {"instruments": ", ".join(usable)})
+        used = Reason(f"valuation.reasons.decided_from.{'_'.join(usable)}", {"instruments": list(usable)})
         return Verdict(claim, SUPPORTED, reasons=(used, *notes), **evidence, **common)
     return Verdict(claim, INCONCLUSIVE, reasons=tuple(notes), **evidence, **common)
 

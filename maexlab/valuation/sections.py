@@ -32,6 +32,19 @@ from maexlab.valuation.models import coefficient_table, fits_to_results, hedonic
 from maexlab.valuation.plots import plot_blended_gap, plot_coefficients, plot_decomposition, plot_wtp, term_label
 from maexlab.valuation.wtp import BMY_RANGE_PP, willingness_to_pay
 
+
+class Output(SectionOutput):
+    """A :class:`~maexlab.reporting.SectionOutput` that shows nothing as a cell's result.
+
+    The section has already displayed its text, tables and figures; without this a notebook
+    cell ``sections.features(report)`` would also print the object's repr (a trailing ``;``
+    does not suppress it under nbval).
+    """
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 #: Cluster-bootstrap draws of the decomposition and of the audit's intervals.
 OAXACA_REPS = 300
 AUDIT_REPS = 200
@@ -79,13 +92,13 @@ def _model_key(key: str) -> str:
     return f"valuation.models.{outcome}_{group}"
 
 
-def _skip(report, out: SectionOutput, section: str, reasons: list[Reason]) -> SectionOutput:
+def _skip(report, out: Output, section: str, reasons: list[Reason]) -> Output:
     report.not_computed(section, reasons)
     out.skipped = list(reasons)
     return out
 
 
-def _needs_features(report, out: SectionOutput, section: str, needs: Needs) -> bool:
+def _needs_features(report, out: Output, section: str, needs: Needs) -> bool:
     """Check ``needs``; when met but the features were not built, say so too."""
     reasons = unmet(report.data, needs)
     if reasons:
@@ -109,9 +122,9 @@ def _left_out(report, label_key: str, record: dict[str, Any]) -> None:
 # --- 1. features ------------------------------------------------------------------------------
 
 
-def features(report) -> SectionOutput:
+def features(report) -> Output:
     """Features per assessment: counts by investor group and type, and medians per value model."""
-    out = SectionOutput()
+    out = Output()
     report.heading("valuation.sections.features")
     report.say("valuation.text.features")
     reasons = unmet(report.data, NEEDS["features"])
@@ -168,9 +181,9 @@ def _coefficient_display(report, published: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def hedonic(report) -> SectionOutput:
+def hedonic(report) -> Output:
     """Hedonic models of valuation, loan rate and the accept decision, per investor group."""
-    out = SectionOutput()
+    out = Output()
     report.heading("valuation.sections.hedonic")
     report.say("valuation.text.hedonic", min_rows=MIN_MODEL_ROWS)
     if not _needs_features(report, out, "valuation.sections.hedonic", NEEDS["models"]):
@@ -209,7 +222,7 @@ def hedonic(report) -> SectionOutput:
         t = fits[key].term("log_impact")
         if t is not None and fits[key].n_clusters >= report.min_group_size:
             report.headline(
-                f"valuation.headline_elasticity_{key.split('|')[1]}",
+                f"valuation.headline_elasticity.{key.split('|')[1]}",
                 t["estimate"],
                 kind="number3",
                 lo=t["ci_low"],
@@ -261,9 +274,9 @@ def _oaxaca_sides(f: pd.DataFrame, group: str, minimum_rows: int, minimum_initia
     return None
 
 
-def decomposition(report) -> SectionOutput:
+def decomposition(report) -> Output:
     """Oaxaca-Blinder decomposition of the valuation gap, social-or-hybrid minus commercial."""
-    out = SectionOutput()
+    out = Output()
     report.heading("valuation.sections.decomposition")
     report.say("valuation.text.decomposition", rows=MIN_OAXACA_ROWS, reps=OAXACA_REPS)
     if not _needs_features(report, out, "valuation.sections.decomposition", NEEDS["decomposition"]):
@@ -271,7 +284,7 @@ def decomposition(report) -> SectionOutput:
     f = state(report)["features"]
     parts = []
     for group in ("mainstream", "impact"):
-        section = f"valuation.sections.decomposition_{group}"
+        section = f"valuation.sections.decomposition_for.{group}"
         reason = _oaxaca_sides(f, group, MIN_OAXACA_ROWS, report.min_group_size)
         if reason is not None:
             report.not_computed(section, [reason])
@@ -322,9 +335,9 @@ def decomposition(report) -> SectionOutput:
 
 def blended(
     report, horizon_years: int = DEFAULT_HORIZON_YEARS, social_discount_rate: float = DEFAULT_SOCIAL_DISCOUNT_RATE
-) -> SectionOutput:
+) -> Output:
     """Blended value (fundamentals-only value plus capitalised impact value) against the investor's valuation."""
-    out = SectionOutput()
+    out = Output()
     report.heading("valuation.sections.blended")
     report.say("valuation.text.blended", years=horizon_years, rate=social_discount_rate)
     if not _needs_features(report, out, "valuation.sections.blended", NEEDS["blended"]):
@@ -382,9 +395,9 @@ def _audit_reason(report, message: str | None) -> Reason:
     )
 
 
-def audit(report) -> SectionOutput:
+def audit(report) -> Output:
     """Predictive audit: what drives acceptance, and does the mainstream rule under-rate high impact?"""
-    out = SectionOutput()
+    out = Output()
     report.heading("valuation.sections.audit")
     report.say("valuation.text.audit", reps=AUDIT_REPS)
     if not _needs_features(report, out, "valuation.sections.audit", NEEDS["audit"]):
@@ -469,9 +482,9 @@ def audit(report) -> SectionOutput:
 # --- 6. willingness to pay ---------------------------------------------------------------------------
 
 
-def wtp(report) -> SectionOutput:
+def wtp(report) -> Output:
     """Willingness to pay: the loan-rate discount impact investors grant for the same fundamentals."""
-    out = SectionOutput()
+    out = Output()
     report.heading("valuation.sections.wtp")
     report.say("valuation.text.wtp", lo=BMY_RANGE_PP[0], hi=BMY_RANGE_PP[1])
     if not _needs_features(report, out, "valuation.sections.wtp", NEEDS["wtp"]):
@@ -506,13 +519,14 @@ def _finding(report, v) -> None:
         report.finding("valuation.findings.not_testable", claim=report.t(v.claim), verdict=verdict, why=why)
         return
     evidence = report.m.interval(v.estimate, v.lo, v.hi, v.kind)
-    extra = {"instrument": v.rule_values["instrument"]} if "instrument" in v.rule_values else {}
+    instrument = v.rule_values.get("instrument")
+    extra = {"instrument": report.t(f"valuation.instrument_names.{instrument}")} if instrument else {}
     report.finding(f"valuation.findings.{v.claim.rsplit('.', 1)[1]}", evidence=evidence, verdict=verdict, **extra)
 
 
-def verdicts(report) -> SectionOutput:
+def verdicts(report) -> Output:
     """The verdict on every claim (rule, evidence, reasons) and the findings summary."""
-    out = SectionOutput()
+    out = Output()
     report.heading("valuation.sections.verdicts")
     report.say("valuation.text.verdicts")
     s = state(report)
