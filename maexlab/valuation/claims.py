@@ -69,7 +69,7 @@ CLAIMS: tuple[str, ...] = (
 )
 
 
-def positive_claim(claim: str, estimate, lo, hi, *, claimed_sign: int = 1, kind: str = "number3") -> Verdict:
+def positive_claim(claim: str, estimate, lo, hi, *, claimed_sign: int = 1, kind: str = "signed3") -> Verdict:
     """A one-sided direction claim at 95%: nominal false-support rate 2.5% (written into the rule)."""
     v = direction_verdict(claim, estimate, lo, hi, claimed_sign=claimed_sign, kind=kind)
     rule = "valuation.rules.above_zero" if claimed_sign > 0 else "valuation.rules.below_zero"
@@ -180,14 +180,20 @@ def impact_priced(fits: dict[str, ModelFit], *, min_group_size: int = 10) -> Ver
     return positive_claim(claim, t["estimate"], t["ci_low"], t["ci_high"])
 
 
-def undervalued(oaxaca: pd.DataFrame | None, *, min_group_size: int = 10) -> Verdict:
-    """Social/hybrid initiatives valued below their fundamentals by mainstream investors (one-sided 2.5%)."""
+def undervalued(oaxaca: pd.DataFrame | None, oaxaca_reason: Reason | None = None, *, min_group_size: int = 10) -> Verdict:
+    """Social/hybrid initiatives valued below their fundamentals by mainstream investors (one-sided 2.5%).
+
+    ``oaxaca_reason`` says why the mainstream decomposition was not computed, when known.
+    """
     claim = "valuation.claims.penalty"
-    if oaxaca is None or oaxaca.empty:
-        return not_testable(claim, "valuation.reasons.no_decomposition")
-    u = oaxaca[(oaxaca["group"] == "mainstream") & (oaxaca["component"] == "unexplained")]
+    u = (
+        pd.DataFrame()
+        if oaxaca is None or oaxaca.empty
+        else oaxaca[(oaxaca["group"] == "mainstream") & (oaxaca["component"] == "unexplained")]
+    )
     if u.empty:
-        return not_testable(claim, "valuation.reasons.no_decomposition")
+        reason = oaxaca_reason or Reason("valuation.reasons.no_decomposition")
+        return not_testable(claim, reason.key, **reason.values)
     u = u.iloc[0]
     few = _few(int(u["n_initiatives"]), min_group_size)
     if few is not None:
@@ -227,12 +233,13 @@ def verdicts(
     *,
     min_group_size: int = 10,
     wtp_reason: Reason | None = None,
+    oaxaca_reason: Reason | None = None,
 ) -> list[Verdict]:
     """One :class:`~maexlab.reporting.verdicts.Verdict` per claim of :data:`CLAIMS`, in that order."""
     return [
         ignores_impact(fits, min_group_size=min_group_size),
         impact_priced(fits, min_group_size=min_group_size),
-        undervalued(oaxaca, min_group_size=min_group_size),
+        undervalued(oaxaca, oaxaca_reason, min_group_size=min_group_size),
         gives_up_return(wtp, wtp_reason, min_group_size=min_group_size),
         audit_underrates(audit, min_group_size=min_group_size),
     ]

@@ -25,12 +25,15 @@ OUTCOMES = ("log_valuation", "interest_rate_pp", "accepted")
 FIGURE_WIDTH = 8.0
 
 
-def locale_ticks(axis, language: str = DEFAULT_LANGUAGE, kind: str = "number") -> None:
-    """Tick labels written for the report's locale (nl: 0,25 and -0,5)."""
+def locale_ticks(axis, language: str = DEFAULT_LANGUAGE) -> None:
+    """Tick labels written for the report's locale, up to two decimals (nl: 0,25 and -0,5)."""
+    from babel.numbers import format_decimal
     from matplotlib.ticker import FuncFormatter
 
-    m = messages(language)
-    axis.set_major_formatter(FuncFormatter(lambda v, _: m.value(0.0 if abs(v) < 1e-12 else v, kind)))
+    locale = messages(language).locale
+    axis.set_major_formatter(
+        FuncFormatter(lambda v, _: format_decimal(0.0 if abs(v) < 1e-12 else v, format="#,##0.##", locale=locale))
+    )
 
 
 def _wrap(text: str, width: int) -> str:
@@ -136,7 +139,7 @@ def _ratio_axis(ax, values: np.ndarray, language: str) -> None:
 
     m = messages(language)
     values = values[np.isfinite(values) & (values > 0)]
-    fmt = FuncFormatter(lambda v, _: m.value(v, "number"))
+    fmt = FuncFormatter(lambda v, _: m.value(v, "number2") if v < 1 else m.value(v, "number"))
     if len(values) and values.max() / values.min() >= 4:
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))

@@ -287,6 +287,8 @@ def decomposition(report) -> Output:
         section = f"valuation.sections.decomposition_for.{group}"
         reason = _oaxaca_sides(f, group, MIN_OAXACA_ROWS, report.min_group_size)
         if reason is not None:
+            if group == "mainstream":
+                state(report)["oaxaca_reason"] = reason
             report.not_computed(section, [reason])
             out.skipped.append(reason)
             continue
@@ -535,13 +537,24 @@ def verdicts(report) -> Output:
         found = [Verdict(claim, NOT_TESTABLE, "common.rules.not_testable", reasons=blocked) for claim in CLAIMS]
     else:
         found = claim_verdicts(
-            s["fits"], s["oaxaca"], s["wtp"], s["audit"], min_group_size=report.min_group_size, wtp_reason=s["wtp_reason"]
+            s["fits"],
+            s["oaxaca"],
+            s["wtp"],
+            s["audit"],
+            min_group_size=report.min_group_size,
+            wtp_reason=s["wtp_reason"],
+            oaxaca_reason=s.get("oaxaca_reason"),
         )
     out.verdicts = report.verdicts(found, heading=False)
     table = pd.DataFrame([{**v.to_dict(), "reasons": "; ".join(r.key for r in v.reasons)} for v in found]).drop(
         columns="rule_values"
     )
     out.tables["verdicts"] = report.table(table, "verdicts", count_column=None)
+    if s["features"] is None:
+        # Nothing could be estimated: one sentence with the reasons, not one per claim.
+        why = "; ".join(report.reason_text(r) for r in found[0].reasons)
+        report.finding("valuation.findings.none_testable", why=why)
+        return out
     for v in found[:4]:
         _finding(report, v)
     return out
