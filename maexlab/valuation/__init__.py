@@ -12,7 +12,7 @@ Sections (each a function; notebook 02 calls them in order)
    measures, value model, phase at assessment and investor group (mainstream vs impact).
 1. :func:`hedonic_models` -- hedonic regressions of log valuation (accepted equity), interest
    rate (accepted loans) and the accept decision (logit, all assessments), separately for
-   mainstream and impact investors, errors clustered by initiative, 95% intervals.
+   mainstream and impact investors, errors clustered by initiative (CR2, t(G - 1)), 95% intervals.
 2. :func:`oaxaca_gap` -- Oaxaca-Blinder decomposition of the log-valuation gap between
    social-or-hybrid and commercial initiatives, with cluster-bootstrap intervals.
 3. :func:`blended_gap` -- blended value (fundamentals-only financial value plus capitalised
@@ -35,7 +35,9 @@ Modules
 * :mod:`~maexlab.valuation.decomposition` -- Oaxaca-Blinder (``oaxaca_gap``).
 * :mod:`~maexlab.valuation.blended` -- ``blended_gap``, ``blended_gap_table``.
 * :mod:`~maexlab.valuation.wtp` -- ``willingness_to_pay`` and the published reference range.
-* :mod:`~maexlab.valuation.claims` -- ``verdicts``, ``ignores_impact``.
+* :mod:`~maexlab.valuation.claims` -- the verdict rules (shared vocabulary, nominal rates):
+  ``verdicts``, ``ignores_impact`` (claim 5 over equity and loans), ``gives_up_return`` ...
+* :mod:`~maexlab.valuation.sections` -- the notebook's section functions and ``SECTIONS``.
 * :mod:`~maexlab.valuation.plots` -- the figures of sections 1, 2, 3 and 5.
 * :mod:`~maexlab.valuation.audit` -- the predictive audit (section 4; not re-exported here).
 

@@ -555,7 +555,7 @@ def verdicts(report) -> Output:
         why = "; ".join(report.reason_text(r) for r in found[0].reasons)
         report.finding("valuation.findings.none_testable", why=why)
         return out
-    for v in found[:4]:
+    for v in found:
         _finding(report, v)
     return out
 
