@@ -20,7 +20,9 @@ from maexlab import valuation as val
 from maexlab.data import synth
 from maexlab.data.loader import MaexData
 from maexlab.reporting.report import Report
+from maexlab.reporting.verdicts import Reason
 from maexlab.valuation import audit as va
+from maexlab.valuation.claims import impact_priced
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH_PATH = REPO / "data" / "embedded" / "planted_effects.json"
@@ -124,9 +126,11 @@ def test_wtp_recovered(features, truth):
 def test_verdicts_on_embedded(features, fits):
     ob, _ = val.oaxaca_gap(features, "mainstream", reps=100, seed=2)
     wtp, _ = val.willingness_to_pay(features)
-    v = val.verdicts(fits, ob, wtp, None).set_index("claim")["verdict"]
-    assert list(v.iloc[:4]) == ["supported"] * 4
-    assert v.iloc[4] == "not testable on this data"
+    v = {x.claim: x.verdict for x in val.verdicts(fits, ob, wtp, None)}
+    # Claim 5 is decided over equity and loans; the other planted effects are recovered.
+    assert v["valuation.claims.ignores"] in ("supported", "contradicted", "inconclusive")
+    assert [v["valuation.claims.priced"], v["valuation.claims.penalty"], v["valuation.claims.wtp"]] == ["supported"] * 3
+    assert v["valuation.claims.audit"] == "not_testable"
 
 
 def test_audit_on_embedded(features):
@@ -195,7 +199,7 @@ def test_small_selection_degrades_gracefully():
     table, message = val.oaxaca_gap(f, "impact", min_rows=10_000)
     assert table.empty and "too few" in message
     v = val.verdicts(fits, table, None, None)
-    assert (v["verdict"] == "not testable on this data").all()
+    assert all(x.verdict == "not_testable" and x.reasons for x in v)
     assert val.coefficient_table(fits).empty
 
 
@@ -383,66 +387,176 @@ def test_calibration_blanks_impact_rates_by_their_own_count(features):
     assert (table["n_initiatives"] <= table["n"]).all()
 
 
-# --- claim 5: equivalence rule -------------------------------------------------------------------------
+# --- claim 5: equivalence rule over equity and loans (issue 12) ------------------------------------------
 
 
-def _fit_with(revenue: tuple[float, float, float], impact: tuple[float, float, float], n_clusters: int = 50) -> val.ModelFit:
-    coefs = pd.DataFrame(
-        [("log_revenue", *revenue, 0.01), ("log_impact", *impact, 0.5)],
-        columns=["term", "estimate", "ci_low", "ci_high", "p_value"],
-    )
-    return val.ModelFit("log valuation, mainstream investors", "log_valuation", "mainstream", 60, n_clusters, coefs)
+def _fit_with(
+    revenue: tuple[float, float, float],
+    impact: tuple[float, float, float],
+    n_clusters: int = 50,
+    outcome: str = "log_valuation",
+) -> val.ModelFit:
+    """A fitted mainstream model whose terms have the given estimate and 95% interval (t with G - 1 df)."""
+    from scipy import stats
+
+    q = stats.t.ppf(0.975, n_clusters - 1)
+    rows = [(t, est, lo, hi, (hi - lo) / (2 * q), 0.5) for t, (est, lo, hi) in (("log_revenue", revenue), ("log_impact", impact))]
+    coefs = pd.DataFrame(rows, columns=["term", "estimate", "ci_low", "ci_high", "std_error", "p_value"])
+    return val.ModelFit(f"{outcome}, mainstream", outcome, "mainstream", 60, n_clusters, coefs, df=n_clusters - 1)
+
+
+def _claim5(equity=None, loan=None, **kw):
+    fits = {}
+    if equity is not None:
+        fits["log_valuation|mainstream"] = _fit_with(*equity, **kw)
+    if loan is not None:
+        fits["interest_rate_pp|mainstream"] = _fit_with(*loan, outcome="interest_rate_pp", **kw)
+    return val.ignores_impact(fits)
+
+
+PRICED_REVENUE = (0.9, 0.8, 1.0)
 
 
 @pytest.mark.parametrize(
     ("impact", "revenue", "expected"),
     [
-        ((0.0, -0.05, 0.08), (0.9, 0.8, 1.0), "supported"),
-        ((0.0, -0.4, 0.4), (0.9, 0.8, 1.0), "not testable on this data"),  # too imprecise: less data is no support
-        ((0.0, -0.05, 0.08), (0.1, -0.2, 0.4), "not testable on this data"),  # fundamentals not significant
-        ((0.2, 0.05, 0.35), (0.9, 0.8, 1.0), "not supported"),  # impact priced
-        ((-0.2, -0.35, -0.05), (0.9, 0.8, 1.0), "not supported"),
+        ((0.0, -0.05, 0.08), PRICED_REVENUE, "supported"),
+        ((0.0, -0.4, 0.4), PRICED_REVENUE, "inconclusive"),  # too imprecise: less data is no support
+        ((0.0, -0.05, 0.08), (0.1, -0.2, 0.4), "inconclusive"),  # fundamentals not shown to be priced
+        ((0.2, 0.05, 0.35), PRICED_REVENUE, "contradicted"),  # impact priced
+        ((-0.2, -0.35, -0.05), PRICED_REVENUE, "contradicted"),
     ],
 )
-def test_claim5_equivalence_rule(impact, revenue, expected):
-    v = val.verdicts({"log_valuation|mainstream": _fit_with(revenue, impact)})
-    assert v.iloc[0]["verdict"] == expected
-    assert "impact elasticity" in v.iloc[0]["evidence"]
+def test_claim5_equivalence_rule_on_equity(impact, revenue, expected):
+    v = _claim5(equity=(revenue, impact))
+    assert v.verdict == expected
+    assert v.rule == "valuation.rules.ignores" and v.nominal_rate == 0.05
+
+
+def test_claim5_is_contradicted_by_a_priced_loan_term_and_says_so():
+    # Issue 12: supported from equity while the loan-rate impact term was -0.079 (-0.140 to -0.018).
+    v = _claim5(equity=(PRICED_REVENUE, (0.0, -0.05, 0.05)), loan=((-0.6, -0.7, -0.5), (-0.079, -0.140, -0.018)))
+    assert v.verdict == "contradicted"
+    assert v.rule_values["instrument"] == "loan" and v.estimate == pytest.approx(-0.079)
+    assert v.reasons[0].key == "valuation.reasons.impact_priced_in.loan" and v.reasons[0].values["instrument"] == "loan"
+    assert _claim5(equity=(PRICED_REVENUE, (0.0, -0.05, 0.05))).verdict == "supported"
+
+
+def test_claim5_contradiction_uses_the_bonferroni_interval():
+    # The 95% interval excludes 0 barely; the 97.5% interval (two instruments) does not: no contradiction.
+    v = _claim5(equity=(PRICED_REVENUE, (0.05, 0.001, 0.099)))
+    assert v.verdict != "contradicted"
+
+
+def test_claim5_supported_only_if_every_instrument_with_an_estimate_ignores_impact():
+    loan_wide = ((-0.6, -0.7, -0.5), (0.0, -0.3, 0.3))
+    v = _claim5(equity=(PRICED_REVENUE, (0.0, -0.05, 0.05)), loan=loan_wide)
+    assert v.verdict == "inconclusive"
+    assert any(r.key == "valuation.reasons.too_wide_for_margin.loan" and r.values["instrument"] == "loan" for r in v.reasons)
+
+
+def test_claim5_decided_from_the_instrument_that_exists_and_names_the_other():
+    fits = {
+        "log_valuation|mainstream": _fit_with(PRICED_REVENUE, (0.0, -0.05, 0.05)),
+        "interest_rate_pp|mainstream": val.ModelFit(
+            "rate",
+            "interest_rate_pp",
+            "mainstream",
+            5,
+            5,
+            message="too few",
+            reason=Reason("valuation.reasons.too_few_model_rows", {"n": 5, "minimum": 30}),
+        ),
+    }
+    v = val.ignores_impact(fits)
+    assert v.verdict == "supported"
+    keys = [r.key for r in v.reasons]
+    assert "valuation.reasons.decided_from.equity" in keys and "valuation.reasons.instrument_unusable.loan" in keys
 
 
 def test_claim5_wider_interval_never_gives_more_support():
-    narrow = val.ignores_impact(
-        {"ci_low": 0.8, "ci_high": 1.0, "estimate": 0.9}, {"estimate": 0.0, "ci_low": -0.05, "ci_high": 0.05}
-    )
-    wide = val.ignores_impact({"ci_low": 0.8, "ci_high": 1.0, "estimate": 0.9}, {"estimate": 0.0, "ci_low": -0.5, "ci_high": 0.5})
-    assert narrow[0] == "supported" and wide[0] != "supported"
+    narrow = _claim5(equity=(PRICED_REVENUE, (0.0, -0.05, 0.05)))
+    wide = _claim5(equity=(PRICED_REVENUE, (0.0, -0.5, 0.5)))
+    assert narrow.verdict == "supported" and wide.verdict == "inconclusive"
 
 
 def test_verdicts_need_enough_initiatives():
-    fit = _fit_with((0.9, 0.8, 1.0), (0.0, -0.05, 0.05), n_clusters=8)
-    v = val.verdicts({"log_valuation|mainstream": fit}, min_group_size=10)
-    assert v.iloc[0]["verdict"] == "not testable on this data" and "fewer than 10 initiatives" in v.iloc[0]["evidence"]
+    v = _claim5(equity=(PRICED_REVENUE, (0.0, -0.05, 0.05)), n_clusters=8)
+    assert v.verdict == "not_testable"
+    assert any(r.key == "valuation.reasons.few_initiatives" for r in v.reasons)
+
+
+def test_wide_intervals_are_inconclusive_not_refutation():
+    # Issue 12: an interval covering 0 was printed as "not supported".
+    for verdict in val.verdicts({"log_valuation|impact": _fit_with(PRICED_REVENUE, (0.1, -0.3, 0.5))}):
+        assert verdict.verdict in ("inconclusive", "not_testable")
+    wtp = {"wtp_pp": 0.5, "ci_low": -0.63, "ci_high": 1.64, "n_initiatives": 40}
+    v = val.gives_up_return(wtp)
+    assert v.verdict == "inconclusive" and v.reasons[0].key == "valuation.reasons.covers_zero"
+    assert v.nominal_rate == 0.025 and v.rule_values["nominal"] == 0.025
 
 
 # --- intervals and rows left out ------------------------------------------------------------------------
 
 
-def test_ols_intervals_are_t_with_clusters_minus_one_df():
-    import statsmodels.api as sm
+def test_ols_intervals_are_cr2_with_clusters_minus_one_df():
     from scipy import stats
 
     rng = np.random.default_rng(5)
     df = pd.DataFrame({"initiative_id": [str(i // 3) for i in range(90)], "x": rng.normal(size=90)})
     df["log_valuation"] = 1 + df["x"] + rng.normal(size=90)
     fit = val.fit_model(df, "log_valuation", ["x"])
-    res = sm.OLS(df["log_valuation"], sm.add_constant(df[["x"]])).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(df["initiative_id"])[0]}
-    )
-    half = stats.t.ppf(0.975, fit.n_clusters - 1) * res.bse["x"]
+    X = np.column_stack([np.ones(90), df["x"]])
+    beta = np.linalg.lstsq(X, df["log_valuation"].to_numpy(), rcond=None)[0]
+    V = val.cluster_robust_cr2(X, df["log_valuation"].to_numpy() - X @ beta, pd.factorize(df["initiative_id"])[0])
+    half = stats.t.ppf(0.975, fit.n_clusters - 1) * np.sqrt(V[1, 1])
     t = fit.term("x")
-    assert fit.n_clusters == 30
+    assert fit.n_clusters == 30 and fit.df == 29
     assert t["ci_high"] - t["estimate"] == pytest.approx(half)
-    assert half > stats.norm.ppf(0.975) * res.bse["x"]
+
+
+def test_cr2_equals_hc2_with_one_row_per_cluster():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(2)
+    X = sm.add_constant(rng.normal(size=(50, 2)))
+    y = X @ np.array([1.0, 0.5, -0.2]) + rng.normal(size=50) * (1 + np.abs(X[:, 1]))
+    res = sm.OLS(y, X).fit(cov_type="HC2")
+    V = val.cluster_robust_cr2(X, y - X @ res.params, np.arange(50))
+    assert np.allclose(V, res.cov_params())
+
+
+def test_cr2_is_larger_than_cr1_at_high_leverage():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(size=40), 8.0, 9.0]  # two high-leverage rows
+    X = sm.add_constant(x)
+    y = 1 + 0.5 * x + rng.normal(size=42)
+    groups = np.arange(42) // 2
+    cr1 = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False})
+    V = val.cluster_robust_cr2(X, cr1.resid, groups)
+    assert V[1, 1] > cr1.cov_params()[1, 1]
+
+
+def test_non_converged_logit_is_not_computed_without_coefficients_or_warnings():
+    # Issue 12: a non-converged model published odds ratios of 1.7e10 next to raw warnings.
+    import warnings
+
+    df = pd.DataFrame({"initiative_id": [str(i) for i in range(60)], "x": np.r_[np.zeros(30), np.ones(30)]})
+    df["accepted"] = (df["x"] > 0.5).astype(int)  # x separates the outcome perfectly
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = val.fit_model(df, "accepted", ["x"])
+    assert not fit.ok and fit.coefs.empty and fit.term("x") is None
+    assert fit.reason.key in (
+        "valuation.reasons.separation",
+        "valuation.reasons.not_converged",
+        "valuation.reasons.non_finite",
+        "valuation.reasons.fit_failed",
+    )
+    assert not [w for w in caught if not issubclass(w.category, DeprecationWarning)]
+    assert impact_priced({"log_valuation|impact": fit}).verdict == "not_testable"
 
 
 def test_rows_left_out_are_recorded(features):

@@ -12,7 +12,7 @@ Sections (each a function; notebook 02 calls them in order)
    measures, value model, phase at assessment and investor group (mainstream vs impact).
 1. :func:`hedonic_models` -- hedonic regressions of log valuation (accepted equity), interest
    rate (accepted loans) and the accept decision (logit, all assessments), separately for
-   mainstream and impact investors, errors clustered by initiative, 95% intervals.
+   mainstream and impact investors, errors clustered by initiative (CR2, t(G - 1)), 95% intervals.
 2. :func:`oaxaca_gap` -- Oaxaca-Blinder decomposition of the log-valuation gap between
    social-or-hybrid and commercial initiatives, with cluster-bootstrap intervals.
 3. :func:`blended_gap` -- blended value (fundamentals-only financial value plus capitalised
@@ -20,7 +20,9 @@ Sections (each a function; notebook 02 calls them in order)
 4. :mod:`maexlab.valuation.audit` -- predictive audit of investor decisions (scikit-learn).
 5. :func:`willingness_to_pay` -- the loan rate impact investors give up, given fundamentals,
    beside Barber, Morse and Yasuda (2021).
-6. :func:`verdicts` -- a verdict per claim computed from the estimates.
+6. :func:`verdicts` -- a verdict per claim (shared vocabulary, rule and nominal rate).
+
+The notebook-facing section functions are in :mod:`maexlab.valuation.sections` (``SECTIONS``).
 
 Modules
 -------
@@ -33,7 +35,9 @@ Modules
 * :mod:`~maexlab.valuation.decomposition` -- Oaxaca-Blinder (``oaxaca_gap``).
 * :mod:`~maexlab.valuation.blended` -- ``blended_gap``, ``blended_gap_table``.
 * :mod:`~maexlab.valuation.wtp` -- ``willingness_to_pay`` and the published reference range.
-* :mod:`~maexlab.valuation.claims` -- ``verdicts``, ``ignores_impact``.
+* :mod:`~maexlab.valuation.claims` -- the verdict rules (shared vocabulary, nominal rates):
+  ``verdicts``, ``ignores_impact`` (claim 5 over equity and loans), ``gives_up_return`` ...
+* :mod:`~maexlab.valuation.sections` -- the notebook's section functions and ``SECTIONS``.
 * :mod:`~maexlab.valuation.plots` -- the figures of sections 1, 2, 3 and 5.
 * :mod:`~maexlab.valuation.audit` -- the predictive audit (section 4; not re-exported here).
 
@@ -52,7 +56,7 @@ Definitions
 from __future__ import annotations
 
 from maexlab.valuation.blended import DEFAULT_HORIZON_YEARS, DEFAULT_SOCIAL_DISCOUNT_RATE, blended_gap, blended_gap_table
-from maexlab.valuation.claims import EQUIVALENCE_MARGIN, NOT_TESTABLE, ignores_impact, verdicts
+from maexlab.valuation.claims import CLAIMS, EQUIVALENCE_MARGIN, gives_up_return, ignores_impact, verdicts
 from maexlab.valuation.common import (
     FUNDAMENTALS,
     MIN_MODEL_ROWS,
@@ -79,6 +83,7 @@ from maexlab.valuation.models import (
     RATE_REGRESSORS,
     VALUATION_REGRESSORS,
     ModelFit,
+    cluster_robust_cr2,
     coefficient_table,
     decision_frame,
     fit_model,
@@ -101,7 +106,7 @@ __all__ = [
     "MIN_MODEL_ROWS",
     "MIN_OAXACA_ROWS",
     "NEEDS",
-    "NOT_TESTABLE",
+    "CLAIMS",
     "OAXACA_COVARIATES",
     "RATE_REGRESSORS",
     "SUMMARY_LABELS",
@@ -115,11 +120,13 @@ __all__ = [
     "blended_gap",
     "blended_gap_table",
     "build_features",
+    "cluster_robust_cr2",
     "coefficient_table",
     "complete_rows",
     "decision_frame",
     "fit_model",
     "fits_to_results",
+    "gives_up_return",
     "group_summary",
     "hedonic_models",
     "ignores_impact",

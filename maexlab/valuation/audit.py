@@ -422,29 +422,37 @@ def audit(
     }
 
 
-def plot_calibration(table: pd.DataFrame):
-    """Acceptance of mainstream cases per impact decile: observed, own rule, impact investors' rule."""
-    import matplotlib.pyplot as plt
+def plot_calibration(table: pd.DataFrame, language: str = "nl"):
+    """Acceptance of mainstream cases per impact decile: observed, own rule, impact investors' rule.
 
+    Labels come from the report language's catalogue (``valuation.plot.calib_*``).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
+
+    from maexlab.reporting.i18n import messages
+
+    m = messages(language)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     t = table.dropna(subset=["observed"])
-    ax.plot(t["decile"], t["observed"], "o-", color="#4c72b0", label="mainstream investors: observed acceptance")
-    ax.plot(t["decile"], t["mainstream_rule"], "--", color="#4c72b0", alpha=0.7, label="mainstream rule (fitted)")
-    ax.plot(t["decile"], t["impact_rule"], "s-", color="#dd8452", label="impact investors' rule applied to the same cases")
+    ax.plot(t["decile"], t["observed"], "o-", color="#4c72b0", label=m.text("valuation.plot.calib_observed"))
+    ax.plot(t["decile"], t["mainstream_rule"], "--", color="#4c72b0", alpha=0.7, label=m.text("valuation.plot.calib_own_rule"))
+    ax.plot(t["decile"], t["impact_rule"], "s-", color="#dd8452", label=m.text("valuation.plot.calib_impact_rule"))
     if "observed_impact" in t:
         ax.plot(
             t["decile"],
             t["observed_impact"],
             ":",
             color="#dd8452",
-            alpha=0.7,
-            label="impact investors: observed acceptance (own cases)",
+            alpha=0.8,
+            label=m.text("valuation.plot.calib_impact_observed"),
         )
     ax.set_xticks(range(1, 11))
-    ax.set_xlabel("decile of yearly impact value (1 = lowest)")
-    ax.set_ylabel("acceptance rate (share of assessments)")
+    ax.set_xlabel(m.text("valuation.plot.calib_axis_x"))
+    ax.set_ylabel(m.text("valuation.plot.calib_axis_y"))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylim(0, 1)
-    ax.set_title("Does the mainstream rule under-rate high-impact initiatives?")
-    ax.legend(fontsize=8, loc="best")
+    ax.set_title(m.text("valuation.plot.calib_title"))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     fig.tight_layout()
     return fig

@@ -1,88 +1,228 @@
-"""Verdicts on the claims of notebook 02 (section 6), computed from the estimates.
+"""Verdicts on the claims of notebook 02, in the shared vocabulary of :mod:`maexlab.reporting.verdicts`.
 
-:func:`verdicts` gives one verdict per claim with its numbers; :func:`ignores_impact` is the
-equivalence rule for claim 5 (mainstream investors price fundamentals and ignore impact).
+Every claim is decided only from an estimate that exists, was fitted without problems, rests on
+at least ``min_group_size`` initiatives and has its interval; otherwise it is *not testable*
+with the reason. An interval covering the null is *inconclusive*, never a refutation.
+
+=============================  ===========================================================  ============
+claim (catalogue key)          rule                                                         nominal rate
+=============================  ===========================================================  ============
+``valuation.claims.ignores``   claim 5, mainstream investors ignore impact, over equity     5% false
+                               (impact elasticity of valuation) and loans (impact term of    contradiction
+                               the rate): contradicted when any instrument's 97.5%           (family-wise);
+                               interval excludes 0 (Bonferroni over the two instruments),   2.5% false
+                               naming it; supported when every instrument with an           support at the
+                               estimate has its 95% interval inside its margin              margin
+                               (:data:`EQUIVALENCE_MARGIN`) and log revenue priced;
+                               otherwise inconclusive
+``valuation.claims.priced``    impact investors' impact elasticity > 0 (95% interval)       2.5% one-sided
+``valuation.claims.penalty``   mainstream unexplained log gap < 0 (bootstrap 95% interval)  2.5% one-sided
+``valuation.claims.wtp``       WTP (rate discount of impact investors) > 0 (95% interval)   2.5% one-sided
+``valuation.claims.audit``     audit contrast > 0 (bootstrap 95% interval)                  2.5% one-sided
+=============================  ===========================================================  ============
+
+The nominal rate is the chance of a wrong decision when the truth sits exactly at the null (or,
+for support of claim 5, at the margin); ``benchmarks/validate_valuation.py`` measures it.
+
+>>> from maexlab.valuation.claims import positive_claim
+>>> positive_claim("valuation.claims.wtp", 1.2, -0.1, 2.5, kind="number2").verdict
+'inconclusive'
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
+from maexlab.reporting.verdicts import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_TESTABLE,
+    SUPPORTED,
+    Reason,
+    Verdict,
+    direction_verdict,
+    not_testable,
+)
 from maexlab.valuation.models import ModelFit
-from maexlab.valuation.wtp import BMY_RANGE_PP, BMY_SOURCE
 
-#: Claim 5 equivalence margin for the mainstream impact elasticity: an elasticity within +-0.10
-#: means a 10% higher impact value moves the valuation by less than 1% (1.1**0.1 = 1.0096).
-EQUIVALENCE_MARGIN = 0.10
+#: Claim 5 equivalence margin per instrument: the impact term of the mainstream model must lie
+#: within +-margin. Equity: impact elasticity of valuation (log points per log point; 0.10 means a
+#: 10% higher impact value moves the valuation by less than 1%, 1.1**0.1 = 1.0096). Loans: rate in
+#: percentage points per log point of impact value (0.10 pp: a tenfold impact value moves the
+#: rate by less than 0.23 pp).
+EQUIVALENCE_MARGIN: dict[str, float] = {"equity": 0.10, "loan": 0.10}
+#: The mainstream model and term behind claim 5 for each instrument.
+CLAIM5_MODELS: dict[str, str] = {"equity": "log_valuation|mainstream", "loan": "interest_rate_pp|mainstream"}
+#: Level of each instrument's interval for contradicting claim 5 (Bonferroni over two instruments).
+CLAIM5_CONTRADICTION_LEVEL = 0.975
+ONE_SIDED_NOMINAL = 0.025
 
-
-def _fmt(t: dict[str, float] | None, scale: float = 1.0) -> str:
-    if t is None:
-        return "n/a"
-    return f"{scale * t['estimate']:.3f} [{scale * t['ci_low']:.3f}, {scale * t['ci_high']:.3f}]"
-
-
-def _covers_zero(t: dict[str, float]) -> bool:
-    return t["ci_low"] <= 0 <= t["ci_high"]
-
-
-NOT_TESTABLE = "not testable on this data"
-
-
-def ignores_impact(
-    revenue: dict[str, float] | None, impact: dict[str, float] | None, margin: float = EQUIVALENCE_MARGIN
-) -> tuple[str, str]:
-    """Claim 5 verdict from the log-revenue and log-impact terms of the mainstream valuation model.
-
-    An equivalence rule, so that less data never gives more support:
-
-    * "not supported" when the impact elasticity's 95% interval excludes 0 (impact is priced);
-    * "supported" when the whole interval lies within +-``margin`` (0.10: a 10% higher impact
-      value moves the valuation by less than 1%) and the log-revenue interval excludes 0
-      (fundamentals are priced);
-    * otherwise "not testable on this data": the interval covers 0 but is too wide to rule out
-      an elasticity of ``margin``, or fundamentals are not significant.
-
-    Returns ``(verdict, reason)``.
-
-    >>> ignores_impact({"estimate": 0.9, "ci_low": 0.8, "ci_high": 1.0}, {"estimate": 0.0, "ci_low": -0.05, "ci_high": 0.05})[0]
-    'supported'
-    >>> ignores_impact({"estimate": 0.9, "ci_low": 0.8, "ci_high": 1.0}, {"estimate": 0.0, "ci_low": -0.3, "ci_high": 0.3})[0]
-    'not testable on this data'
-    >>> ignores_impact({"estimate": 0.9, "ci_low": 0.8, "ci_high": 1.0}, {"estimate": 0.2, "ci_low": 0.1, "ci_high": 0.3})[0]
-    'not supported'
-    """
-    if revenue is None or impact is None:
-        return NOT_TESTABLE, "log revenue or log impact not in the fitted model"
-    if not _covers_zero(impact):
-        return "not supported", "the impact interval excludes 0: impact is priced"
-    within = -margin <= impact["ci_low"] and impact["ci_high"] <= margin
-    fundamentals = not _covers_zero(revenue)
-    if within and fundamentals:
-        return "supported", f"the impact interval lies within ±{margin:.2f} and log revenue is priced"
-    reasons = []
-    if not within:
-        reasons.append(f"the impact interval covers 0 but reaches beyond ±{margin:.2f}, too imprecise to show impact is ignored")
-    if not fundamentals:
-        reasons.append("the log-revenue interval covers 0, so fundamentals are not shown to be priced")
-    return NOT_TESTABLE, "; ".join(reasons)
+CLAIMS: tuple[str, ...] = (
+    "valuation.claims.ignores",
+    "valuation.claims.priced",
+    "valuation.claims.penalty",
+    "valuation.claims.wtp",
+    "valuation.claims.audit",
+)
 
 
-def _few_initiatives(n: int, min_group_size: int) -> str | None:
-    if n < min_group_size:
-        return f"fewer than {min_group_size} initiatives behind this estimate in this selection (n={n}), so it is not published"
-    return None
+def positive_claim(claim: str, estimate, lo, hi, *, claimed_sign: int = 1, kind: str = "signed3") -> Verdict:
+    """A one-sided direction claim at 95%: nominal false-support rate 2.5% (written into the rule)."""
+    v = direction_verdict(claim, estimate, lo, hi, claimed_sign=claimed_sign, kind=kind)
+    rule = "valuation.rules.above_zero" if claimed_sign > 0 else "valuation.rules.below_zero"
+    reasons = v.reasons or ((Reason("valuation.reasons.covers_zero"),) if v.verdict == INCONCLUSIVE else ())
+    nominal = round(float(v.nominal_rate), 10)  # (1 - 0.95) / 2 without floating-point dust
+    return replace(v, rule=rule, rule_values={"nominal": nominal}, nominal_rate=nominal, reasons=reasons)
 
 
-def _unusable_fit(fit: ModelFit | None, min_group_size: int) -> str | None:
-    """Why a fitted model cannot carry a verdict (missing, failed, or too few initiatives), or None."""
+def _few(n: int, minimum: int) -> Reason | None:
+    return Reason("valuation.reasons.few_initiatives", {"n": int(n), "minimum": int(minimum)}) if n < minimum else None
+
+
+def fit_problem(fit: ModelFit | None, min_group_size: int) -> Reason | None:
+    """Why a fitted model cannot carry a verdict (missing, failed, too few initiatives), or None."""
     if fit is None:
-        return "valuation model not fitted"
+        return Reason("valuation.reasons.not_fitted")
     if not fit.ok:
-        return fit.message
-    return _few_initiatives(fit.n_clusters, min_group_size)
+        return fit.reason or Reason("valuation.reasons.not_fitted")
+    return _few(fit.n_clusters, min_group_size)
+
+
+def _term(fit: ModelFit, name: str) -> dict[str, float] | None:
+    return fit.term(name) if fit is not None and fit.ok else None
+
+
+def ignores_impact(fits: dict[str, ModelFit], *, min_group_size: int = 10) -> Verdict:
+    """Claim 5 over equity and loans: mainstream investors price fundamentals and ignore impact.
+
+    * **contradicted** when, for any instrument with an estimate, the 97.5% interval of the
+      impact term excludes 0 (impact is priced there; Bonferroni over the two instruments, so
+      at most 5% false contradiction when impact is ignored in both); the evidence is that
+      instrument's estimate with its 95% interval, and the reasons name it;
+    * **supported** when every instrument with an estimate has its 95% impact interval inside
+      +-:data:`EQUIVALENCE_MARGIN` and its log-revenue interval excluding 0 (fundamentals are
+      priced): an intersection-union equivalence test, at most 2.5% false support at the margin;
+      the reasons say which instruments decided it;
+    * **inconclusive** otherwise (an interval covers 0 but reaches beyond the margin, or
+      fundamentals are not shown to be priced), with the reasons;
+    * **not testable** when neither instrument has a usable estimate.
+
+    >>> ignores_impact({}).verdict
+    'not_testable'
+    """
+    claim = "valuation.claims.ignores"
+    rule_values = {"margin_equity": EQUIVALENCE_MARGIN["equity"], "margin_loan": EQUIVALENCE_MARGIN["loan"]}
+    usable: dict[str, ModelFit] = {}
+    notes: list[Reason] = []
+    for instrument, key in CLAIM5_MODELS.items():
+        fit = fits.get(key)
+        problem = fit_problem(fit, min_group_size)
+        if problem is None and (fit.term("log_impact") is None or fit.term("log_revenue") is None):
+            problem = Reason("valuation.reasons.term_missing")
+        if problem is None:
+            usable[instrument] = fit
+        else:
+            notes.append(Reason(f"valuation.reasons.instrument_unusable.{instrument}", {"instrument": instrument}))
+            notes.append(problem)
+    common = {"rule": "valuation.rules.ignores", "rule_values": rule_values, "kind": "signed3", "nominal_rate": 0.05}
+    if not usable:
+        return Verdict(claim, NOT_TESTABLE, reasons=tuple(notes), **common)
+    priced = []
+    for instrument, fit in usable.items():
+        lo, hi = fit.interval("log_impact", CLAIM5_CONTRADICTION_LEVEL)
+        if lo > 0 or hi < 0:
+            priced.append((instrument, fit, lo, hi))
+    if priced:
+        instrument, fit, lo, hi = priced[0]
+        t = fit.term("log_impact")
+        reasons = [
+            Reason(f"valuation.reasons.impact_priced_in.{i}", {"instrument": i, "lo": a, "hi": b}) for i, _, a, b in priced
+        ]
+        common["rule_values"] = {**rule_values, "instrument": instrument}
+        return Verdict(
+            claim, CONTRADICTED, estimate=t["estimate"], lo=t["ci_low"], hi=t["ci_high"], reasons=tuple(reasons + notes), **common
+        )
+    inside, fundamentals = True, True
+    for instrument, fit in usable.items():
+        t, rev = fit.term("log_impact"), fit.term("log_revenue")
+        margin = EQUIVALENCE_MARGIN[instrument]
+        if not (-margin <= t["ci_low"] and t["ci_high"] <= margin):
+            inside = False
+            notes.append(
+                Reason(f"valuation.reasons.too_wide_for_margin.{instrument}", {"instrument": instrument, "margin": margin})
+            )
+        if rev["ci_low"] <= 0 <= rev["ci_high"]:
+            fundamentals = False
+            notes.append(Reason(f"valuation.reasons.fundamentals_not_priced.{instrument}", {"instrument": instrument}))
+    first = next(iter(usable))
+    t = usable[first].term("log_impact")
+    evidence = {"estimate": t["estimate"], "lo": t["ci_low"], "hi": t["ci_high"]}
+    common["rule_values"] = {**rule_values, "instrument": first}
+    if inside and fundamentals:
+        used = Reason(f"valuation.reasons.decided_from.{'_'.join(usable)}", {"instruments": list(usable)})
+        return Verdict(claim, SUPPORTED, reasons=(used, *notes), **evidence, **common)
+    return Verdict(claim, INCONCLUSIVE, reasons=tuple(notes), **evidence, **common)
+
+
+def impact_priced(fits: dict[str, ModelFit], *, min_group_size: int = 10) -> Verdict:
+    """Impact investors price impact: their impact elasticity of valuation > 0 (one-sided 2.5%)."""
+    claim = "valuation.claims.priced"
+    fit = fits.get("log_valuation|impact")
+    problem = fit_problem(fit, min_group_size)
+    t = _term(fit, "log_impact")
+    if problem is not None or t is None:
+        return not_testable(
+            claim, (problem or Reason("valuation.reasons.term_missing")).key, **(problem.values if problem else {})
+        )
+    return positive_claim(claim, t["estimate"], t["ci_low"], t["ci_high"])
+
+
+def undervalued(oaxaca: pd.DataFrame | None, oaxaca_reason: Reason | None = None, *, min_group_size: int = 10) -> Verdict:
+    """Social/hybrid initiatives valued below their fundamentals by mainstream investors (one-sided 2.5%).
+
+    ``oaxaca_reason`` says why the mainstream decomposition was not computed, when known.
+    """
+    claim = "valuation.claims.penalty"
+    u = (
+        pd.DataFrame()
+        if oaxaca is None or oaxaca.empty
+        else oaxaca[(oaxaca["group"] == "mainstream") & (oaxaca["component"] == "unexplained")]
+    )
+    if u.empty:
+        reason = oaxaca_reason or Reason("valuation.reasons.no_decomposition")
+        return not_testable(claim, reason.key, **reason.values)
+    u = u.iloc[0]
+    few = _few(int(u["n_initiatives"]), min_group_size)
+    if few is not None:
+        return not_testable(claim, few.key, **few.values)
+    return positive_claim(claim, u["estimate"], u["ci_low"], u["ci_high"], claimed_sign=-1)
+
+
+def gives_up_return(wtp: dict[str, Any] | None, wtp_reason: Reason | None = None, *, min_group_size: int = 10) -> Verdict:
+    """Impact investors give up return: WTP (pp) > 0, one-sided at 2.5% (the 95% interval's lower end above 0)."""
+    claim = "valuation.claims.wtp"
+    if wtp is None:
+        reason = wtp_reason or Reason("valuation.reasons.not_fitted")
+        return not_testable(claim, reason.key, **reason.values)
+    few = _few(int(wtp["n_initiatives"]), min_group_size)
+    if few is not None:
+        return not_testable(claim, few.key, **few.values)
+    return positive_claim(claim, wtp["wtp_pp"], wtp["ci_low"], wtp["ci_high"], kind="number2")
+
+
+def audit_underrates(audit: dict[str, Any] | None, *, min_group_size: int = 10) -> Verdict:
+    """The mainstream decision rule under-rates high-impact initiatives: audit contrast > 0 (one-sided 2.5%)."""
+    claim = "valuation.claims.audit"
+    c = (audit or {}).get("contrast")
+    if c is None:
+        return not_testable(claim, "valuation.reasons.no_audit")
+    few = _few(int(c["n_initiatives"]), min_group_size)
+    if few is not None:
+        return not_testable(claim, few.key, **few.values)
+    return positive_claim(claim, c["estimate"], c["ci_low"], c["ci_high"])
 
 
 def verdicts(
@@ -92,100 +232,14 @@ def verdicts(
     audit: dict[str, Any] | None = None,
     *,
     min_group_size: int = 10,
-) -> pd.DataFrame:
-    """One verdict per claim ("supported" / "not supported" / "not testable on this data"), with numbers.
-
-    * investors price fundamentals and ignore impact (claim 5): mainstream valuation model,
-      equivalence rule of :func:`ignores_impact` (impact elasticity interval within +-0.10 and
-      log-revenue interval excluding 0; "not supported" when the impact interval excludes 0);
-    * impact investors price impact: impact investors' log-impact elasticity CI > 0;
-    * social/hybrid under-valued beyond fundamentals: mainstream unexplained gap < 0, CI excludes 0;
-    * impact investors give up return: WTP CI > 0 (compared with 2.5-3.7 pp, BMY 2021);
-    * the mainstream rule under-rates high-impact initiatives: the audit's top-minus-bottom
-      impact-decile contrast (impact rule minus observed, mainstream cases) CI > 0.
-
-    A claim whose estimate rests on fewer than ``min_group_size`` distinct initiatives (for the
-    decomposition: on its smaller side) is "not testable on this data", as its table is
-    suppressed.
-    """
-    rows = []
-    NT = NOT_TESTABLE
-
-    m = fits.get("log_valuation|mainstream")
-    claim = "Claim 5: mainstream investors price fundamentals and ignore impact"
-    unusable = _unusable_fit(m, min_group_size)
-    if unusable:
-        rows.append((claim, NT, unusable))
-    else:
-        rev, imp = m.term("log_revenue"), m.term("log_impact")
-        verdict, reason = ignores_impact(rev, imp)
-        rows.append(
-            (
-                claim,
-                verdict,
-                f"log-revenue elasticity {_fmt(rev)}; impact elasticity {_fmt(imp)} (n={m.n}, {m.n_clusters} initiatives): {reason}",
-            )
-        )
-
-    i = fits.get("log_valuation|impact")
-    claim = "Impact investors price impact (valuation)"
-    unusable = _unusable_fit(i, min_group_size)
-    if unusable:
-        rows.append((claim, NT, unusable))
-    else:
-        imp = i.term("log_impact")
-        rows.append(
-            (
-                claim,
-                "supported" if imp is not None and imp["ci_low"] > 0 else "not supported",
-                f"impact elasticity {_fmt(imp)} (n={i.n}, {i.n_clusters} initiatives)",
-            )
-        )
-
-    claim = "Social/hybrid enterprises are under-valued beyond fundamentals (mainstream investors)"
-    if oaxaca is None or oaxaca.empty or "unexplained" not in set(oaxaca.loc[oaxaca["group"] == "mainstream", "component"]):
-        rows.append((claim, NT, "decomposition not computed for mainstream investors"))
-    else:
-        u = oaxaca[(oaxaca["group"] == "mainstream") & (oaxaca["component"] == "unexplained")].iloc[0]
-        few = _few_initiatives(int(u["n_initiatives"]), min_group_size) if "n_initiatives" in u else None
-        if few:
-            rows.append((claim, NT, few.replace("initiatives", "initiatives on the smaller side", 1)))
-        else:
-            ok = u["estimate"] < 0 and u["ci_high"] < 0
-            rows.append(
-                (
-                    claim,
-                    "supported" if ok else "not supported",
-                    f"unexplained log gap {u['estimate']:.3f} [{u['ci_low']:.3f}, {u['ci_high']:.3f}] (social/hybrid n={int(u['n_social_hybrid'])}, commercial n={int(u['n_commercial'])})",
-                )
-            )
-
-    claim = "Impact investors give up return (lower loan rate given fundamentals)"
-    few = _few_initiatives(int(wtp.get("n_initiatives", min_group_size)), min_group_size) if wtp is not None else None
-    if wtp is None or few:
-        rows.append((claim, NT, few or "loan-rate model not fitted"))
-    else:
-        lo, hi = BMY_RANGE_PP
-        overlap = "overlaps" if wtp["ci_low"] <= hi and wtp["ci_high"] >= lo else "does not overlap"
-        rows.append(
-            (
-                claim,
-                "supported" if wtp["ci_low"] > 0 else "not supported",
-                f"WTP {wtp['wtp_pp']:.2f} pp [{wtp['ci_low']:.2f}, {wtp['ci_high']:.2f}]; {overlap} the published {lo}-{hi} pp ({BMY_SOURCE})",
-            )
-        )
-
-    claim = "The mainstream decision rule under-rates high-impact initiatives"
-    c = (audit or {}).get("contrast")
-    few = _few_initiatives(int(c.get("n_initiatives", min_group_size)), min_group_size) if c is not None else None
-    if c is None or few:
-        rows.append((claim, NT, few or (audit or {}).get("message") or "predictive audit not computed"))
-    else:
-        rows.append(
-            (
-                claim,
-                "supported" if c["ci_low"] > 0 else "not supported",
-                f"top-3 minus bottom-3 impact deciles of (impact rule - observed acceptance) {c['estimate']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}] (n={c['n']})",
-            )
-        )
-    return pd.DataFrame(rows, columns=["claim", "verdict", "evidence"])
+    wtp_reason: Reason | None = None,
+    oaxaca_reason: Reason | None = None,
+) -> list[Verdict]:
+    """One :class:`~maexlab.reporting.verdicts.Verdict` per claim of :data:`CLAIMS`, in that order."""
+    return [
+        ignores_impact(fits, min_group_size=min_group_size),
+        impact_priced(fits, min_group_size=min_group_size),
+        undervalued(oaxaca, oaxaca_reason, min_group_size=min_group_size),
+        gives_up_return(wtp, wtp_reason, min_group_size=min_group_size),
+        audit_underrates(audit, min_group_size=min_group_size),
+    ]

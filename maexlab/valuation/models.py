@@ -16,8 +16,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from maexlab.reporting.verdicts import Reason
 from maexlab.valuation.common import FUNDAMENTALS, MIN_MODEL_ROWS, VALUE_MODEL_DUMMIES, Outcome
 from maexlab.valuation.features import complete_rows
+
+
+def cluster_robust_cr2(X: np.ndarray, resid: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Bias-reduced cluster-robust covariance (CR2, Bell and McCaffrey 2002) of OLS coefficients.
+
+    ``V = (X'X)^-1 [sum_g X_g' A_g e_g e_g' A_g X_g] (X'X)^-1`` with
+    ``A_g = (I - H_gg)^(-1/2)``, ``H_gg = X_g (X'X)^-1 X_g'``. Under independent homoskedastic
+    errors it is unbiased, where the usual CR1 (statsmodels ``cov_type="cluster"``) is biased
+    downwards at high-leverage rows; intervals use t(G - 1) (Imbens and Kolesar 2016;
+    Cameron and Miller 2015, section VI).
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.column_stack([np.ones(40), rng.normal(size=40)])
+    >>> V = cluster_robust_cr2(X, rng.normal(size=40), np.arange(40) // 2)
+    >>> V.shape, bool(np.all(np.diag(V) > 0))
+    ((2, 2), True)
+    """
+    X = np.asarray(X, float)
+    resid = np.asarray(resid, float)
+    bread = np.linalg.pinv(X.T @ X)
+    meat = np.zeros((X.shape[1], X.shape[1]))
+    order = np.argsort(clusters, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(np.asarray(clusters)[order]) != 0, True])
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = order[start:stop]
+        Xg, eg = X[rows], resid[rows]
+        # I - H_gg is symmetric positive semi-definite; its inverse square root via eigenvalues,
+        # with eigenvalues near 0 (a cluster that fixes its own coefficient) left out.
+        w, U = np.linalg.eigh(np.eye(len(rows)) - Xg @ bread @ Xg.T)
+        inv_sqrt = np.where(w > 1e-10, 1.0 / np.sqrt(np.clip(w, 1e-10, None)), 0.0)
+        u = Xg.T @ (U @ (inv_sqrt * (U.T @ eg)))
+        meat += np.outer(u, u)
+    return bread @ meat @ bread
 
 
 @dataclass
@@ -38,10 +72,22 @@ class ModelFit:
     message: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     rows_left_out: dict[str, Any] = field(default_factory=dict)
+    reason: Reason | None = None
+    df: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.message is None
+
+    def interval(self, name: str, level: float = 0.95) -> tuple[float, float] | None:
+        """The ``level`` interval of one term from its standard error (t(G - 1) for OLS, normal for the logit)."""
+        if not self.ok or name not in set(self.coefs["term"]):
+            return None
+        from scipy import stats
+
+        row = self.coefs.set_index("term").loc[name]
+        q = stats.t.ppf(0.5 + level / 2, self.df) if self.df else stats.norm.ppf(0.5 + level / 2)
+        return float(row["estimate"] - q * row["std_error"]), float(row["estimate"] + q * row["std_error"])
 
     def term(self, name: str) -> dict[str, float] | None:
         """Estimate and interval of one term, or None."""
@@ -81,10 +127,12 @@ def fit_model(
     Rows with a missing outcome or regressor are left out and counted in ``rows_left_out``
     (with the missing variables); regressors constant in the rows are dropped (and named in
     ``extra['dropped']``). Below ``min_rows`` rows nothing is fitted and ``message`` says so.
-    Standard errors: cluster-robust by initiative (statsmodels ``cov_type="cluster"``, with its
-    small-sample correction). 95% intervals: for OLS from the t distribution with G - 1 degrees
-    of freedom (G = number of initiatives; ``use_t=True``), for the logit from the normal
-    distribution.
+    Standard errors: for OLS the bias-reduced cluster-robust estimator CR2 by initiative
+    (:func:`cluster_robust_cr2`), 95% intervals from t(G - 1), G = number of initiatives; for the
+    logit statsmodels' cluster-robust estimator (CR1) and the normal distribution. ``coefs`` also
+    holds ``std_error``; :meth:`ModelFit.interval` gives other levels. A logit that does not
+    converge or shows separation is not used: ``message`` and ``reason`` say so, no coefficients
+    are kept and no warning text escapes.
 
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"initiative_id": [str(i // 2) for i in range(200)], "x": rng.normal(size=200)})
@@ -109,6 +157,7 @@ def fit_model(
             int(rows["initiative_id"].nunique()),
             message=f"too few {what} with complete data in this selection (n={n} < {min_rows}) to fit the model",
             rows_left_out=left_out,
+            reason=Reason("valuation.reasons.too_few_model_rows", {"n": n, "minimum": min_rows}),
         )
     keep = [c for c in cols if rows[c].astype(float).nunique() > 1]
     dropped = [c for c in cols if c not in keep]
@@ -117,15 +166,20 @@ def fit_model(
     clusters = pd.factorize(rows["initiative_id"])[0]
     n_clusters = int(len(np.unique(clusters)))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             if outcome == "accepted":
                 if y.nunique() < 2:
                     raise ValueError("the outcome does not vary")
                 res = sm.Logit(y, X).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": clusters})
+                converged = bool(res.mle_retvals.get("converged", True))
+                params, se, df = np.asarray(res.params, float), np.asarray(res.bse, float), None
             else:
-                res = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
-            ci = res.conf_int(0.05)
+                res = sm.OLS(y, X).fit()
+                converged = True
+                params = np.asarray(res.params, float)
+                se = np.sqrt(np.clip(np.diag(cluster_robust_cr2(X.to_numpy(), np.asarray(res.resid, float), clusters)), 0, None))
+                df = max(n_clusters - 1, 1)
     except Exception as exc:  # perfect separation, singular design
         return ModelFit(
             name,
@@ -135,17 +189,39 @@ def fit_model(
             n_clusters,
             message=f"the model could not be fitted on this selection ({type(exc).__name__}: {exc})",
             rows_left_out=left_out,
+            reason=Reason("valuation.reasons.fit_failed"),
         )
+    from scipy import stats
+
+    trouble = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning | UserWarning)]
+    separated = any("separation" in t.lower() for t in trouble)
+    if not converged or separated:
+        kind = "separation" if separated else "not_converged"
+        return ModelFit(
+            name,
+            outcome,
+            group,
+            n,
+            n_clusters,
+            message=f"the model did not converge on this selection ({kind.replace('_', ' ')})",
+            rows_left_out=left_out,
+            reason=Reason(f"valuation.reasons.{kind}"),
+        )
+    q = stats.t.ppf(0.975, df) if df else stats.norm.ppf(0.975)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = params / se
+        p = 2 * (stats.t.sf(np.abs(z), df) if df else stats.norm.sf(np.abs(z)))
     coefs = pd.DataFrame(
         {
             "term": list(X.columns),
-            "estimate": np.asarray(res.params, float),
-            "ci_low": np.asarray(ci.iloc[:, 0], float),
-            "ci_high": np.asarray(ci.iloc[:, 1], float),
-            "p_value": np.asarray(res.pvalues, float),
+            "estimate": params,
+            "std_error": se,
+            "ci_low": params - q * se,
+            "ci_high": params + q * se,
+            "p_value": p,
         }
     )
-    if not np.all(np.isfinite(coefs[["estimate", "ci_low", "ci_high"]].to_numpy())):
+    if not np.all(np.isfinite(coefs[["estimate", "ci_low", "ci_high"]].to_numpy())) or bool((se[1:] <= 0).any()):
         return ModelFit(
             name,
             outcome,
@@ -154,6 +230,7 @@ def fit_model(
             n_clusters,
             message="the model gave non-finite estimates on this selection (too little variation)",
             rows_left_out=left_out,
+            reason=Reason("valuation.reasons.non_finite"),
         )
     extra: dict[str, Any] = {"dropped": dropped}
     if outcome != "accepted":
@@ -161,7 +238,7 @@ def fit_model(
         extra["params"] = res.params
     else:
         extra["params"] = res.params
-    return ModelFit(name, outcome, group, n, n_clusters, coefs, None, extra, left_out)
+    return ModelFit(name, outcome, group, n, n_clusters, coefs, None, extra, left_out, df=df)
 
 
 #: Regressors of each hedonic model (before any z-scaling).
@@ -276,6 +353,7 @@ def impact_difference(features: pd.DataFrame, outcome: Outcome = "log_valuation"
             int(complete["initiative_id"].nunique()),
             message=f"too few {_OUTCOME_LABEL[outcome]} per investor group in this selection to compare the groups (need {min_rows} each)",
             rows_left_out=left_out,
+            reason=Reason("valuation.reasons.too_few_per_group", {"minimum": min_rows}),
         )
     return fit_model(
         rows,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from maexlab.reporting.verdicts import Reason
 from maexlab.valuation.common import MIN_MODEL_ROWS
 from maexlab.valuation.features import complete_rows
 from maexlab.valuation.models import RATE_REGRESSORS, ModelFit, _rows_for, fit_model
@@ -23,7 +24,7 @@ def willingness_to_pay(features: pd.DataFrame, min_rows: int = MIN_MODEL_ROWS) -
     """Interest rate impact investors give up, in percentage points, given fundamentals.
 
     Pooled OLS over accepted loans: ``rate_pp ~ impact_investor + fundamentals + log_impact +
-    value model``, errors clustered by initiative. WTP = minus the ``impact_investor``
+    value model``, errors clustered by initiative (CR2, t(G - 1); see :func:`~maexlab.valuation.models.fit_model`). WTP = minus the ``impact_investor``
     coefficient (positive = impact investors charge less). Returns ``(summary, fit)``; the
     summary is None when the model could not be fitted (``fit.message`` says why), else has
     ``wtp_pp, ci_low, ci_high, n, n_initiatives, n_impact, n_mainstream`` and the reference
@@ -42,6 +43,7 @@ def willingness_to_pay(features: pd.DataFrame, min_rows: int = MIN_MODEL_ROWS) -
             int(complete["initiative_id"].nunique()),
             message=f"too few accepted loans per investor group in this selection (impact n={n_imp}, mainstream n={n_main}; need 10 each) to estimate the rate difference",
             rows_left_out=left_out,
+            reason=Reason("valuation.reasons.few_loans_per_group", {"impact": n_imp, "mainstream": n_main, "minimum": 10}),
         )
         return None, fit
     fit = fit_model(
