@@ -39,8 +39,8 @@ def cox(cp):
 def test_ignoring_delayed_entry_inflates_survival(data):
     dur = sv.durations(data.initiatives)
     bias = sv.delayed_entry_bias(dur).set_index("estimate")
-    with_entry = bias.loc["with delayed entry (correct)"]
-    without = bias.loc["ignoring delayed entry"]
+    with_entry = bias.loc["delayed_entry"]
+    without = bias.loc["ignoring_delayed_entry"]
     assert without["surv_5y"] > with_entry["surv_5y"] + 0.03
     true_s5 = TRUTH["derived"]["survival_5y"]
     assert with_entry["low"] <= true_s5 <= with_entry["high"]
