@@ -123,9 +123,10 @@ def verdict_hazard_ratio(
             else Reason("survival.reasons.ph_not_computed", {})
         )
         base = direction_verdict(claim, hr, lo, hi, claimed_sign=-1, null=1.0, rule="survival.rules.hazard_ratio_unchecked")
-        return Verdict(**{**_fields(base), "reasons": (why,), "rule_values": {"null": 1.0}})
+        reasons = (why,) if base.verdict != INCONCLUSIVE else (Reason("survival.reasons.interval_undecided"), why)
+        return Verdict(**{**_fields(base), "reasons": reasons, "rule_values": {"null": 1.0}})
     if bool(p_row["ph_ok"]):
-        return direction_verdict(claim, hr, lo, hi, claimed_sign=-1, null=1.0, rule="survival.rules.hazard_ratio")
+        return _explained(direction_verdict(claim, hr, lo, hi, claimed_sign=-1, null=1.0, rule="survival.rules.hazard_ratio"))
     before, after = _period_columns(ph)
     periods = [(float(p_row[c]), float(p_row[f"{c}_low"]), float(p_row[f"{c}_high"])) for c in (before, after)]
     below = [p[2] < 1 for p in periods]
@@ -137,6 +138,8 @@ def verdict_hazard_ratio(
     else:
         verdict = INCONCLUSIVE
     reasons = (Reason("survival.reasons.hr_changes_direction", {}),) if any(below) and any(above) else ()
+    if verdict == INCONCLUSIVE and not reasons:
+        reasons = (Reason("survival.reasons.interval_undecided"),)
     values = {
         "null": 1.0,
         "before": periods[0][0],
@@ -159,6 +162,13 @@ def verdict_hazard_ratio(
         nominal_rate=0.025,
         rule_values=values,
     )
+
+
+def _explained(v: Verdict) -> Verdict:
+    """An inconclusive verdict says why: its interval is too wide to decide (covers the null or straddles the margin)."""
+    if v.verdict == INCONCLUSIVE and not v.reasons:
+        return Verdict(**{**_fields(v), "reasons": (Reason("survival.reasons.interval_undecided"),), "rule_values": v.rule_values})
+    return v
 
 
 def _fields(v: Verdict) -> dict:
@@ -190,8 +200,7 @@ def verdict_cbs(
     s, lo, hi = (float(km_all[c].iloc[0]) for c in ("surv_5y", "surv_5y_low", "surv_5y_high"))
     cbs_lo, cbs_hi = CBS_REFERENCE["CBS NL firms founded 2010"][5], CBS_REFERENCE["CBS NL firms founded 2015"][5]
     eq = (round(cbs_lo - margin, 10), round(cbs_hi + margin, 10))
-    v = equivalence_verdict(claim, s, lo, hi, margin=eq, difference_margin=(cbs_lo, cbs_hi), rule="survival.rules.cbs")
-    return v
+    return _explained(equivalence_verdict(claim, s, lo, hi, margin=eq, difference_margin=(cbs_lo, cbs_hi), rule="survival.rules.cbs"))
 
 
 def verdict_few_move_on(
@@ -221,7 +230,7 @@ def verdict_few_move_on(
     p, lo, hi = cr["p_growth"], cr["p_growth_low"], cr["p_growth_high"]
     if not np.isfinite(hi):
         return not_testable(claim, "survival.reasons.few_at_risk_in_start", rule=rule, horizon=cr["horizon_years"])
-    return direction_verdict(claim, p, lo, hi, claimed_sign=-1, null=0.5, rule=rule, kind="percent")
+    return _explained(direction_verdict(claim, p, lo, hi, claimed_sign=-1, null=0.5, rule=rule, kind="percent"))
 
 
 def verdict_valley(
