@@ -235,5 +235,5 @@ def plot_km(
     if references:
         note += "\n" + m.text("survival.plot.note_references")
     fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
-    fig.tight_layout(rect=(0, 0.05 if references else 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.05 if references else 0.03, 1, 0.97))
     return fig

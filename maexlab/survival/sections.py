@@ -91,6 +91,14 @@ BANDWIDTH = 1.0
 #: Bootstrap replicates of the competing-risks intervals.
 N_BOOT = 300
 
+class _Output(SectionOutput):
+    """A SectionOutput that shows nothing as a cell's last value: the section has shown its content
+    already, and a repr would land in the report."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 _STATE: weakref.WeakKeyDictionary[Report, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -164,7 +172,7 @@ def _horizons_beyond(report: Report, d: pd.DataFrame) -> None:
 
 def delayed_entry(report: Report) -> SectionOutput:
     """Durations, censoring and delayed entry: counts, and the bias of ignoring late entry (when ``joined_on`` exists)."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("survival.durations.heading")
     report.say("survival.durations.text")
     if not report.check("survival.durations.section", needs.DURATIONS):
@@ -204,7 +212,7 @@ def delayed_entry(report: Report) -> SectionOutput:
 
 def survival_overall(report: Report) -> SectionOutput:
     """Kaplan-Meier survival since founding, the CBS and Eurostat references, and the CBS claim."""
-    out = SectionOutput()
+    out = _Output()
     st = _state(report)
     report.heading("survival.km.heading")
     report.say("survival.km.text")
@@ -250,7 +258,7 @@ def survival_overall(report: Report) -> SectionOutput:
 
 def survival_by_group(report: Report) -> SectionOutput:
     """Kaplan-Meier by value model and by founding cohort, with log-rank tests (two groups of the minimum size needed)."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("survival.groups.heading", level=3)
     report.say("survival.groups.text")
     d = _durations(report)
@@ -318,7 +326,7 @@ def _logrank(report: Report, out: SectionOutput, d: pd.DataFrame, by: str) -> No
 
 def survival_by_phase(report: Report) -> SectionOutput:
     """Survival from entering each phase (to closing in that phase or a later one)."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("survival.phase.heading", level=3)
     report.say("survival.phase.text")
     if not report.check("survival.phase.section", needs.PHASES):
@@ -345,7 +353,7 @@ def _sojourns(report: Report) -> pd.DataFrame | None:
 
 def transitions(report: Report) -> SectionOutput:
     """Transition hazards between phases (events / person-years) and the Nelson-Aalen curves."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("survival.transitions.heading")
     report.say("survival.transitions.text")
     if not report.check("survival.transitions.section", needs.PHASES):
@@ -380,7 +388,7 @@ def transitions(report: Report) -> SectionOutput:
 
 def leaving_start(report: Report) -> SectionOutput:
     """Leaving start: growth or closure within 3 years (Aalen-Johansen), and the "few move on" claim."""
-    out = SectionOutput()
+    out = _Output()
     st = _state(report)
     report.heading("survival.start.heading", level=3)
     report.say("survival.start.text")
@@ -451,7 +459,7 @@ def leaving_start(report: Report) -> SectionOutput:
 
 def state_occupation(report: Report) -> SectionOutput:
     """Where initiatives are by age: P(plan / start / growth / mature / closed), multi-state Aalen-Johansen."""
-    out = SectionOutput()
+    out = _Output()
     report.heading("survival.occupation.heading", level=3)
     report.say("survival.occupation.text")
     if not report.check("survival.occupation.section", needs.PHASES):
@@ -484,7 +492,7 @@ def _labelled(report: Report, table: pd.DataFrame) -> pd.DataFrame:
 
 def cox_model(report: Report) -> SectionOutput:
     """Time-varying Cox model of closure (funding, phase, subsidy share, volunteers, value model), Poisson cross-check, forest plot."""
-    out = SectionOutput()
+    out = _Output()
     st = _state(report)
     report.heading("survival.cox.heading")
     report.say("survival.cox.text")
@@ -616,7 +624,7 @@ def _poisson(report: Report, out: SectionOutput, cp: pd.DataFrame, covariates: l
 
 def ph_checks(report: Report) -> SectionOutput:
     """Proportional-hazards checks (time split; baseline model with Schoenfeld test) and the funding verdicts."""
-    out = SectionOutput()
+    out = _Output()
     st = _state(report)
     report.heading("survival.ph.heading", level=3)
     report.say("survival.ph.text")
@@ -738,7 +746,7 @@ def _funding_verdicts(report: Report, out: SectionOutput, ph: pd.DataFrame | Non
 
 def hazard_after_start(report: Report) -> SectionOutput:
     """Closure hazard by years since entering start (smoothed and banded) and the "valley of death" claim."""
-    out = SectionOutput()
+    out = _Output()
     st = _state(report)
     report.heading("survival.valley.heading")
     report.say("survival.valley.text", bandwidth=BANDWIDTH)
@@ -808,7 +816,7 @@ def hazard_after_start(report: Report) -> SectionOutput:
 
 def claims(report: Report) -> SectionOutput:
     """The verdict table of the continuity claims, each with its rule, evidence and reasons."""
-    out = SectionOutput()
+    out = _Output()
     st = _state(report)
     report.heading("survival.claims_heading")
     report.say("survival.claims_text")
