@@ -52,10 +52,16 @@ def _variant(tables, name: str) -> MaexData:
         ini["observed_until"] = ini["joined_on"] + pd.Timedelta(days=300)
         t["phases"] = None
     elif name == "short_follow_up":
-        # under one year of follow-up since founding: founded when joining, observed 300 days
-        ini["founded_on"] = ini["joined_on"]
-        ini["observed_until"] = ini["joined_on"] + pd.Timedelta(days=300)
+        # under one year of follow-up since founding: observed from founding for 300 days
+        ini["joined_on"] = ini["founded_on"]
+        ini["observed_until"] = ini["founded_on"] + pd.Timedelta(days=300)
         ini.loc[ini["closed_on"] > ini["observed_until"], "closed_on"] = pd.NaT
+        until = ini.set_index("initiative_id")["observed_until"]
+        t["phases"] = t["phases"][t["phases"]["entered_on"] <= t["phases"]["initiative_id"].map(until)]
+        t["funding"] = t["funding"][t["funding"]["applied_on"] <= t["funding"]["initiative_id"].map(until)]
+        decided_late = t["funding"]["decided_on"] > t["funding"]["initiative_id"].map(until)
+        t["funding"] = t["funding"][~decided_late]
+        t["financials"] = t["financials"][t["financials"]["year"] <= t["financials"]["initiative_id"].map(until).dt.year]
     elif name == "no_growth":
         t["phases"] = t["phases"][~t["phases"]["phase"].isin(["growth", "mature"])]
     elif name == "no_joined_on":

@@ -91,6 +91,7 @@ BANDWIDTH = 1.0
 #: Bootstrap replicates of the competing-risks intervals.
 N_BOOT = 300
 
+
 class _Output(SectionOutput):
     """A SectionOutput that shows nothing as a cell's last value: the section has shown its content
     already, and a repr would land in the report."""
@@ -194,6 +195,7 @@ def delayed_entry(report: Report) -> SectionOutput:
     )
     if _skip(report, out, "survival.durations.bias_section", [needs.closures_present(d), needs.follow_up_reaches(d, HORIZON)]):
         return out
+    report.say("survival.durations.bias_intro")
     bias = delayed_entry_bias(d, HORIZON)
     shown = report.table(bias, "delayed_entry_bias", keep=("estimate",))
     out.tables["delayed_entry_bias"] = shown
@@ -217,7 +219,7 @@ def survival_overall(report: Report) -> SectionOutput:
     report.heading("survival.km.heading")
     report.say("survival.km.text")
     d = _durations(report)
-    reasons = unmet(report.data, needs.DURATIONS) or [needs.closures_present(d)]
+    reasons = unmet(report.data, needs.DURATIONS) or [_enough_initiatives(report, d), needs.closures_present(d)]
     if _skip(report, out, "survival.km.section", reasons):
         st["cbs"] = verdict_cbs(None, problem=out.skipped[0])
         report.finding("survival.findings.surv_5y_not_computed", reason=report.reason_text(out.skipped[0]))
@@ -290,6 +292,14 @@ def survival_by_group(report: Report) -> SectionOutput:
     return out
 
 
+def _enough_initiatives(report: Report, d: pd.DataFrame | None) -> Reason | None:
+    """A reason when fewer initiatives than the minimum group size are followed: nothing may be published."""
+    n = 0 if d is None else len(d)
+    if n >= report.min_group_size:
+        return None
+    return Reason("survival.reasons.too_few_initiatives", {"n": n, "minimum": report.min_group_size})
+
+
 def _two_groups(counts: dict[str, int], minimum: int) -> Reason | None:
     large = [g for g, n in counts.items() if n >= minimum]
     if len(large) >= 2:
@@ -332,7 +342,9 @@ def survival_by_phase(report: Report) -> SectionOutput:
     if not report.check("survival.phase.section", needs.PHASES):
         return out
     pd_ = phase_durations(_ini(report), report.data.phases)
-    if _skip(report, out, "survival.phase.section", [needs.closures_present(pd_)]):
+    if _skip(
+        report, out, "survival.phase.section", [_enough_initiatives(report, _durations(report)), needs.closures_present(pd_)]
+    ):
         return out
     table = report.table(_quiet(km_table, pd_, "phase", min_at_risk=report.min_group_size), "km_by_phase", keep=("phase",))
     out.tables["km_by_phase"] = table
@@ -362,7 +374,12 @@ def transitions(report: Report) -> SectionOutput:
     moves = int((soj["next"] != "censored").sum()) if soj is not None else 0
     if _skip(report, out, "survival.transitions.section", [None if moves else Reason("survival.reasons.no_transitions")]):
         return out
-    rates = report.table(ms.transition_rates(soj), "transition_hazards", keep=("from_phase", "to_phase"))
+    rates = ms.transition_rates(soj)
+    if needs.closures_present(_durations(report)) is not None:
+        # closing is never recorded: no closure rate is estimated (never a 0 per year)
+        rates = rates[rates["to_phase"] != "closed"].reset_index(drop=True)
+        report.say("survival.transitions.no_closures")
+    rates = report.table(rates, "transition_hazards", keep=("from_phase", "to_phase"))
     out.tables["transition_hazards"] = rates
     report.results["transition_hazards"] = {
         f"{r.from_phase}->{r.to_phase}": {"hazard": r.hazard, "low": r.hazard_low, "high": r.hazard_high}
@@ -392,6 +409,8 @@ def leaving_start(report: Report) -> SectionOutput:
     st = _state(report)
     report.heading("survival.start.heading", level=3)
     report.say("survival.start.text")
+    if _delayed(report):
+        report.say("survival.start.delayed")
     claim = CLAIMS["few_move_on"]
     missing = unmet(report.data, needs.PHASES)
     recorded = needs.phases_in(report.data.tables.get("phases"))
@@ -417,6 +436,7 @@ def leaving_start(report: Report) -> SectionOutput:
     fig = ms.plot_competing_risks(cr, language=report.language)
     out.figures["competing_risks_from_start"] = report.figure(fig, "competing_risks_from_start")
     if np.isfinite(cr["p_growth_high"]) and verdict.verdict != "not_testable":
+        closures = needs.closures_present(_durations(report)) is None
         summary = pd.DataFrame(
             [
                 {
@@ -435,6 +455,8 @@ def leaving_start(report: Report) -> SectionOutput:
                 },
             ]
         )
+        if not closures:  # closing never recorded: no 0% estimate of closing first
+            summary = summary[summary["outcome"] != "closed"].reset_index(drop=True)
         summary = report.table(summary, "competing_risks_from_start", keep=("outcome",))
         out.tables["competing_risks_from_start"] = summary
         view = summary.assign(label=[report.t(_OUTCOMES[o]) for o in summary["outcome"]])
@@ -496,6 +518,7 @@ def cox_model(report: Report) -> SectionOutput:
     st = _state(report)
     report.heading("survival.cox.heading")
     report.say("survival.cox.text")
+    report.say("survival.cox.delayed" if _delayed(report) else "survival.cox.from_founding")
     report.say("survival.cox.confounders")
     if not report.check("survival.cox.section", needs.COX):
         st["cox_problem"] = _first_reason(report, "survival.cox.section")
@@ -508,7 +531,8 @@ def cox_model(report: Report) -> SectionOutput:
     usable = [c for c in covariates if cp[c].nunique(dropna=True) > 1]
     closures = int(cp["event"].sum())
     minimum = needs.MIN_EVENTS_PER_COVARIATE * max(len(usable), 1)
-    if _skip(report, out, "survival.cox.section", [needs.enough_closures(closures, minimum)]):
+    too_few = needs.closures_present(cp) if closures == 0 else needs.enough_closures(closures, minimum)
+    if _skip(report, out, "survival.cox.section", [too_few]):
         st["cox_problem"] = out.skipped[0]
         return out
     ctv, raw, problem = try_fit_cox_tv(cp, covariates)

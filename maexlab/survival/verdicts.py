@@ -167,7 +167,9 @@ def verdict_hazard_ratio(
 def _explained(v: Verdict) -> Verdict:
     """An inconclusive verdict says why: its interval is too wide to decide (covers the null or straddles the margin)."""
     if v.verdict == INCONCLUSIVE and not v.reasons:
-        return Verdict(**{**_fields(v), "reasons": (Reason("survival.reasons.interval_undecided"),), "rule_values": v.rule_values})
+        return Verdict(
+            **{**_fields(v), "reasons": (Reason("survival.reasons.interval_undecided"),), "rule_values": v.rule_values}
+        )
     return v
 
 
@@ -200,7 +202,9 @@ def verdict_cbs(
     s, lo, hi = (float(km_all[c].iloc[0]) for c in ("surv_5y", "surv_5y_low", "surv_5y_high"))
     cbs_lo, cbs_hi = CBS_REFERENCE["CBS NL firms founded 2010"][5], CBS_REFERENCE["CBS NL firms founded 2015"][5]
     eq = (round(cbs_lo - margin, 10), round(cbs_hi + margin, 10))
-    return _explained(equivalence_verdict(claim, s, lo, hi, margin=eq, difference_margin=(cbs_lo, cbs_hi), rule="survival.rules.cbs"))
+    return _explained(
+        equivalence_verdict(claim, s, lo, hi, margin=eq, difference_margin=(cbs_lo, cbs_hi), rule="survival.rules.cbs")
+    )
 
 
 def verdict_few_move_on(
