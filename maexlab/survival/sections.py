@@ -180,6 +180,7 @@ def delayed_entry(report: Report) -> SectionOutput:
         return out
     d = _durations(report)
     report.say("survival.durations.counts", n=len(d), closures=int(d["event"].sum()), years=float(d["duration"].max()))
+    _sampling_note(report)
     if not _delayed(report):
         report.say("survival.durations.no_joined_on")
         return out
@@ -409,8 +410,6 @@ def leaving_start(report: Report) -> SectionOutput:
     st = _state(report)
     report.heading("survival.start.heading", level=3)
     report.say("survival.start.text")
-    if _delayed(report):
-        report.say("survival.start.delayed")
     claim = CLAIMS["few_move_on"]
     missing = unmet(report.data, needs.PHASES)
     recorded = needs.phases_in(report.data.tables.get("phases"))
@@ -429,6 +428,8 @@ def leaving_start(report: Report) -> SectionOutput:
     if _skip(report, out, "survival.start.section", [n_reason]):
         st["few_move_on"] = Verdict(claim, "not_testable", "survival.rules.few_move_on", reasons=(n_reason,))
         return out
+    if _delayed(report):
+        report.say("survival.start.delayed")
     verdict = verdict_few_move_on(cr, phases_recorded=recorded)
     st["few_move_on"] = verdict
     out.verdicts.append(verdict)
@@ -518,7 +519,6 @@ def cox_model(report: Report) -> SectionOutput:
     st = _state(report)
     report.heading("survival.cox.heading")
     report.say("survival.cox.text")
-    report.say("survival.cox.delayed" if _delayed(report) else "survival.cox.from_founding")
     report.say("survival.cox.confounders")
     if not report.check("survival.cox.section", needs.COX):
         st["cox_problem"] = _first_reason(report, "survival.cox.section")
@@ -544,6 +544,7 @@ def cox_model(report: Report) -> SectionOutput:
     ):
         st["cox_problem"] = out.skipped[0]
         return out
+    report.say("survival.cox.delayed" if _delayed(report) else "survival.cox.from_founding")
     st.update(cp=cp, covariates=[c for c in covariates if c in set(raw["covariate"])], cox_raw=raw, cox_fitter=ctv)
     reference = phase_reference(cp) if phases is not None else None
     report.results["phase_reference"] = reference
