@@ -523,7 +523,20 @@ def test_doctests():
     import doctest
 
     from maexlab.data import phases
-    from maexlab.survival import cox, duration_tables, hazard, kaplan_meier, logrank_tests, multistate, start_stop, verdicts
+    from maexlab.survival import (
+        cox,
+        duration_tables,
+        hazard,
+        kaplan_meier,
+        logrank_tests,
+        multistate,
+        needs,
+        plots,
+        sections,
+        start_stop,
+        verdicts,
+    )
 
-    for module in (sv, duration_tables, kaplan_meier, logrank_tests, start_stop, cox, hazard, verdicts, multistate, phases):
+    modules = (sv, duration_tables, kaplan_meier, logrank_tests, start_stop, cox, hazard, verdicts, multistate, phases)
+    for module in (*modules, needs, plots, sections):
         assert doctest.testmod(module).failed == 0, module.__name__

@@ -211,7 +211,8 @@ def plot_km(
             sf.index.to_numpy(float), [sf.to_numpy(), ci.iloc[:, 0].to_numpy(), ci.iloc[:, 1].to_numpy()], t0, t1
         )
         colour = (palette or {}).get(name)
-        label = m.text("survival.plot.group_n", group=m.term(name), n=len(g))
+        shown = m.text("survival.cohort_before_2010") if name == "before 2010" else m.term(name)
+        label = m.text("survival.plot.group_n", group=shown, n=len(g))
         line = ax.step(x, y, where="post", label=label, color=colour)[0]
         ax.fill_between(x, lo, hi, step="post", alpha=0.15, color=line.get_color())
     if references:

@@ -287,7 +287,12 @@ def survival_by_group(report: Report) -> SectionOutput:
             title=report.t(title, how=report.t("survival.plot.bands_delayed" if _delayed(report) else "survival.plot.bands")),
         )
         out.figures[f"km_by_{by}"] = report.figure(fig, f"km_by_{by}")
-        report.show(table, None, _km_columns(by, "term" if by == "value_model" else "text"))
+        view = (
+            table.assign(cohort=table["cohort"].replace({"before 2010": report.t("survival.cohort_before_2010")}))
+            if by == "cohort"
+            else table
+        )
+        report.show(view, None, _km_columns(by, "term" if by == "value_model" else "text"))
         _logrank(report, out, d, by)
     _sampling_note(report)
     return out
@@ -321,7 +326,8 @@ def _logrank(report: Report, out: SectionOutput, d: pd.DataFrame, by: str) -> No
         _skip(report, out, _GROUPINGS[by][2], [Reason("survival.reasons.logrank_singular")])
         return
     report.results[f"logrank_{by}"] = {"chi2": test["test_statistic"], "df": test["df"], "p_value": test["p_value"]}
-    report.say("survival.groups.logrank", chi2=test["test_statistic"], df=test["df"], p=test["p_value"])
+    key = "survival.groups.logrank_small_p" if test["p_value"] < 0.001 else "survival.groups.logrank"
+    report.say(key, chi2=test["test_statistic"], df=test["df"], p=test["p_value"])
     pairs = report.table(pairwise_logrank(sub, by), f"logrank_pairs_{by}", keep=("group_a", "group_b"))
     out.tables[f"logrank_pairs_{by}"] = pairs
     kind = "term" if by == "value_model" else "text"
