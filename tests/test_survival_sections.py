@@ -176,7 +176,23 @@ def test_outcome_selected_sample_is_named_beside_the_estimates(tables, tmp_path)
     report, text, _ = _run(_data(tables, sampling="outcome-selected"), tmp_path)
     assert text.count("outcome-selected sample") >= 3  # KM, groups, start, Cox, hazard
     v = report.results["verdicts"]["survival.claims.cbs"]
-    assert v["verdict"] == "not_testable" and v["reasons"][0]["key"] == "survival.reasons.outcome_selected"
+    assert v["verdict"] == "not_testable" and v["reasons"][0]["key"] == "survival.reasons.sampling_outcome_selected"
+
+
+def test_register_with_undated_closures_says_what_it_cannot_compute(tables, tmp_path):
+    """Like the Northern Ireland charity register: registration date as founding, closures mostly undated."""
+    t = {k: (v.copy() if k in ("initiatives", "funding") else None) for k, v in tables.items()}
+    ini = t["initiatives"]
+    ini["founded_on"] = ini["joined_on"]
+    undated = ini["closed_on"].notna() & (np.arange(len(ini)) % 10 != 0)
+    ini.loc[undated, "closed_on"] = pd.NaT  # 9 in 10 closures carry no date
+    sampling = ["closures undated", "founded_on is the registration date"]
+    data = MaexData(t, source="register", synthetic=False, metadata={"sampling": sampling, "description": "a register"})
+    report, text, _ = _run(data, tmp_path)
+    assert "most closures are undated" in text and 'sampling as "founded_on is the registration date"' in text
+    cbs = report.results["verdicts"]["survival.claims.cbs"]
+    assert cbs["verdict"] == "not_testable" and cbs["reasons"][0]["key"] == "survival.reasons.sampling_closures_undated"
+    assert "Synthetic" not in text and "Traceback" not in text and not NAN.search(text)
 
 
 def test_funding_claims_are_worded_as_associations_with_confounders(tables, tmp_path):

@@ -33,6 +33,7 @@ __all__ = [
     "follow_up_reaches",
     "phase_recorded",
     "phases_in",
+    "SURVIVAL_BIASED_SAMPLING",
     "sampling_of",
 ]
 
@@ -75,12 +76,22 @@ def delayed_entry_recorded(initiatives: pd.DataFrame | None) -> bool:
     return initiatives is not None and "joined_on" in initiatives and bool(initiatives["joined_on"].notna().any())
 
 
-def sampling_of(metadata: dict) -> str | None:
-    """The sampling a dataset declares in dataset.json (``sampling``), normalised to a catalogue key part."""
+def sampling_of(metadata: dict) -> tuple[str, ...]:
+    """The sampling a dataset declares in dataset.json (``sampling``: one text or a list), each
+    normalised to a catalogue key part ("outcome-selected" -> ``outcome_selected``).
+
+    >>> sampling_of({"sampling": ["outcome-selected", "closures undated"]})
+    ('outcome_selected', 'closures_undated')
+    """
     value = metadata.get("sampling") if metadata else None
     if not value:
-        return None
-    return str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        return ()
+    values = value if isinstance(value, list | tuple) else [value]
+    return tuple(str(v).strip().lower().replace("-", "_").replace(" ", "_") for v in values if str(v).strip())
+
+
+#: Declared samplings under which survival does not describe the initiatives (no CBS comparison).
+SURVIVAL_BIASED_SAMPLING = ("outcome_selected", "closures_undated")
 
 
 def phases_in(phases: pd.DataFrame | None) -> Iterable[str]:

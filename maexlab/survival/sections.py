@@ -81,6 +81,10 @@ _GROUPINGS = {
     ),
 }
 _FINDINGS_HR = {"org": "survival.findings.hr_org", "multi": "survival.findings.hr_multi"}
+_SAMPLING_REASONS = {
+    "outcome_selected": "survival.reasons.sampling_outcome_selected",
+    "closures_undated": "survival.reasons.sampling_closures_undated",
+}
 _OUTCOMES = {"growth": "survival.start.outcome_growth", "closed": "survival.start.outcome_closed"}
 #: The horizon of the headline survival and the CBS comparison.
 HORIZON = 5.0
@@ -125,14 +129,14 @@ def _delayed(report: Report) -> bool:
 
 def _sampling_note(report: Report) -> None:
     """Say what a declared sampling (dataset.json ``sampling``) means for the estimate just shown."""
-    kind = needs.sampling_of(report.data.metadata)
-    if kind is None:
-        return
-    key = f"survival.sampling.{kind}"
-    if report.m.has(key):
-        report.say(key)
-    else:
-        report.say("survival.sampling.other", sampling=str(report.data.metadata.get("sampling")))
+    declared = report.data.metadata.get("sampling")
+    raw = declared if isinstance(declared, list | tuple) else [declared]
+    for kind, text in zip(needs.sampling_of(report.data.metadata), [str(r) for r in raw if r], strict=False):
+        key = f"survival.sampling.{kind}"
+        if report.m.has(key):
+            report.say(key)
+        else:
+            report.say("survival.sampling.other", sampling=text)
 
 
 def _skip(report: Report, out: SectionOutput, section: str, reasons: list[Reason | None]) -> bool:
@@ -236,8 +240,9 @@ def survival_overall(report: Report) -> SectionOutput:
         report.say("survival.km.no_delayed_entry")
     _sampling_note(report)
     problem = needs.follow_up_reaches(d, HORIZON)
-    if problem is None and needs.sampling_of(report.data.metadata) == "outcome_selected":
-        problem = Reason("survival.reasons.outcome_selected")
+    biased = [k for k in needs.sampling_of(report.data.metadata) if k in needs.SURVIVAL_BIASED_SAMPLING]
+    if problem is None and biased:
+        problem = Reason(_SAMPLING_REASONS[biased[0]])
     row = km.iloc[0]
     s5 = row.get("surv_5y", np.nan)
     if problem is None and pd.isna(s5):
