@@ -39,8 +39,8 @@ def cox(cp):
 def test_ignoring_delayed_entry_inflates_survival(data):
     dur = sv.durations(data.initiatives)
     bias = sv.delayed_entry_bias(dur).set_index("estimate")
-    with_entry = bias.loc["with delayed entry (correct)"]
-    without = bias.loc["ignoring delayed entry"]
+    with_entry = bias.loc["delayed_entry"]
+    without = bias.loc["ignoring_delayed_entry"]
     assert without["surv_5y"] > with_entry["surv_5y"] + 0.03
     true_s5 = TRUTH["derived"]["survival_5y"]
     assert with_entry["low"] <= true_s5 <= with_entry["high"]
@@ -89,7 +89,7 @@ def test_no_effect_data_intervals_cover_one():
     for key in ("org_strengthening_received", "multi_year_received"):
         assert t.loc[key, "hr_low"] <= 1.0 <= t.loc[key, "hr_high"], t.loc[key].to_dict()
     v = sv.verdict_hazard_ratio(t.reset_index(), "org_strengthening_received", "claim")
-    assert v["verdict"] == "not supported"
+    assert v.verdict == "inconclusive" and v.reasons  # an interval covering 1 is no refutation
 
 
 def test_counting_process_starts_at_entry_and_switches_at_decision(tiny_dataset):
@@ -202,14 +202,18 @@ def test_valley_of_death_and_verdicts(data):
     assert (h["low"] <= h["hazard"]).all() and (h["hazard"] <= h["high"]).all()
     bands = sv.piecewise_hazard(st)
     v = sv.verdict_valley(h, bands)
-    assert v["verdict"] == "supported" and v["peak_years"] <= 3
+    # the embedded hazard is highest at the edge of the well-estimated window while the crude
+    # rates decline: no peak inside it, so no valley of death is claimed (it was "supported")
+    assert v.verdict == "inconclusive" and v.reasons[0].key == "survival.reasons.valley_peak_at_edge"
+    assert v.rule_values["peak_years"] == pytest.approx(1.0, abs=0.05)
+    assert bands["hazard"].is_monotonic_decreasing
     km = sv.km_table(sv.durations(data.initiatives))
-    assert sv.verdict_cbs(km)["verdict"] == "supported"  # true 5-year survival 0.595 lies in 56-65%
+    assert sv.verdict_cbs(km).verdict == "supported"  # true 5-year survival 0.604 lies in 56-65%
     low = km.assign(surv_5y=0.4, surv_5y_low=0.35, surv_5y_high=0.45)
-    assert sv.verdict_cbs(low)["verdict"] == "not supported"
-    assert sv.verdict_cbs(None)["verdict"] == "not testable on this data"
-    assert sv.verdict_few_move_on({"n": 0})["verdict"] == "not testable on this data"
-    assert sv.verdict_hazard_ratio(None, "x", "c")["verdict"] == "not testable on this data"
+    assert sv.verdict_cbs(low).verdict == "contradicted"
+    assert sv.verdict_cbs(None).verdict == "not_testable"
+    assert sv.verdict_few_move_on({"n": 0}).verdict == "not_testable"
+    assert sv.verdict_hazard_ratio(None, "x", "c").verdict == "not_testable"
 
 
 # --- partial data -------------------------------------------------------------------------------
@@ -244,17 +248,18 @@ def _km_row(s, lo, hi):
 
 def test_verdict_cbs_is_an_equivalence_rule():
     # CBS range 56%-65%, widened by 5 pp to 51%-70%
-    assert sv.verdict_cbs(_km_row(0.59, 0.5675, 0.6122))["verdict"] == "supported"
-    assert sv.verdict_cbs(_km_row(0.60, 0.51, 0.70))["verdict"] == "supported"  # bounds inclusive
-    assert sv.verdict_cbs(_km_row(0.40, 0.35, 0.45))["verdict"] == "not supported"  # wholly below 56%
-    assert sv.verdict_cbs(_km_row(0.80, 0.76, 0.84))["verdict"] == "not supported"  # wholly above 65%
-    # a wide interval overlaps the CBS range but says nothing: not testable (it was "supported")
+    assert sv.verdict_cbs(_km_row(0.59, 0.5675, 0.6122)).verdict == "supported"
+    assert sv.verdict_cbs(_km_row(0.60, 0.51, 0.70)).verdict == "supported"  # bounds inclusive
+    assert sv.verdict_cbs(_km_row(0.40, 0.35, 0.45)).verdict == "contradicted"  # wholly below 56%
+    assert sv.verdict_cbs(_km_row(0.80, 0.76, 0.84)).verdict == "contradicted"  # wholly above 65%
+    # a wide interval overlaps the CBS range but says nothing: inconclusive, with the reason
     wide = sv.verdict_cbs(_km_row(0.60, 0.40, 0.80))
-    assert wide["verdict"] == "not testable on this data" and "51%-70%" in wide["evidence"]
-    # wholly outside the widened range on one side but overlapping 56-65%? impossible; straddling 51%:
-    assert sv.verdict_cbs(_km_row(0.55, 0.50, 0.60))["verdict"] == "not testable on this data"
-    # below the widened range but touching the CBS range is not "not supported" either
-    assert sv.verdict_cbs(_km_row(0.52, 0.49, 0.565))["verdict"] == "not testable on this data"
+    assert wide.verdict == "inconclusive" and wide.reasons and wide.rule == "survival.rules.cbs"
+    assert wide.rule_values == {"lo": 0.51, "hi": 0.70, "outer_lo": 0.56, "outer_hi": 0.65}
+    # straddling 51%:
+    assert sv.verdict_cbs(_km_row(0.55, 0.50, 0.60)).verdict == "inconclusive"
+    # below the widened range but touching the CBS range is not contradicted either
+    assert sv.verdict_cbs(_km_row(0.52, 0.49, 0.565)).verdict == "inconclusive"
 
 
 def test_time_split_puts_the_interval_starting_at_the_cut_after_it(data):
@@ -277,13 +282,13 @@ def test_verdict_valley_when_early_bands_are_suppressed(data):
     # the notebook passes only the bands shown: every band under 3 years suppressed
     shown = bands[bands["from_years"] >= 3].reset_index(drop=True)
     v = sv.verdict_valley(h, shown)
-    assert v["verdict"] == "not testable on this data" and "first 3 years" in v["evidence"]
+    assert v.verdict == "not_testable" and v.reasons[0].key == "survival.reasons.valley_bands_missing"
     # masked rather than removed (statistics set to missing)
     masked = bands.copy()
     masked.loc[masked["from_years"] < 3, ["events", "hazard", "hazard_low", "hazard_high"]] = np.nan
-    assert sv.verdict_valley(h, masked)["verdict"] == "not testable on this data"
+    assert sv.verdict_valley(h, masked).verdict == "not_testable"
     # the comparison band missing
-    assert sv.verdict_valley(h, bands[bands["from_years"] < 5])["verdict"] == "not testable on this data"
+    assert sv.verdict_valley(h, bands[bands["from_years"] < 5]).verdict == "not_testable"
 
 
 def _one_initiative(financial_years):
@@ -359,22 +364,30 @@ def test_verdict_hazard_ratio_per_period_when_ph_fails():
     pooled = pd.DataFrame({"covariate": ["x"], "hazard_ratio": [0.7], "hr_low": [0.55], "hr_high": [0.9]})
     # PH holds: the pooled HR decides
     ok = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((0.6, 0.4, 0.9), (0.8, 0.5, 1.2), 0.3, True))
-    assert ok["verdict"] == "supported" and "periods" not in ok
+    assert ok.verdict == "supported" and ok.rule == "survival.rules.hazard_ratio"
     # PH fails, both periods below 1
     both = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((0.4, 0.3, 0.6), (0.8, 0.65, 0.95), 0.001, False))
-    assert both["verdict"] == "supported" and set(both["periods"]) == {"before 5y", "after 5y"}
+    assert both.verdict == "supported" and both.rule == "survival.rules.hazard_ratio_periods"
+    assert both.rule_values["before"] == 0.4 and both.rule_values["after_hi"] == 0.95
     # PH fails, pooled below 1, one period covers 1 without contradicting
     covers = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((0.4, 0.3, 0.6), (1.1, 0.8, 1.5), 0.004, False))
-    assert covers["verdict"] == "supported" and "proportional hazards fail" in covers["evidence"]
-    # PH fails, one period wholly above 1 (hazard higher later): the pooled HR hides that
+    assert covers.verdict == "supported"
+    # PH fails, one period wholly above 1 (hazard higher later): the pooled HR hides that; undecided
     contra = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((0.3, 0.2, 0.4), (1.6, 1.2, 2.1), 1e-5, False))
-    assert contra["verdict"] == "not supported"
+    assert contra.verdict == "inconclusive" and contra.reasons[0].key == "survival.reasons.hr_changes_direction"
     # PH fails, pooled covers 1 and one period covers 1
     wide = pooled.assign(hr_high=1.1)
     assert (
-        sv.verdict_hazard_ratio(wide, "x", "c", ph=_ph_row((0.5, 0.3, 0.8), (1.0, 0.7, 1.4), 0.005, False))["verdict"]
-        == "not supported"
+        sv.verdict_hazard_ratio(wide, "x", "c", ph=_ph_row((0.5, 0.3, 0.8), (1.0, 0.7, 1.4), 0.005, False)).verdict
+        == "inconclusive"
     )
+    # both periods wholly above 1: contradicted
+    above = sv.verdict_hazard_ratio(pooled, "x", "c", ph=_ph_row((1.4, 1.1, 1.8), (1.6, 1.2, 2.1), 0.004, False))
+    assert above.verdict == "contradicted"
+    # no PH check: decided from the pooled HR, and the rule and the reason say the check is missing
+    unchecked = sv.verdict_hazard_ratio(pooled, "x", "c", ph=None)
+    assert unchecked.verdict == "supported" and unchecked.rule == "survival.rules.hazard_ratio_unchecked"
+    assert unchecked.reasons[0].key == "survival.reasons.ph_not_computed"
 
 
 def test_ph_check_time_split_reports_both_periods_with_intervals(data):
@@ -384,7 +397,7 @@ def test_ph_check_time_split_reports_both_periods_with_intervals(data):
     for p in ("before", "after"):
         assert (ph[f"hr_{p}_5y_low"] < ph[f"hr_{p}_5y"]).all()
         assert (ph[f"hr_{p}_5y"] < ph[f"hr_{p}_5y_high"]).all()
-    assert (ph["note"] == "").all() and ph["p_value"].notna().all()
+    assert (ph["note"] == "").all() and ph["p_value"].notna().all() and ph["checked"].all()
 
 
 @pytest.fixture(scope="module")
@@ -473,7 +486,7 @@ def test_hazard_after_start_is_cut_where_fewer_than_min_group_size_are_at_risk()
         assert bands.loc[band, "few_at_risk"]
         assert bands.loc[band, ["events", "person_years", "hazard", "hazard_low", "hazard_high"]].isna().all()
     assert bands.loc["5-10 y", "n"] == 3  # label and count stay; report.table suppresses n < 10
-    assert sv.verdict_valley(h, bands.reset_index())["verdict"] == "not testable on this data"
+    assert sv.verdict_valley(h, bands.reset_index()).verdict == "not_testable"
     fig = sv.plot_smoothed_hazard(h, 1.0, bands.reset_index(), min_group_size=10)
     line = fig.axes[0].lines[0]
     assert max(line.get_xdata()) <= window[1] - 1.0 + 1e-12
@@ -510,7 +523,20 @@ def test_doctests():
     import doctest
 
     from maexlab.data import phases
-    from maexlab.survival import cox, duration_tables, hazard, kaplan_meier, logrank_tests, multistate, start_stop, verdicts
+    from maexlab.survival import (
+        cox,
+        duration_tables,
+        hazard,
+        kaplan_meier,
+        logrank_tests,
+        multistate,
+        needs,
+        plots,
+        sections,
+        start_stop,
+        verdicts,
+    )
 
-    for module in (sv, duration_tables, kaplan_meier, logrank_tests, start_stop, cox, hazard, verdicts, multistate, phases):
+    modules = (sv, duration_tables, kaplan_meier, logrank_tests, start_stop, cox, hazard, verdicts, multistate, phases)
+    for module in (*modules, needs, plots, sections):
         assert doctest.testmod(module).failed == 0, module.__name__

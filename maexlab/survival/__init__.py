@@ -14,8 +14,14 @@ Modules
         time-varying and baseline Cox models, proportional-hazards checks, Poisson cross-check
     :mod:`~maexlab.survival.hazard`
         smoothed and piecewise closure hazard since start, and its plot
+    :mod:`~maexlab.survival.plots`
+        the hazard-ratio forest plot
     :mod:`~maexlab.survival.verdicts`
-        verdicts on the continuity claims
+        verdicts on the continuity claims (supported / contradicted / inconclusive / not testable)
+    :mod:`~maexlab.survival.needs`
+        what each section needs from the data (preconditions)
+    :mod:`~maexlab.survival.sections`
+        the notebook-facing sections of notebook 03 and ``SECTIONS``
 
 Every public name is re-exported here: ``from maexlab import survival as sv; sv.km_table(...)``.
 
@@ -34,17 +40,20 @@ Delayed entry (left truncation)
 
 from maexlab.survival.cox import (
     DUMMY_GROUPS,
+    MIN_SPLIT_CLOSURES,
     MISSING_REASONS,
     after_cut,
     baseline_cox,
     cox_covariates,
     entry_covariates,
     fit_cox_tv,
+    fit_errors,
     missing_covariates,
     ph_check_time_split,
     phase_reference,
     poisson_closure_model,
     schoenfeld_test,
+    try_fit_cox_tv,
 )
 from maexlab.survival.duration_tables import COHORTS, cohort_of, durations, phase_durations, risk_window, start_to_closure
 from maexlab.survival.hazard import piecewise_hazard, plot_smoothed_hazard, smoothed_hazard
@@ -59,9 +68,11 @@ from maexlab.survival.kaplan_meier import (
     rmst_variance,
 )
 from maexlab.survival.logrank_tests import logrank, pairwise_logrank
+from maexlab.survival.plots import plot_hazard_ratios
 from maexlab.survival.start_stop import COX_COVARIATES, PHASE_DUMMIES, counting_process, first_grant_dates
 from maexlab.survival.verdicts import (
     CBS_EQUIVALENCE_MARGIN,
+    CLAIMS,
     verdict_cbs,
     verdict_few_move_on,
     verdict_hazard_ratio,
@@ -71,10 +82,12 @@ from maexlab.survival.verdicts import (
 __all__ = [
     "CBS_EQUIVALENCE_MARGIN",
     "CBS_REFERENCE",
+    "CLAIMS",
     "COHORTS",
     "COX_COVARIATES",
     "DUMMY_GROUPS",
     "EUROSTAT_REFERENCE",
+    "MIN_SPLIT_CLOSURES",
     "MISSING_REASONS",
     "PHASE_DUMMIES",
     "Z95",
@@ -88,6 +101,7 @@ __all__ = [
     "entry_covariates",
     "first_grant_dates",
     "fit_cox_tv",
+    "fit_errors",
     "km_fit",
     "km_table",
     "logrank",
@@ -97,6 +111,7 @@ __all__ = [
     "phase_durations",
     "phase_reference",
     "piecewise_hazard",
+    "plot_hazard_ratios",
     "plot_km",
     "plot_smoothed_hazard",
     "poisson_closure_model",
@@ -105,6 +120,7 @@ __all__ = [
     "schoenfeld_test",
     "smoothed_hazard",
     "start_to_closure",
+    "try_fit_cox_tv",
     "verdict_cbs",
     "verdict_few_move_on",
     "verdict_hazard_ratio",

@@ -31,9 +31,11 @@ __all__ = [
     "cox_covariates",
     "entry_covariates",
     "fit_cox_tv",
+    "fit_errors",
     "missing_covariates",
     "ph_check_time_split",
     "phase_reference",
+    "try_fit_cox_tv",
     "poisson_closure_model",
     "schoenfeld_test",
 ]
@@ -188,75 +190,180 @@ def after_cut(start: pd.Series | np.ndarray, cut: float) -> np.ndarray:
     return (start_d >= round(cut * DAYS_PER_YEAR)).astype(int)
 
 
-def ph_check_time_split(cp: pd.DataFrame, covariates: Sequence[str], cut: float = 5.0, alpha: float = 0.01, **kw) -> pd.DataFrame:
-    """Proportional-hazards check for the time-varying model by splitting time.
+#: Fewest closures a group (and its reference group) needs in each period of the time split.
+MIN_SPLIT_CLOSURES = 5
+#: A log hazard ratio with a larger standard error is taken as not estimable (a diverging fit).
+MAX_LOG_HR_SE = 3.0
+#: What a failed lifelines fit raises (convergence, a singular Hessian, NaN steps).
+FIT_ERRORS: tuple[type[BaseException], ...] = (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError)
+
+
+def fit_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a lifelines Cox fit raises when it fails (convergence, singular matrix)."""
+    from lifelines.exceptions import ConvergenceError
+
+    return (ConvergenceError, *FIT_ERRORS)
+
+
+def try_fit_cox_tv(cp: pd.DataFrame, covariates: Sequence[str] | None = None, **kw):
+    """:func:`fit_cox_tv` that never raises on a fit that fails: returns ``(fitter, table, problem)``.
+
+    ``problem`` is None for a usable fit, else a short English reason (the fit raised, or a
+    coefficient's standard error is not finite or above :data:`MAX_LOG_HR_SE`, the mark of a
+    fit running off to 0 or infinity); the fitter and table are then None.
+
+    >>> cp = pd.DataFrame({"initiative_id": ["a", "b"], "start": [0.0, 0.0], "stop": [1.0, 2.0],
+    ...                    "event": [1, 0], "x": [1, 0]})
+    >>> try_fit_cox_tv(cp, ["x"])[2]
+    'unstable fit (standard error of x not finite or too large)'
+    """
+    try:
+        ctv, table = fit_cox_tv(cp, covariates, **kw)
+    except fit_errors() as error:
+        return None, None, f"fit failed ({type(error).__name__})"
+    if table.empty:
+        return None, None, "no covariate varies in this data"
+    bad = table.loc[~np.isfinite(table["se"]) | (table["se"] > MAX_LOG_HR_SE), "covariate"].tolist()
+    if bad:
+        return None, None, f"unstable fit (standard error of {', '.join(bad)} not finite or too large)"
+    return ctv, table, None
+
+
+def ph_check_time_split(
+    cp: pd.DataFrame,
+    covariates: Sequence[str],
+    cut: float = 5.0,
+    alpha: float = 0.01,
+    min_closures: int = MIN_SPLIT_CLOSURES,
+    **kw,
+) -> pd.DataFrame:
+    """Proportional-hazards check for the time-varying model by splitting time; never raises.
 
     Refits with ``covariate x 1(t >= cut)`` for every covariate (the rows must be split at
     ``cut``, see ``counting_process(extra_cuts=...)``): the interaction coefficient is the change
     in log-HR after ``cut`` years. Per covariate: HR before and after ``cut`` with 95% CIs and the
     Wald p-value of the interaction; ``ph_ok`` is p >= ``alpha``. A covariate with ``ph_ok``
-    False is reported (and judged, :func:`verdict_hazard_ratio` with ``ph=``) per period.
+    False is reported (and judged, :func:`~maexlab.survival.verdicts.verdict_hazard_ratio`) per period.
 
-    A 0/1 covariate gets no interaction when, in either period, its group or its reference group
-    (the reference phase, :func:`phase_reference`, for the phase indicators; social for the
-    value-model indicators; 0 otherwise) has no closures: its HR in that period does not exist
-    (the fit would run off to 0 or infinity, e.g. no initiative closes in plan after 5 years).
-    Such a covariate is listed with ``p_value`` missing, ``ph_ok`` True (not tested) and a
-    ``note``. The phase reference must have closures in both periods for any phase to be
-    tested: the phase with most person-time (the default of :func:`fit_cox_tv`) has.
+    A covariate whose split cannot be estimated is left out of the check (``checked`` False,
+    ``p_value`` missing, ``ph_ok`` True = not rejected because not tested) with the reason in
+    ``note`` and a catalogue key in ``reason``:
+
+    * ``survival.reasons.ph_few_closures``: a 0/1 covariate whose group or reference group (the
+      reference phase, :func:`phase_reference`, for the phase indicators; social for the
+      value-model indicators; 0 otherwise) has fewer than ``min_closures`` closures in a period
+      (its HR there rests on a handful of closures, or does not exist: the fit would run off to 0
+      or infinity, e.g. 189 closures in plan before 5 years and 1 after);
+    * ``survival.reasons.ph_period_few_closures``: fewer than ``min_closures`` closures at all in
+      a period (nothing can be checked);
+    * ``survival.reasons.ph_not_estimable``: the split model did not converge or gave an unstable
+      estimate for this covariate, even when fitted with its interaction alone.
+
+    The rest is checked: when the joint fit of all interactions fails, each interaction is
+    fitted on its own (with every covariate's main effect).
     """
-    covariates = _without_phase_reference(covariates, cp)
+    covariates = [c for c in _without_phase_reference(covariates, cp) if c in cp.columns and cp[c].nunique() > 1]
     late = after_cut(cp["start"], cut)
     cp2 = cp.copy()
-    names = []
-    untestable: dict[str, str] = {}
     ev = cp2["event"].to_numpy() == 1
-    for c in covariates:
-        if c in cp2.columns and cp2[c].nunique() > 1:
+    skipped: dict[str, tuple[str, str]] = {}
+    per_period = [int((ev & (late == lt)).sum()) for lt in (0, 1)]
+    names: list[str] = []
+    if min(per_period) < min_closures:
+        why = f"fewer than {min_closures} closures before or after {cut:g} y ({per_period[0]} and {per_period[1]})"
+        skipped = {c: ("survival.reasons.ph_period_few_closures", "not tested: " + why) for c in covariates}
+    else:
+        for c in covariates:
             if cp2[c].nunique() == 2:
                 ref = _reference_rows(cp2, c, covariates)
                 on = (cp2[c] == 1).to_numpy()
-                empty = [
-                    f"{_reference_name(cp2, c, covariates) if grp is ref else c} {'after' if lt else 'before'} {cut:g} y"
+                few = [
+                    f"{_reference_name(cp2, c, covariates) if grp is ref else c} {'after' if lt else 'before'} {cut:g} y "
+                    f"({int((ev & grp & (late == lt)).sum())})"
                     for grp in (on, ref)
                     for lt in (0, 1)
-                    if not (ev & grp & (late == lt)).any()
+                    if (ev & grp & (late == lt)).sum() < min_closures
                 ]
-                if empty:
-                    untestable[c] = "not tested: no closures in " + ", ".join(empty)
+                if few:
+                    note = f"not tested: fewer than {min_closures} closures in " + ", ".join(few)
+                    skipped[c] = ("survival.reasons.ph_few_closures", note)
                     continue
             cp2[f"{c}_x_late"] = cp2[c] * late
             names.append(c)
-    ctv, _ = fit_cox_tv(cp2, [*names, *[f"{c}_x_late" for c in names]], **kw)
-    b = ctv.params_
-    V = pd.DataFrame(np.asarray(ctv.variance_matrix_), index=b.index, columns=b.index)
+    estimates = _split_estimates(cp2, covariates, names, **kw)
     rows = []
     for c in names:
-        i = f"{c}_x_late"
-        if i not in b.index:
+        if c not in estimates:
+            skipped[c] = ("survival.reasons.ph_not_estimable", "not tested: the split model did not converge for it")
             continue
-        z = b[i] / np.sqrt(V.loc[i, i])
-        se_early = np.sqrt(V.loc[c, c])
-        se_late = np.sqrt(V.loc[c, c] + V.loc[i, i] + 2 * V.loc[c, i])
+        b_c, b_i, v_cc, v_ii, v_ci = estimates[c]
+        z = b_i / np.sqrt(v_ii)
+        se_early, se_late = np.sqrt(v_cc), np.sqrt(v_cc + v_ii + 2 * v_ci)
         rows.append(
             {
                 "covariate": c,
-                f"hr_before_{cut:g}y": float(np.exp(b[c])),
-                f"hr_before_{cut:g}y_low": float(np.exp(b[c] - Z95 * se_early)),
-                f"hr_before_{cut:g}y_high": float(np.exp(b[c] + Z95 * se_early)),
-                f"hr_after_{cut:g}y": float(np.exp(b[c] + b[i])),
-                f"hr_after_{cut:g}y_low": float(np.exp(b[c] + b[i] - Z95 * se_late)),
-                f"hr_after_{cut:g}y_high": float(np.exp(b[c] + b[i] + Z95 * se_late)),
+                f"hr_before_{cut:g}y": float(np.exp(b_c)),
+                f"hr_before_{cut:g}y_low": float(np.exp(b_c - Z95 * se_early)),
+                f"hr_before_{cut:g}y_high": float(np.exp(b_c + Z95 * se_early)),
+                f"hr_after_{cut:g}y": float(np.exp(b_c + b_i)),
+                f"hr_after_{cut:g}y_low": float(np.exp(b_c + b_i - Z95 * se_late)),
+                f"hr_after_{cut:g}y_high": float(np.exp(b_c + b_i + Z95 * se_late)),
                 "p_value": float(2 * stats.norm.sf(abs(z))),
+                "checked": True,
+                "reason": "",
                 "note": "",
             }
         )
-    rows += [{"covariate": c, "p_value": np.nan, "note": why} for c, why in untestable.items()]
-    out = pd.DataFrame(rows)
+    rows += [
+        {"covariate": c, "p_value": np.nan, "checked": False, "reason": key, "note": why} for c, (key, why) in skipped.items()
+    ]
+    columns = [
+        "covariate",
+        *(f"hr_{p}_{cut:g}y{s}" for p in ("before", "after") for s in ("", "_low", "_high")),
+        "p_value",
+        "checked",
+        "reason",
+        "note",
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    out["checked"] = out["checked"].astype(bool)
     out["ph_ok"] = out["p_value"].isna() | (out["p_value"] >= alpha)
     order = {c: i for i, c in enumerate(covariates)}
     out = out.sort_values("covariate", key=lambda x: x.map(order), kind="stable").reset_index(drop=True)
-    return out[[c for c in out.columns if c != "note"] + ["note"]]
+    return out[[c for c in columns if c != "note"] + ["ph_ok", "note"]]
+
+
+def _split_estimates(cp2: pd.DataFrame, covariates: Sequence[str], names: Sequence[str], **kw) -> dict[str, tuple]:
+    """Per checked covariate: (b, b_interaction, var b, var b_interaction, cov) of the split model.
+
+    Fits all interactions jointly; when that fails, each interaction alone (with every main
+    effect). A covariate whose estimate is missing or unstable is absent from the result."""
+
+    def estimates(fitter, which) -> dict[str, tuple]:
+        b = fitter.params_
+        V = pd.DataFrame(np.asarray(fitter.variance_matrix_), index=b.index, columns=b.index)
+        got = {}
+        for c in which:
+            i = f"{c}_x_late"
+            if c not in b.index or i not in b.index:
+                continue
+            values = (b[c], b[i], V.loc[c, c], V.loc[i, i], V.loc[c, i])
+            if np.all(np.isfinite(values)) and 0 < V.loc[i, i] <= MAX_LOG_HR_SE**2 and V.loc[c, c] > 0:
+                got[c] = values
+        return got
+
+    if not names:
+        return {}
+    interactions = [f"{c}_x_late" for c in names]
+    fitter, _, problem = try_fit_cox_tv(cp2, [*covariates, *interactions], **kw)
+    if problem is None:
+        return estimates(fitter, names)
+    got: dict[str, tuple] = {}
+    for c in names:
+        fitter, _, problem = try_fit_cox_tv(cp2, [*covariates, f"{c}_x_late"], **kw)
+        if problem is None:
+            got.update(estimates(fitter, [c]))
+    return got
 
 
 #: Dummy sets whose reference is "all those in the model at zero" (the reference phase; social).

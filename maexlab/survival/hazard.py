@@ -75,33 +75,45 @@ def piecewise_hazard(d: pd.DataFrame, breaks: Sequence[float] = (0, 1, 2, 3, 5, 
     return out
 
 
-def plot_smoothed_hazard(h: pd.DataFrame, bandwidth: float, bands: pd.DataFrame | None = None, min_group_size: int | None = None):
+def plot_smoothed_hazard(
+    h: pd.DataFrame,
+    bandwidth: float,
+    bands: pd.DataFrame | None = None,
+    min_group_size: int | None = None,
+    language: str = "en",
+    delayed_entry: bool = True,
+):
     """Smoothed closure hazard since entering start, 95% band, and banded crude rates.
 
     ``h`` and ``bands`` come cut by :func:`smoothed_hazard` and :func:`piecewise_hazard`
-    (bands with missing rates are not drawn); ``min_group_size`` puts that in the footnote."""
+    (bands with missing rates are not drawn); ``min_group_size`` puts that in the footnote.
+    Texts come from the ``language`` catalogue; the footnote sits bottom left, clear of the
+    synthetic-data stamp (top right)."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.plot(h["years"], h["hazard"], color="#b22222", label=f"kernel-smoothed hazard (bandwidth {bandwidth:g} y)")
-    ax.fill_between(h["years"], h["low"], h["high"], color="#b22222", alpha=0.15, label="95% band")
-    ax.axvspan(0, bandwidth, color="grey", alpha=0.1, label="boundary zone (kernel cut off at 0)")
+    from maexlab.reporting.i18n import messages
+
+    m = messages(language)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    ax.plot(h["years"], h["hazard"], color="#b22222", label=m.text("survival.plot.smoothed_hazard", bandwidth=bandwidth))
+    ax.fill_between(h["years"], h["low"], h["high"], color="#b22222", alpha=0.15, label=m.text("survival.plot.band95"))
+    ax.axvspan(0, bandwidth, color="grey", alpha=0.1, label=m.text("survival.plot.boundary_zone"))
     if bands is not None:
         bands = bands.dropna(subset=["hazard"])
         for k, (_, r) in enumerate(bands.iterrows()):
-            ax.hlines(
-                r["hazard"], r["from_years"], r["to_years"], color="black", lw=2, label="crude rate per band" if k == 0 else None
-            )
-    ax.set_xlabel("years since entering start")
-    ax.set_ylabel("closures per initiative-year")
+            label = m.text("survival.plot.crude_rate") if k == 0 else None
+            ax.hlines(r["hazard"], r["from_years"], r["to_years"], color="black", lw=2, label=label)
+    ax.set_xlabel(m.text("survival.plot.years_since_start"))
+    ax.set_ylabel(m.text("survival.plot.closures_per_year"))
     ax.set_ylim(bottom=0)
-    ax.set_title("Closure hazard after start: is there a valley of death?")
-    ax.legend(fontsize=8)
+    ax.set_title(m.text("survival.plot.hazard_title"))
+    ax.legend(fontsize=8, loc="upper right")
+    notes = []
     if min_group_size:
-        note = (
-            f"Drawn only while at least {min_group_size} initiatives are at risk: the smoothed curve ends one bandwidth "
-            "before fewer remain, and bands with fewer at risk are left out."
-        )
-        fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
-    fig.tight_layout(rect=(0, 0.03 if min_group_size else 0, 1, 1))
+        notes.append(m.text("survival.plot.note_hazard_at_risk", n=min_group_size))
+    if not delayed_entry:
+        notes.append(m.text("survival.plot.note_no_delayed_entry"))
+    if notes:
+        fig.text(0.01, 0.005, "\n".join(notes), fontsize=7, color="dimgrey", wrap=True)
+    fig.tight_layout(rect=(0, 0.035 * len(notes), 1, 0.97))
     return fig

@@ -147,9 +147,14 @@ def rmst_variance(kmf, tau: float) -> float:
 
 
 def delayed_entry_bias(d: pd.DataFrame, horizon: float = 5.0) -> pd.DataFrame:
-    """S(horizon) with and without delayed entry: the bias of ignoring left truncation."""
+    """S(horizon) with and without delayed entry: the bias of ignoring left truncation.
+
+    ``estimate`` is ``delayed_entry`` (the correct estimate, at risk from joining) or
+    ``ignoring_delayed_entry`` (at risk from founding). Only meaningful when the data has
+    ``joined_on`` (without it both rows are the same estimate).
+    """
     rows = []
-    for label, use in (("with delayed entry (correct)", True), ("ignoring delayed entry", False)):
+    for label, use in (("delayed_entry", True), ("ignoring_delayed_entry", False)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             kmf = km_fit(d, label, entry=use)
@@ -166,25 +171,34 @@ def plot_km(
     references: bool = True,
     palette: dict | None = None,
     title: str | None = None,
+    language: str = "en",
+    delayed_entry: bool = True,
 ):
-    """Kaplan-Meier curves (delayed entry) with 95% bands; CBS and Eurostat reference points.
+    """Kaplan-Meier curves with 95% bands; CBS and Eurostat reference points.
 
     Groups smaller than ``min_group_size`` are not drawn, and every curve is drawn only while at
     least ``min_group_size`` initiatives are at risk (:func:`risk_window`): it starts when the
     risk set reaches that size (delayed entry can leave it small at first) and ends when it falls
     below it, so no step rests on a handful of initiatives. A group whose curve would start after
     closures among fewer at risk is not drawn (its level would rest on them).
+
+    Texts come from the ``language`` catalogue; the title says "delayed entry" only when
+    ``delayed_entry`` (the data has ``joined_on``), so it never claims a correction not applied.
+    Group values that are vocabulary terms (value models) are shown by their labels.
     """
     import matplotlib.pyplot as plt
 
+    from maexlab.reporting.i18n import messages
+
+    m = messages(language)
     fig, ax = plt.subplots(figsize=(9, 5))
-    groups = [("all initiatives", d)] if by is None else [(str(k), g) for k, g in d.groupby(by, sort=True)]
+    groups = [(m.text("survival.plot.all_initiatives"), d)] if by is None else [(str(k), g) for k, g in d.groupby(by, sort=True)]
     for name, g in groups:
         if len(g) < min_group_size or not g["event"].any():
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            kmf = km_fit(g, name)
+            kmf = km_fit(g, name, entry=delayed_entry)
         if kmf is None:
             continue
         window = risk_window(kmf.event_table, min_group_size)
@@ -197,26 +211,30 @@ def plot_km(
             sf.index.to_numpy(float), [sf.to_numpy(), ci.iloc[:, 0].to_numpy(), ci.iloc[:, 1].to_numpy()], t0, t1
         )
         colour = (palette or {}).get(name)
-        line = ax.step(x, y, where="post", label=f"{name} (n={len(g)})", color=colour)[0]
+        shown = m.text("survival.cohort_before_2010") if name == "before 2010" else m.term(name)
+        label = m.text("survival.plot.group_n", group=shown, n=len(g))
+        line = ax.step(x, y, where="post", label=label, color=colour)[0]
         ax.fill_between(x, lo, hi, step="post", alpha=0.15, color=line.get_color())
     if references:
         markers = {
-            "CBS NL firms founded 2015": ("s", "black"),
-            "CBS NL firms founded 2010": ("D", "dimgrey"),
-            "Eurostat EU firms": ("^", "#b22222"),
+            "CBS NL firms founded 2015": ("s", "black", "survival.plot.ref_cbs_2015"),
+            "CBS NL firms founded 2010": ("D", "dimgrey", "survival.plot.ref_cbs_2010"),
+            "Eurostat EU firms": ("^", "#b22222", "survival.plot.ref_eurostat"),
         }
         for ref, pts in {**CBS_REFERENCE, **EUROSTAT_REFERENCE}.items():
-            m, c = markers[ref]
-            ax.scatter(list(pts), list(pts.values()), marker=m, color=c, zorder=5, s=40, label=f"{ref} (reference)")
+            mk, c, key = markers[ref]
+            ax.scatter(list(pts), list(pts.values()), marker=mk, color=c, zorder=5, s=40, label=m.text(key))
     ax.set_xlim(0, max_years)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("years since founding")
-    ax.set_ylabel("share still active (Kaplan-Meier)")
-    ax.set_title(title or "Survival of initiatives since founding (delayed entry, 95% bands)")
-    ax.legend(fontsize=8, loc="lower left")
-    note = f"Curves are drawn only while at least {min_group_size} initiatives are at risk."
+    ax.set_xlabel(m.text("survival.plot.years_since_founding"))
+    ax.set_ylabel(m.text("survival.plot.share_active"))
+    how = m.text("survival.plot.bands_delayed" if delayed_entry else "survival.plot.bands")
+    ax.set_title(title or m.text("survival.plot.km_title", how=how))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower left")
+    note = m.text("survival.plot.note_at_risk", n=min_group_size)
     if references:
-        note += "\nReferences: CBS StatLine firm survival (cohorts 2015, 2010; via press coverage); Eurostat business demography (EU)."
+        note += "\n" + m.text("survival.plot.note_references")
     fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
-    fig.tight_layout(rect=(0, 0.05 if references else 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.05 if references else 0.03, 1, 0.97))
     return fig

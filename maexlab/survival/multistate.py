@@ -469,22 +469,55 @@ def state_occupation(s: pd.DataFrame, times: Sequence[float], min_at_risk: int =
 # --- plots ---------------------------------------------------------------------------------
 
 
-def plot_nelson_aalen(curves: dict[str, pd.DataFrame], max_years: float = 8.0, min_group_size: int = 10):
+#: Colours of the transition curves: Okabe-Ito colours, no two alike within a panel.
+TRANSITION_COLOURS: dict[str, str] = {
+    "plan -> start": "#0072B2",
+    "start -> growth": "#009E73",
+    "growth -> mature": "#CC79A7",
+    "plan -> closed": "#000000",
+    "start -> closed": "#D55E00",
+    "growth -> closed": "#56B4E9",
+    "mature -> closed": "#999933",
+}
+_TRANSITION_STYLES = ("-", "--", "-.", ":")
+
+
+def _transition_label(name: str, language: str) -> str:
+    from maexlab.reporting.i18n import messages
+
+    m = messages(language)
+    frm, to = name.split(" -> ")
+    return m.text("survival.plot.transition", frm=frm, to=to)
+
+
+def plot_nelson_aalen(
+    curves: dict[str, pd.DataFrame],
+    max_years: float = 8.0,
+    min_group_size: int = 10,
+    language: str = "en",
+    delayed_entry: bool = True,
+):
     """Cumulative hazard per transition (steps with 95% bands); slope = hazard per year.
 
     Each curve is drawn only while at least ``min_group_size`` stays are at risk
     (:func:`risk_window`); a transition whose risk set never reaches that size (or that has
-    transitions before it does) is not drawn, and the figure names it.
+    transitions before it does) is not drawn, and the figure names it. Colours and line styles
+    differ within each panel (:data:`TRANSITION_COLOURS`); texts follow ``language``.
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    from maexlab.reporting.i18n import messages
+
+    m = messages(language)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharex=True)
     skipped = []
+    drawn = [0, 0]
     for name, c in curves.items():
-        ax = axes[1] if name.endswith("closed") else axes[0]
+        side = 1 if name.endswith("closed") else 0
+        ax = axes[side]
         window = risk_window(c.set_index("timeline"), min_group_size) if "at_risk" in c else (0.0, float(c["timeline"].max()))
         if window is None:
-            skipped.append(name)
+            skipped.append(_transition_label(name, language))
             continue
         x, y, lo, hi = _clip_steps(
             c["timeline"].to_numpy(float),
@@ -492,88 +525,97 @@ def plot_nelson_aalen(curves: dict[str, pd.DataFrame], max_years: float = 8.0, m
             window[0],
             min(window[1], max_years),
         )
-        line = ax.step(x, y, where="post", label=name)[0]
+        colour = TRANSITION_COLOURS.get(name)
+        style = _TRANSITION_STYLES[drawn[side] % len(_TRANSITION_STYLES)]
+        drawn[side] += 1
+        line = ax.step(x, y, where="post", label=_transition_label(name, language), color=colour, ls=style)[0]
         ax.fill_between(x, lo, hi, step="post", alpha=0.15, color=line.get_color())
-    axes[0].set_title("Moving to the next phase")
-    axes[1].set_title("Closing, by phase")
+    axes[0].set_title(m.text("survival.plot.na_next_phase"))
+    axes[1].set_title(m.text("survival.plot.na_closing"))
     for ax in axes:
-        ax.set_xlabel("years since entering the phase")
-        ax.set_ylabel("cumulative hazard (Nelson-Aalen)")
+        ax.set_xlabel(m.text("survival.plot.years_since_phase"))
+        ax.set_ylabel(m.text("survival.plot.cumulative_hazard"))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="upper left")
-    fig.suptitle("Transition-specific cumulative hazards (95% bands; delayed entry at joining)")
-    note = f"Curves are drawn only while at least {min_group_size} initiatives are at risk in the phase."
+    how = m.text("survival.plot.bands_delayed" if delayed_entry else "survival.plot.bands")
+    fig.suptitle(m.text("survival.plot.na_title", how=how))
+    note = m.text("survival.plot.note_at_risk_phase", n=min_group_size)
     if skipped:
-        note += f" Not drawn (fewer at risk): {', '.join(skipped)}."
+        note += " " + m.text("survival.plot.note_not_drawn", which=", ".join(skipped))
     fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     return fig
 
 
-def plot_competing_risks(cr: dict, reference: dict[str, float] | None = None):
+def plot_competing_risks(cr: dict, reference: dict[str, float] | None = None, language: str = "en"):
     """Cumulative incidence of moving on and of closing after entering start, 95% bootstrap bands.
 
     The curves are drawn over the risk window of :func:`competing_risks_from_start` only (its
     missing points are not drawn; the last level is carried to the window's end), and the
-    footnote says so."""
+    footnote says so. Texts follow ``language``."""
     import matplotlib.pyplot as plt
 
+    from maexlab.reporting.i18n import messages
+
+    m = messages(language)
     c = cr["curves"]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     x = c["years_since_start"].to_numpy(float)
     shown = c["cif_growth"].notna().to_numpy()
     window = cr.get("window")
-    for col, lab, colour in (("cif_growth", "moved on to growth", "#31a354"), ("cif_closed", "closed while in start", "#b22222")):
+    lines = (("cif_growth", "survival.plot.moved_on", "#009E73"), ("cif_closed", "survival.plot.closed_in_start", "#b22222"))
+    for col, key, colour in lines:
         if not shown.any():
             break
         end = min(window[1], float(x.max())) if window else float(x[shown].max())
         xs, y, lo, hi = _clip_steps(
             x[shown], [c[k].to_numpy(float)[shown] for k in (col, f"{col}_low", f"{col}_high")], float(x[shown].min()), end
         )
-        ax.step(xs, y, where="post", color=colour, label=lab)
+        ax.step(xs, y, where="post", color=colour, label=m.text(key))
         ax.fill_between(xs, lo, hi, step="post", alpha=0.2, color=colour)
     ax.set_xlim(float(x.min()), float(x.max()))
     ax.axvline(cr["horizon_years"], color="grey", ls=":", lw=1)
-    ax.set_xlabel("years since entering start")
-    ax.set_ylabel("cumulative incidence")
+    ax.set_xlabel(m.text("survival.plot.years_since_start"))
+    ax.set_ylabel(m.text("survival.plot.cumulative_incidence"))
     ax.set_ylim(0, 1)
-    ax.set_title("Leaving the start phase: growth vs closure (Aalen-Johansen)")
+    ax.set_title(m.text("survival.plot.cr_title"))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left")
-    m = cr.get("min_at_risk", 0)
-    if m > 0:
-        note = f"Curves are drawn only while at least {m} initiatives are at risk in start"
-        note += "." if shown.any() else "; here never: not drawn."
+    n = cr.get("min_at_risk", 0)
+    if n > 0:
+        note = m.text("survival.plot.note_at_risk_start" if shown.any() else "survival.plot.note_at_risk_start_never", n=n)
         fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     return fig
 
 
-def plot_state_occupation(occ: pd.DataFrame, min_group_size: int | None = None):
+def plot_state_occupation(occ: pd.DataFrame, min_group_size: int | None = None, language: str = "en"):
     """Stacked area of P(state) by years since founding; ages left missing by
     :func:`state_occupation` (fewer than ``min_group_size`` at risk) are not drawn."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    from maexlab.reporting.i18n import messages
+
+    m = messages(language)
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     shown = occ.dropna(subset=list(STATES))
     if len(shown):
         ax.stackplot(
             shown["years_since_founding"],
             *[shown[p] for p in STATES],
-            labels=list(STATES),
+            labels=[m.term(p) for p in STATES],
             colors=[STATE_COLOURS[p] for p in STATES],
             alpha=0.9,
         )
     ax.set_xlim(occ["years_since_founding"].min(), occ["years_since_founding"].max())
     ax.set_ylim(0, 1)
-    ax.set_xlabel("years since founding")
-    ax.set_ylabel("probability of being in the state")
-    ax.set_title("Where initiatives are, by age (multi-state Aalen-Johansen)")
+    ax.set_xlabel(m.text("survival.plot.years_since_founding"))
+    ax.set_ylabel(m.text("survival.plot.probability_in_state"))
+    ax.set_title(m.text("survival.plot.occupation_title"))
     if len(shown):
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     if min_group_size:
-        note = f"Drawn only at ages at which at least {min_group_size} initiatives are at risk"
-        note += "." if len(shown) else "; here none: not drawn."
-        fig.text(0.01, 0.005, note, fontsize=7, color="dimgrey")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+        key = "survival.plot.note_occupation" if len(shown) else "survival.plot.note_occupation_none"
+        fig.text(0.01, 0.005, m.text(key, n=min_group_size), fontsize=7, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     return fig

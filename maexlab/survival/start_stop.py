@@ -47,7 +47,10 @@ def first_grant_dates(funding: pd.DataFrame) -> pd.DataFrame:
     funding, and of granted multi-year funding."""
     ok = funding["status"].isin(["granted", "partial"]) & funding["decided_on"].notna()
     org = funding[ok & (funding["purpose"] == "organisational_strengthening")].groupby("initiative_id")["decided_on"].min()
-    multi = funding[ok & funding["multi_year"].fillna(False).astype(bool)].groupby("initiative_id")["decided_on"].min()
+    # without a recorded multi_year flag no grant counts as multi-year (the covariate then never varies)
+    multi_flag = funding["multi_year"] if "multi_year" in funding else pd.Series(False, index=funding.index)
+    multi_flag = multi_flag.astype("boolean").fillna(False).astype(bool)
+    multi = funding[ok & multi_flag].groupby("initiative_id")["decided_on"].min()
     return pd.DataFrame({"org_date": org, "multi_date": multi}).rename_axis("initiative_id").reset_index()
 
 
