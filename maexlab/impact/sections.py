@@ -82,6 +82,7 @@ SOCIAL_RETURN_CONTRACT = {"contract_value": 1_000_000, "share": 0.05, "se_contra
 #: Bootstrap resamples and Monte Carlo draws (seeded with the report's seed).
 BOOTSTRAP_REPS, MONTE_CARLO_DRAWS = 400, 5_000
 
+PROXY_NEEDS = Needs({"impact": ("indicator", "quantity")})
 IMPACT_NEEDS = Needs({"impact": ("year", "indicator", "quantity"), "initiatives": ("theme", "value_model")})
 SDG_NEEDS = Needs({"impact": ("year", "indicator", "quantity", "sdg"), "initiatives": ("value_model",)})
 PHASE_NEEDS = IMPACT_NEEDS | Needs({"phases": ("phase", "entered_on")})
@@ -110,6 +111,19 @@ def _year_reason(year: int | None) -> Reason | None:
     return Reason("impact.reasons.no_full_year") if year is None else None
 
 
+def _reasons(report: Report, needs: Needs, year: int | None, proxies: pd.DataFrame | None = None) -> list[Reason]:
+    """Why a section that needs the latest full year cannot be computed (empty when it can).
+
+    Missing tables or columns come first; only when the tables are there do a missing full
+    year or a missing euro proxy count (they would only repeat the first reasons).
+    """
+    reasons = unmet(report.data, needs)
+    if reasons:
+        return reasons
+    later = [_year_reason(year), _proxy_reason(report, proxies) if proxies is not None else None]
+    return [r for r in later if r is not None]
+
+
 def _proxy_reason(report: Report, proxies: pd.DataFrame) -> Reason | None:
     """A reason when some indicator of the impact table has no euro proxy (its value cannot be computed)."""
     impact = report.data.tables.get("impact")
@@ -128,6 +142,12 @@ def _skip(report: Report, out: SectionOutput, section: str, reasons: list[Reason
         report.not_computed(section, reasons)
         out.skipped = reasons
     return bool(reasons)
+
+
+def _record(report: Report, out: SectionOutput, section: str, reasons: list[Reason], shown_in: str) -> None:
+    """Record (not show) why ``section`` is not computed: the same reasons were just shown for ``shown_in``."""
+    out.skipped = list(reasons)
+    report.results["not_computed"][section] = {"shown_in": shown_in, "reasons": [{"key": r.key, **r.values} for r in reasons]}
 
 
 def _rows(table: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -167,6 +187,8 @@ def proxies(report: Report) -> SectionOutput:
     out = SectionOutput()
     table, origin, year = _context(report)
     report.heading("impact.proxies.heading")
+    if _skip(report, out, "impact.proxies.section", unmet(report.data, PROXY_NEEDS)):
+        return out
     report.say(f"impact.proxies.origin.{origin}")
     report.results.update(proxies_from=origin, latest_full_year=year)
     if year is not None:
@@ -193,11 +215,9 @@ def impact_by_theme(report: Report) -> SectionOutput:
     out = SectionOutput()
     px, _, year = _context(report)
     report.heading("impact.theme.heading")
-    report.say("impact.theme.explain")
-    if _skip(
-        report, out, "impact.theme.section", [*unmet(report.data, IMPACT_NEEDS), _year_reason(year), _proxy_reason(report, px)]
-    ):
+    if _skip(report, out, "impact.theme.section", _reasons(report, IMPACT_NEEDS, year, px)):
         return out
+    report.say("impact.theme.explain")
     data = report.data
     by_theme = report.table(
         impact_value_table(data.impact, px, data.initiatives, by="theme"), "impact_value_by_theme", keep=("year", "theme")
@@ -255,11 +275,9 @@ def impact_by_sdg(report: Report) -> SectionOutput:
     out = SectionOutput()
     px, _, year = _context(report)
     report.heading("impact.sdg_section.heading")
-    report.say("impact.sdg_section.explain")
-    if _skip(
-        report, out, "impact.sdg_section.section", [*unmet(report.data, SDG_NEEDS), _year_reason(year), _proxy_reason(report, px)]
-    ):
+    if _skip(report, out, "impact.sdg_section.section", _reasons(report, SDG_NEEDS, year, px)):
         return out
+    report.say("impact.sdg_section.explain")
     data = report.data
     impact = data.impact.dropna(subset=["sdg"]).assign(sdg=lambda d: pd.to_numeric(d["sdg"]).astype(int))
     by_sdg = report.table(impact_value_table(impact, px, data.initiatives, by="sdg"), "impact_value_by_sdg", keep=("year", "sdg"))
@@ -279,11 +297,9 @@ def impact_by_value_model_and_phase(report: Report) -> SectionOutput:
     out = SectionOutput()
     px, _, year = _context(report)
     report.heading("impact.phase.heading")
-    report.say("impact.phase.explain")
-    if _skip(
-        report, out, "impact.phase.section", [*unmet(report.data, PHASE_NEEDS), _year_reason(year), _proxy_reason(report, px)]
-    ):
+    if _skip(report, out, "impact.phase.section", _reasons(report, PHASE_NEEDS, year, px)):
         return out
+    report.say("impact.phase.explain")
     d = report.data
     tables = {
         "impact_value_by_value_model": (["value_model"], ("year", "value_model")),
@@ -313,11 +329,9 @@ def median_by_value_model(report: Report) -> SectionOutput:
     out = SectionOutput()
     px, _, year = _context(report)
     report.heading("impact.median.heading", level=3)
-    report.say("impact.median.explain", reps=BOOTSTRAP_REPS, year=year or 0)
-    if _skip(
-        report, out, "impact.median.section", [*unmet(report.data, IMPACT_NEEDS), _year_reason(year), _proxy_reason(report, px)]
-    ):
+    if _skip(report, out, "impact.median.section", _reasons(report, IMPACT_NEEDS, year, px)):
         return out
+    report.say("impact.median.explain", reps=BOOTSTRAP_REPS)
     d = report.data
     raw = median_impact_value_by(
         d.impact, px, d.initiatives, year, reps=BOOTSTRAP_REPS, seed=report.seed, min_group_size=report.min_group_size
@@ -357,6 +371,8 @@ def sroi_assumptions(report: Report) -> SectionOutput:
     """The SROI worked example: the declared group, the mode and the declared (labelled) assumptions."""
     out = SectionOutput()
     report.heading("impact.sroi.heading")
+    if _skip(report, out, "impact.sroi.section", _sroi_case(report)[1]):
+        return out
     report.say("impact.sroi.group")
     report.say("impact.sroi.mode")
     report.say("impact.sroi.assumptions_intro")
@@ -391,7 +407,7 @@ def _parameter_kind(parameter: str) -> str:
 def _sroi_case(report: Report) -> tuple[SROICase | None, list[Reason]]:
     """The SROI base case of the declared group, or the reasons it cannot be built."""
     px, _, year = _context(report)
-    reasons = [r for r in (*unmet(report.data, SROI_NEEDS), _year_reason(year)) if r is not None]
+    reasons = _reasons(report, SROI_NEEDS, year)
     if reasons:
         return None, reasons
     d = report.data
@@ -413,10 +429,11 @@ def _sroi_case(report: Report) -> tuple[SROICase | None, list[Reason]]:
 def sroi_base_case(report: Report) -> SectionOutput:
     """The SROI base case: present value, net present value, ratio and payback for the declared group."""
     out = SectionOutput()
-    report.heading("impact.sroi.base_heading", level=3)
     case, reasons = _sroi_case(report)
-    if _skip(report, out, "impact.sroi.base_section", reasons):
+    if reasons:
+        _record(report, out, "impact.sroi.base_section", reasons, shown_in="impact.sroi.section")
         return out
+    report.heading("impact.sroi.base_heading", level=3)
     result = sroi(case.value_map, case.inputs, case.discount_rate, mode=case.mode)
     out.tables["sroi_value_map"] = report.table(result.outcomes, "sroi_value_map", count_column=None)
     raw = pd.DataFrame(
@@ -445,11 +462,12 @@ def sroi_base_case(report: Report) -> SectionOutput:
 def sroi_sensitivity(report: Report) -> SectionOutput:
     """One-at-a-time (tornado) and Monte Carlo sensitivity of the SROI ratio over the declared ranges."""
     out = SectionOutput()
+    case, reasons = _sroi_case(report)
+    if reasons:
+        _record(report, out, "impact.sroi.sensitivity_section", reasons, shown_in="impact.sroi.section")
+        return out
     report.heading("impact.sroi.sensitivity_heading", level=3)
     report.say("impact.sroi.sensitivity_explain", draws=MONTE_CARLO_DRAWS)
-    case, reasons = _sroi_case(report)
-    if _skip(report, out, "impact.sroi.sensitivity_section", reasons):
-        return out
     tornado = sroi_one_at_a_time(case.value_map, case.inputs, tornado_ranges(), case.discount_rate)
     out.tables["sroi_tornado"] = report.table(tornado, "sroi_tornado", count_column=None)
     report.results["sroi_tornado"] = tornado[["parameter", "ratio_low", "ratio_high", "swing"]].to_dict(orient="records")
@@ -481,6 +499,8 @@ def volunteer_time(report: Report) -> SectionOutput:
     """Volunteer time valued three ways (market value, replacement cost, declared opportunity cost)."""
     out = SectionOutput()
     report.heading("impact.volunteers.heading")
+    if _skip(report, out, "impact.volunteers.section", unmet(report.data, VOLUNTEER_NEEDS)):
+        return out
     report.say("impact.volunteers.explain", hours=HOURS_PER_VOLUNTEER, rate=OPPORTUNITY_RATE)
     rates = volunteer_rates_table(OPPORTUNITY_RATE)
     out.tables["volunteer_rates"] = report.table(rates, "volunteer_rates", count_column=None)
@@ -492,8 +512,6 @@ def volunteer_time(report: Report) -> SectionOutput:
         Col("method_label", "text", label="impact.col_method"), Col("rate_eur_per_hour", "number2", label="impact.col_rate"),
         Col("status", "text", label="impact.assumptions_col.status"),
     ])  # fmt: skip
-    if _skip(report, out, "impact.volunteers.section", unmet(report.data, VOLUNTEER_NEEDS)):
-        return out
     table = report.table(
         volunteer_valuation(report.data.initiatives, HOURS_PER_VOLUNTEER, OPPORTUNITY_RATE),
         "volunteer_value_by_value_model",
@@ -523,9 +541,9 @@ def maex_ratio_medians(report: Report) -> SectionOutput:
     out = SectionOutput()
     _, _, year = _context(report)
     report.heading("impact.ratios.heading")
-    report.say("impact.ratios.explain")
-    if _skip(report, out, "impact.ratios.section", [*unmet(report.data, RATIO_NEEDS), _year_reason(year)]):
+    if _skip(report, out, "impact.ratios.section", _reasons(report, RATIO_NEEDS, year)):
         return out
+    report.say("impact.ratios.explain")
     d = report.data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 ratios are NaN by the documented zero-denominator rule
@@ -557,9 +575,9 @@ def unit_costs(report: Report) -> SectionOutput:
     out = SectionOutput()
     px, _, year = _context(report)
     report.heading("impact.units_section.heading")
-    report.say("impact.units_section.explain", reps=BOOTSTRAP_REPS)
-    if _skip(report, out, "impact.units_section.section", [*unmet(report.data, UNIT_COST_NEEDS), _year_reason(year)]):
+    if _skip(report, out, "impact.units_section.section", _reasons(report, UNIT_COST_NEEDS, year)):
         return out
+    report.say("impact.units_section.explain", reps=BOOTSTRAP_REPS)
     d = report.data
     funding_reasons = [*unmet(d, FUNDING_NEEDS), _proxy_reason(report, px)]
     with_funding = not any(funding_reasons)
