@@ -20,6 +20,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from babel.numbers import format_decimal
+from matplotlib.ticker import FuncFormatter
 
 from maexlab.data.schema import PHASES, VALUE_MODELS
 from maexlab.impact.sroi import MonteCarloResult
@@ -208,6 +210,10 @@ def plot_waardenweb(ratios: pd.DataFrame, initiatives: pd.DataFrame, min_group_s
         )  # fmt: skip
     ax.set_xscale("symlog", linthresh=0.01)
     ax.set_yscale("log")
+    # Plain locale numbers on both axes (0,01 · 0,1 · 1 · 10), not powers of ten.
+    plain = FuncFormatter(lambda x, _: format_decimal(x, format="#,##0.###", locale=m.locale))
+    ax.xaxis.set_major_formatter(plain)
+    ax.yaxis.set_major_formatter(plain)
     ax.axhline(1.0, color="grey", ls="--", lw=1, label=m.text("impact.plots.subsidy_equals_income"))
     ax.set_xlabel(m.text("impact.plots.staff_per_volunteer"))
     ax.set_ylabel(m.text("impact.plots.subsidy_per_income"))

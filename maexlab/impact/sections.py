@@ -79,6 +79,8 @@ HOURS_PER_VOLUNTEER = 100
 OPPORTUNITY_RATE = 25.0
 #: ASSUMPTION: the declared public contract of the social-return example.
 SOCIAL_RETURN_CONTRACT = {"contract_value": 1_000_000, "share": 0.05, "se_contract_value": 30_000, "credit_rate": 1.0}
+#: MAEX's published orders of magnitude, for scale (vng.nl, "Buurthuis naar de beurs"): EUR per year.
+MAEX_EXAMPLES = {"scouting_group": 140_000, "helmond": 9_000_000}
 #: Bootstrap resamples and Monte Carlo draws (seeded with the report's seed).
 BOOTSTRAP_REPS, MONTE_CARLO_DRAWS = 400, 5_000
 
@@ -217,7 +219,7 @@ def impact_by_theme(report: Report) -> SectionOutput:
     report.heading("impact.theme.heading")
     if _skip(report, out, "impact.theme.section", _reasons(report, IMPACT_NEEDS, year, px)):
         return out
-    report.say("impact.theme.explain")
+    report.say("impact.theme.explain", scouting=MAEX_EXAMPLES["scouting_group"], helmond=MAEX_EXAMPLES["helmond"])
     data = report.data
     by_theme = report.table(
         impact_value_table(data.impact, px, data.initiatives, by="theme"), "impact_value_by_theme", keep=("year", "theme")
@@ -356,7 +358,7 @@ def median_by_value_model(report: Report) -> SectionOutput:
             for r in decided.itertuples(index=False)
         ]
         report.finding("impact.findings.median", year=year, groups="; ".join(parts))
-        first = decided.iloc[0]
+        first = decided.sort_values("n", ascending=False, kind="stable").iloc[0]  # the largest value model
         report.headline(
             f"impact.headline_median.{first['value_model']}",
             float(first["median_per_initiative_eur"]),
