@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import matplotlib
@@ -11,6 +12,9 @@ import pytest
 
 from maexlab.impact.sroi import (
     DEFAULT_DISCOUNT_RATE,
+    DISCOUNT_RATES,
+    DUTCH_DISCOUNT_RATE,
+    GREEN_BOOK_DISCOUNT_RATE,
     MonteCarloResult,
     Outcome,
     plot_tornado,
@@ -23,7 +27,7 @@ from maexlab.impact.sroi import (
 matplotlib.use("Agg")
 
 
-# Value map 1: one outcome, default Green Book rate 3.5%.
+# Value map 1: one outcome, the UK Green Book rate 3.5%.
 #   impact  = 20 people x EUR 500 x (1 - 0.25 deadweight) x (1 - 0.20 attribution) x (1 - 0)
 #           = 10,000 x 0.75 x 0.8 = 6,000
 #   year 1  = 6,000; year 2 = 6,000 x 0.9 = 5,400; year 3 = 6,000 x 0.9^2 = 4,860   (drop-off 10%)
@@ -58,12 +62,72 @@ MAP2 = pd.DataFrame(
 )
 
 
-def test_default_discount_rate_is_green_book():
-    assert DEFAULT_DISCOUNT_RATE == 0.035
+# Value map 3: one outcome with leakage, at the Dutch standard rate 2.25% (the default).
+#   impact  = 40 people x EUR 1,000 x (1 - 0.25 deadweight) x (1 - 0.20 attribution)
+#             x (1 - 0.10 displacement) x (1 - 0.50 leakage)
+#           = 40,000 x 0.75 x 0.8 x 0.9 x 0.5 = 10,800
+#   year 1  = 10,800; year 2 = 10,800 x (1 - 0.5) = 5,400   (drop-off 50%)
+#   PV      = 10,800 / 1.0225 + 5,400 / 1.0225^2 = 10,562.3472 + 5,164.9620 = 15,727.3091
+#   inputs 12,000: ratio 1.3106; payback 12,000 / 10,800 = 1.1111 y
+#   without leakage every yearly value doubles: PV 31,454.6183, ratio 2.6212
+MAP3 = [
+    Outcome(
+        "residents",
+        "into work",
+        "jobs",
+        40,
+        1000.0,
+        2,
+        deadweight=0.25,
+        attribution=0.2,
+        displacement=0.1,
+        drop_off=0.5,
+        leakage=0.5,
+    )
+]
+
+
+def test_default_discount_rate_is_the_dutch_standard_rate():
+    assert DEFAULT_DISCOUNT_RATE == DUTCH_DISCOUNT_RATE == 0.0225
+    assert GREEN_BOOK_DISCOUNT_RATE == 0.035
+    assert "Werkgroep discontovoet 2020" in DISCOUNT_RATES["nl_standard"].source
+    assert "Green Book" in DISCOUNT_RATES["uk_green_book"].source
+
+
+def test_value_map_3_with_leakage_by_hand():
+    r = sroi(MAP3, inputs=12_000)
+    assert r.discount_rate == 0.0225 and "Werkgroep discontovoet" in r.discount_rate_source
+    assert r.outcomes["impact"].tolist() == pytest.approx([10_800.0])
+    assert r.yearly.loc["into work"].tolist() == pytest.approx([10_800.0, 5_400.0])
+    assert r.total_present_value == pytest.approx(15_727.3091, abs=1e-4)
+    assert r.ratio == pytest.approx(1.3106, abs=1e-4)
+    assert r.payback_years == pytest.approx(12_000 / 10_800)
+    no_leak = sroi([dataclasses.replace(MAP3[0], leakage=0.0)], inputs=12_000)
+    assert no_leak.total_present_value == pytest.approx(31_454.6183, abs=1e-4)
+    # leakage varies like the other shares in both sensitivity analyses
+    t = sroi_one_at_a_time(MAP3, 12_000, {"leakage": (0.0, 1.0)})
+    assert t.loc[0, "ratio_low"] == pytest.approx(no_leak.ratio) and t.loc[0, "ratio_high"] == 0.0
+    mc = sroi_monte_carlo(MAP3, 12_000, {"leakage": ("uniform", 0.5, 0.5)}, n=5)
+    assert mc.median == pytest.approx(r.ratio)
+    with pytest.raises(ValueError, match=r"leakage must be a share in \[0, 1\], got 1.5"):
+        sroi([dataclasses.replace(MAP3[0], leakage=1.5)], 1)
+    with pytest.raises(ValueError, match="must stay within"):
+        sroi_monte_carlo(MAP3, 12_000, {"leakage": ("uniform", 0.5, 1.5)}, n=5)
+
+
+def test_mode_and_rate_source_are_recorded():
+    assert sroi(MAP3, 12_000).mode == "evaluative"
+    forecast = sroi(MAP3, 12_000, discount_rate=GREEN_BOOK_DISCOUNT_RATE, mode="forecast")
+    summary = forecast.summary()
+    assert summary["mode"] == "forecast" and summary["discount_rate"] == 0.035
+    assert "Green Book" in summary["discount_rate_source"]
+    assert "declared rate 0.05" in sroi(MAP3, 12_000, discount_rate=0.05).discount_rate_source
+    with pytest.raises(ValueError, match="mode must be one of evaluative, forecast"):
+        sroi(MAP3, 12_000, mode="ex-ante")
 
 
 def test_value_map_1_by_hand():
-    r = sroi(MAP1, inputs=5_000)
+    r = sroi(MAP1, inputs=5_000, discount_rate=GREEN_BOOK_DISCOUNT_RATE)
     assert r.discount_rate == 0.035
     assert r.outcomes["impact"].tolist() == [6000.0]
     assert r.yearly.loc["more confidence"].tolist() == pytest.approx([6000.0, 5400.0, 4860.0])
@@ -230,7 +294,7 @@ def test_monte_carlo_deterministic_and_degenerate():
     np.testing.assert_array_equal(a.ratios, b.ratios)
     assert a.q05 <= a.median <= a.q95 and a.n == 2_000 and len(a.ratios) == 2_000
     # a point distribution reproduces the base case exactly (value map 1: 3.0443)
-    c = sroi_monte_carlo(MAP1, 5_000, {"deadweight": ("uniform", 0.25, 0.25)}, n=10)
+    c = sroi_monte_carlo(MAP1, 5_000, {"deadweight": ("uniform", 0.25, 0.25)}, n=10, discount_rate=GREEN_BOOK_DISCOUNT_RATE)
     assert c.median == pytest.approx(3.0443, abs=1e-4) and c.base_ratio == pytest.approx(3.0443, abs=1e-4)
     assert set(c.summary()) == {"base_ratio", "median", "q05", "q95", "p_ratio_above_1", "mean", "n"}
 

@@ -1,10 +1,15 @@
 """Impact value: MAEX-style impact value from sourced proxies, SROI, volunteer time, social return.
 
-Modules
-    :mod:`~maexlab.impact.metrics` impact value, volunteer time, social return, MAEX ratios
-    :mod:`~maexlab.impact.sroi` SROI (Social Value UK 2012) with one-at-a-time and Monte Carlo
-        sensitivity
-    :mod:`~maexlab.impact.summaries` group tables and figures for notebook 04
+Modules (the same inner shape as the other analysis packages)
+    :mod:`~maexlab.impact.metrics` estimation: impact value, volunteer time, social return, MAEX ratios
+    :mod:`~maexlab.impact.sroi` estimation: SROI (Social Value UK 2012) with leakage, sourced
+        discount rates, evaluative or forecast mode, one-at-a-time and Monte Carlo sensitivity
+    :mod:`~maexlab.impact.sroi_case` the SROI worked example: declared assumptions and the
+        value map built from the data
+    :mod:`~maexlab.impact.tables` group tables (impact value by group, medians with intervals,
+        volunteer time, ratios, unit costs)
+    :mod:`~maexlab.impact.plots` the figures of notebook 04, in the report's language
+    :mod:`~maexlab.impact.sections` notebook 04's sections and their ``SECTIONS`` tuple
 
 The metrics and SROI names are re-exported here: ``from maexlab import impact; impact.impact_value(...)``.
 """

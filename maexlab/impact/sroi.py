@@ -4,7 +4,7 @@ Method: *A guide to Social Return on Investment*, The SROI Network / Social Valu
 January 2012 (an update of the Cabinet Office guide of 2009, same methodology). Per outcome:
 
 * impact ``I = quantity x financial_proxy x (1 - deadweight) x (1 - attribution)
-  x (1 - displacement)``;
+  x (1 - displacement) x (1 - leakage)``;
 * value in year ``t = 1..duration_years``: ``V_t = I x (1 - drop_off)^(t - 1)`` (drop-off
   applies from the second year on);
 * present value ``PV = sum_t V_t / (1 + r)^(start_year + t)`` (end-of-year discounting,
@@ -14,9 +14,19 @@ January 2012 (an update of the Cabinet Office guide of 2009, same methodology). 
   ``inputs / (annual impact / 12)``), with annual impact = the sum of the outcomes'
   first-year impact ``I``, undiscounted.
 
-Discount rate: default 3.5%, the social time preference rate of HM Treasury's Green Book,
-which the SROI guide refers to. Dutch social cost-benefit analyses (MKBA, CPB/PBL general
-guideline 2013) use the Dutch government's own discount rate instead: pass it explicitly.
+Leakage is the share of the outcome that benefits people outside the intended group or
+area (Social Value Engine; HM Treasury Green Book additionality); it is deducted beside
+deadweight, attribution and displacement.
+
+Discount rate: an explicit, sourced parameter (:data:`DISCOUNT_RATES`). The default is the
+Dutch standard discount rate for a Dutch MKBA-style analysis, 2.25% real, set by the cabinet
+from 1 January 2021 on the advice of the Werkgroep discontovoet (2020); the UK alternative is
+HM Treasury's Green Book social time preference rate of 3.5% (years 0-30), which the SROI
+guide refers to.
+
+Mode: an SROI is *evaluative* (retrospective, from outcomes that took place) or *forecast*
+(the value expected if the intended outcomes are met); the guide asks to say which, and
+:func:`sroi` records it in the result.
 """
 
 from __future__ import annotations
@@ -34,6 +44,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_DISCOUNT_RATE",
+    "DISCOUNT_RATES",
+    "DUTCH_DISCOUNT_RATE",
+    "GREEN_BOOK_DISCOUNT_RATE",
+    "SROI_MODES",
+    "DiscountRate",
+    "discount_rate_named",
     "MonteCarloResult",
     "Outcome",
     "SROIResult",
@@ -44,10 +60,64 @@ __all__ = [
     "value_map_frame",
 ]
 
-#: HM Treasury Green Book social time preference rate, referenced by the SROI guide (2012).
-DEFAULT_DISCOUNT_RATE: float = 0.035
 
-_SHARES = ("deadweight", "attribution", "displacement", "drop_off")
+@dataclass(frozen=True)
+class DiscountRate:
+    """A discount rate with its name and source, so a result can say which rate it used.
+
+    Examples
+    --------
+    >>> DISCOUNT_RATES["nl_standard"].rate
+    0.0225
+    """
+
+    name: str
+    rate: float
+    source: str
+
+
+#: The discount rates an SROI or MKBA-style analysis may use, each with its source.
+DISCOUNT_RATES: dict[str, DiscountRate] = {
+    "nl_standard": DiscountRate(
+        "nl_standard",
+        0.0225,
+        "Dutch standard discount rate (standaarddiscontovoet), 2.25% real, in force from 1 January 2021: "
+        "Rapport Werkgroep discontovoet 2020, adopted by the cabinet (rwseconomie.nl/discontovoet)",
+    ),
+    "uk_green_book": DiscountRate(
+        "uk_green_book",
+        0.035,
+        "HM Treasury, The Green Book: social time preference rate 3.5% real for years 0-30, "
+        "referenced by the SROI guide (Social Value UK, 2012)",
+    ),
+}
+#: Dutch standard discount rate (Werkgroep discontovoet 2020): the default for a Dutch MKBA-style analysis.
+DUTCH_DISCOUNT_RATE: float = DISCOUNT_RATES["nl_standard"].rate
+#: HM Treasury Green Book social time preference rate (the UK alternative).
+GREEN_BOOK_DISCOUNT_RATE: float = DISCOUNT_RATES["uk_green_book"].rate
+DEFAULT_DISCOUNT_RATE: float = DUTCH_DISCOUNT_RATE
+#: An evaluative SROI values outcomes that took place; a forecast SROI the outcomes expected.
+SROI_MODES: tuple[str, ...] = ("evaluative", "forecast")
+
+
+def discount_rate_named(rate: float) -> DiscountRate | None:
+    """The sourced rate equal to ``rate`` (None when the rate is not one of :data:`DISCOUNT_RATES`).
+
+    Examples
+    --------
+    >>> discount_rate_named(0.035).name
+    'uk_green_book'
+    >>> discount_rate_named(0.05) is None
+    True
+    """
+    for named in DISCOUNT_RATES.values():
+        if math.isclose(named.rate, float(rate)):
+            return named
+    return None
+
+
+# Order matters: _present_value takes the shares positionally in this order.
+_SHARES = ("deadweight", "attribution", "displacement", "leakage", "drop_off")
 _MONEY = ("quantity", "financial_proxy")
 _MULTIPLIERS = {"proxy_multiplier": "financial_proxy", "quantity_multiplier": "quantity"}
 
@@ -75,6 +145,9 @@ class Outcome:
         what was displaced, and the yearly decline after the first year.
     start_year : int
         Years before the outcome starts (0 = starts in year 1), integer >= 0.
+    leakage : float
+        Share in [0, 1] of the outcome that benefits people outside the intended group or
+        area (last, so positional calls written before it existed keep their meaning).
     """
 
     stakeholder: str
@@ -88,6 +161,7 @@ class Outcome:
     displacement: float = 0.0
     drop_off: float = 0.0
     start_year: int = 0
+    leakage: float = 0.0
 
 
 #: Columns of a value map as a DataFrame (the fields of :class:`Outcome`).
@@ -110,7 +184,7 @@ def value_map_frame(value_map: ValueMap) -> pd.DataFrame:
     value_map : DataFrame or sequence of Outcome
         A DataFrame needs ``stakeholder, outcome, indicator, quantity, financial_proxy``;
         ``duration_years`` (1), ``deadweight``, ``attribution``, ``displacement``,
-        ``drop_off`` (0) and ``start_year`` (0) default as in :class:`Outcome`.
+        ``leakage``, ``drop_off`` (0) and ``start_year`` (0) default as in :class:`Outcome`.
 
     Returns
     -------
@@ -196,6 +270,7 @@ def _present_value(
     deadweight: np.ndarray,
     attribution: np.ndarray,
     displacement: np.ndarray,
+    leakage: np.ndarray,
     drop_off: np.ndarray,
     duration: np.ndarray,
     start: np.ndarray,
@@ -205,7 +280,7 @@ def _present_value(
 
     Outcome arrays have shape (k,) or (n, k); ``rate`` is a scalar or shape (n, 1).
     """
-    impact = quantity * proxy * (1 - deadweight) * (1 - attribution) * (1 - displacement)
+    impact = quantity * proxy * (1 - deadweight) * (1 - attribution) * (1 - displacement) * (1 - leakage)
     pv = np.zeros(np.broadcast(impact, rate).shape, dtype=float)
     for t in range(1, int(np.max(duration)) + 1):
         active = duration >= t
@@ -221,8 +296,8 @@ class SROIResult:
     Attributes
     ----------
     outcomes : DataFrame
-        The value map plus ``impact`` (first-year impact after deadweight, attribution and
-        displacement) and ``present_value`` per outcome.
+        The value map plus ``impact`` (first-year impact after deadweight, attribution,
+        displacement and leakage) and ``present_value`` per outcome.
     yearly : DataFrame
         Undiscounted value per outcome (rows, by outcome name) and project year (columns
         1..T, where T = max(start_year + duration_years)).
@@ -236,6 +311,10 @@ class SROIResult:
         SROI ratio ``total_present_value / inputs``.
     payback_years : float
         ``inputs / annual impact``; ``inf`` if the annual impact is 0 (never pays back).
+    mode : str
+        ``"evaluative"`` or ``"forecast"`` (:data:`SROI_MODES`), as declared.
+    discount_rate_source : str
+        Where the rate comes from (:data:`DISCOUNT_RATES`), or that it was declared.
     """
 
     outcomes: pd.DataFrame
@@ -247,6 +326,21 @@ class SROIResult:
     ratio: float
     payback_years: float
     annual_impact: float = field(default=float("nan"))
+    mode: str = "evaluative"
+    discount_rate_source: str = ""
+
+    def summary(self) -> dict[str, float | str]:
+        """The numbers and declarations results.json keeps (mode and rate source included)."""
+        return {
+            "mode": self.mode,
+            "inputs": self.inputs,
+            "discount_rate": self.discount_rate,
+            "discount_rate_source": self.discount_rate_source,
+            "present_value": self.total_present_value,
+            "npv": self.npv,
+            "ratio": self.ratio,
+            "payback_years": self.payback_years,
+        }
 
     @property
     def net_ratio(self) -> float:
@@ -259,12 +353,26 @@ class SROIResult:
         return self.payback_years * 12
 
 
-def sroi(value_map: ValueMap, inputs: float, discount_rate: float = DEFAULT_DISCOUNT_RATE) -> SROIResult:
+def _check_mode(mode: str) -> str:
+    if mode not in SROI_MODES:
+        raise ValueError(f"mode must be one of {', '.join(SROI_MODES)}; got {mode!r}")
+    return mode
+
+
+def _rate_source(rate: float) -> str:
+    named = discount_rate_named(rate)
+    return named.source if named else f"declared rate {rate:g} (not one of the sourced rates in DISCOUNT_RATES)"
+
+
+def sroi(
+    value_map: ValueMap, inputs: float, discount_rate: float = DEFAULT_DISCOUNT_RATE, mode: str = "evaluative"
+) -> SROIResult:
     """SROI ratio, present value, NPV and payback period of a value map.
 
     Formulas (per outcome ``o``, year ``t = 1..D_o``, start delay ``s_o``)::
 
-        I_o   = quantity x financial_proxy x (1 - deadweight) x (1 - attribution) x (1 - displacement)
+        I_o   = quantity x financial_proxy x (1 - deadweight) x (1 - attribution)
+                x (1 - displacement) x (1 - leakage)
         V_o,t = I_o x (1 - drop_off)^(t - 1)
         PV_o  = sum_t V_o,t / (1 + r)^(s_o + t)
         PV    = sum_o PV_o;   NPV = PV - inputs;   SROI ratio = PV / inputs
@@ -277,8 +385,12 @@ def sroi(value_map: ValueMap, inputs: float, discount_rate: float = DEFAULT_DISC
     inputs : float
         Value of the investment (all inputs, incl. in-kind), EUR, > 0.
     discount_rate : float
-        Yearly discount rate in [0, 1); default 0.035 (HM Treasury Green Book, cited by
-        the SROI guide).
+        Yearly real discount rate in [0, 1); default 0.0225, the Dutch standard discount
+        rate (Werkgroep discontovoet 2020). The UK alternative is
+        :data:`GREEN_BOOK_DISCOUNT_RATE` (3.5%).
+    mode : "evaluative" or "forecast"
+        Whether the value map holds outcomes that took place or outcomes expected; recorded
+        in the result.
 
     Returns
     -------
@@ -287,7 +399,8 @@ def sroi(value_map: ValueMap, inputs: float, discount_rate: float = DEFAULT_DISC
     Raises
     ------
     ValueError
-        Invalid value map (row and field named), ``inputs <= 0`` or a rate outside [0, 1).
+        Invalid value map (row and field named), ``inputs <= 0``, a rate outside [0, 1)
+        or an unknown mode.
 
     Notes
     -----
@@ -307,6 +420,7 @@ def sroi(value_map: ValueMap, inputs: float, discount_rate: float = DEFAULT_DISC
     vm = value_map_frame(value_map)
     inputs = _check_inputs(inputs)
     rate = _check_rate(discount_rate)
+    mode = _check_mode(mode)
     impact, pv = _present_value(
         vm["quantity"].to_numpy(),
         vm["financial_proxy"].to_numpy(),
@@ -336,6 +450,8 @@ def sroi(value_map: ValueMap, inputs: float, discount_rate: float = DEFAULT_DISC
         ratio=total / inputs,
         payback_years=inputs / annual if annual > 0 else math.inf,
         annual_impact=annual,
+        mode=mode,
+        discount_rate_source=_rate_source(rate),
     )
 
 
@@ -398,7 +514,7 @@ def sroi_one_at_a_time(
         Parameter names:
 
         * a value-map field (``quantity``, ``financial_proxy``, ``deadweight``,
-          ``attribution``, ``displacement``, ``drop_off``, ``duration_years``,
+          ``attribution``, ``displacement``, ``leakage``, ``drop_off``, ``duration_years``,
           ``start_year``): set to the value for every outcome, or for one outcome with
           ``"field:outcome name"`` (e.g. ``"deadweight:less isolation"``);
         * ``proxy_multiplier`` / ``quantity_multiplier``: multiply every (or one, with
