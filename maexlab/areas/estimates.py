@@ -38,6 +38,9 @@ from scipy import special, stats
 
 from maexlab.areas.shrinkage import beta_binomial_eb, clopper_pearson, normal_eb
 
+#: How the between-place variance of the normal model is found (see :func:`maexlab.areas.shrinkage.normal_eb`).
+NORMAL_METHOD = "integrated"
+
 __all__ = [
     "AREA_LEVELS",
     "CASE_MIX",
@@ -221,7 +224,7 @@ def coverage_by_area(apps: pd.DataFrame, keys: pd.DataFrame, level: str = "munic
     se = np.sqrt(t["logit_var"].to_numpy(float))
     t["raw_lo"] = special.expit(t["logit"] - Z95 * se)
     t["raw_hi"] = special.expit(t["logit"] + Z95 * se)
-    fit = normal_eb(t["logit"].to_numpy(float), t["logit_var"].to_numpy(float))
+    fit = normal_eb(t["logit"].to_numpy(float), t["logit_var"].to_numpy(float), method=NORMAL_METHOD)
     t["shrunk"], t["shrunk_lo"], t["shrunk_hi"] = special.expit(fit.posterior_mean), special.expit(fit.lo), special.expit(fit.hi)
     t["shrinkage"] = fit.shrinkage
     # the coverage scale standard error, for the funnel limits (delta method back from logit)
@@ -310,7 +313,7 @@ def survival_by_area(
     se = np.sqrt(t["cloglog_var"].to_numpy(float))
     # S = exp(-exp(c)) falls as c rises, so the interval's ends swap
     t["raw_lo"], t["raw_hi"] = np.exp(-np.exp(c + Z95 * se)), np.exp(-np.exp(c - Z95 * se))
-    fit = normal_eb(c, se**2)
+    fit = normal_eb(c, se**2, method=NORMAL_METHOD)
     t["shrunk"] = np.exp(-np.exp(fit.posterior_mean))
     t["shrunk_lo"], t["shrunk_hi"] = np.exp(-np.exp(fit.hi)), np.exp(-np.exp(fit.lo))
     t["shrinkage"] = fit.shrinkage
@@ -372,7 +375,7 @@ def impact_by_area(
     se = np.sqrt(var)
     m = t["mean_log"].to_numpy(float)
     t["raw"], t["raw_lo"], t["raw_hi"] = np.exp(m), np.exp(m - Z95 * se), np.exp(m + Z95 * se)
-    fit = normal_eb(m, var)
+    fit = normal_eb(m, var, method=NORMAL_METHOD)
     t["shrunk"], t["shrunk_lo"], t["shrunk_hi"] = np.exp(fit.posterior_mean), np.exp(fit.lo), np.exp(fit.hi)
     t["shrinkage"] = fit.shrinkage
     t["log_se"] = se

@@ -180,7 +180,10 @@ def normal_eb(estimates: np.ndarray, variances: np.ndarray, method: str = "momen
     """Shrink estimates with known sampling variances towards their precision-weighted mean.
 
     Model: ``y_i ~ N(theta_i, v_i)``, ``theta_i ~ N(mu, tau2)``; ``tau2`` by the method of moments
-    (``method="moments"``, DerSimonian-Laird) or REML. Posterior mean
+    (``method="moments"``, DerSimonian-Laird) or REML (``"reml"``), plugged in; or, with
+    ``method="integrated"``, averaged over its REML likelihood on a grid of tau (a uniform prior on
+    tau, Gelman et al., Bayesian Data Analysis, 3rd ed., section 5.4), so that the intervals carry
+    the uncertainty of tau2 and do not collapse when its point estimate is 0. Posterior mean
     ``mu + (1 - B_i)(y_i - mu)`` with ``B_i = v_i / (v_i + tau2)``; posterior variance
     ``(1 - B_i) v_i + B_i^2 var(mu)`` (the second term carries the uncertainty of the mean, as in
     Morris 1983). Areas with a missing estimate or variance get the mean and the prior interval.
@@ -196,6 +199,8 @@ def normal_eb(estimates: np.ndarray, variances: np.ndarray, method: str = "momen
     if ok.sum() == 0:
         raise ValueError("normal_eb needs at least one area with an estimate and a positive variance")
     converged = True
+    if method == "integrated" and ok.sum() >= 3:
+        return _normal_eb_integrated(y, v, ok, level)
     if ok.sum() < 3:
         tau2 = 0.0  # two areas cannot tell between-area variance from chance: pool
     elif method == "moments":
@@ -203,7 +208,7 @@ def normal_eb(estimates: np.ndarray, variances: np.ndarray, method: str = "momen
     elif method == "reml":
         tau2, converged = tau2_reml(y[ok], v[ok])
     else:
-        raise ValueError(f"method must be 'moments' or 'reml', got {method!r}")
+        raise ValueError(f"method must be 'moments', 'reml' or 'integrated', got {method!r}")
     w = 1 / (v[ok] + tau2)
     mu = float(np.sum(w * y[ok]) / np.sum(w))
     mu_var = float(1 / np.sum(w))
@@ -216,3 +221,43 @@ def normal_eb(estimates: np.ndarray, variances: np.ndarray, method: str = "momen
     sd = np.sqrt(post_var)
     z = stats.norm.ppf(0.5 + level / 2)
     return NormalFit(mu, math.sqrt(mu_var), tau2, method, converged, post, sd, post - z * sd, post + z * sd, b)
+
+
+#: Points of the tau grid of the integrated fit.
+TAU_GRID = 400
+
+
+def _normal_eb_integrated(y: np.ndarray, v: np.ndarray, ok: np.ndarray, level: float) -> NormalFit:
+    """The normal hierarchical fit averaged over tau (REML likelihood x uniform prior on tau, on a grid)."""
+    yo, vo = y[ok], v[ok]
+    top = 3 * math.sqrt(float(np.var(yo)) + float(np.max(vo)))
+    taus = np.linspace(0.0, top, TAU_GRID)
+    t2 = taus[:, None] ** 2
+    w = 1 / (vo[None, :] + t2)
+    mu = (w * yo).sum(axis=1) / w.sum(axis=1)
+    mu_var = 1 / w.sum(axis=1)
+    loglik = 0.5 * (np.log(mu_var) - np.log(vo[None, :] + t2).sum(axis=1) - (w * (yo - mu[:, None]) ** 2).sum(axis=1))
+    p = np.exp(loglik - loglik.max())
+    p /= p.sum()
+    vv = np.where(ok, v, np.inf)[None, :]
+    b = np.where(ok[None, :], vv / (vv + t2), 1.0)
+    yy = np.where(ok, y, 0.0)[None, :]
+    mean_t = np.where(ok[None, :], mu[:, None] + (1 - b) * (yy - mu[:, None]), mu[:, None])
+    var_t = np.where(ok[None, :], (1 - b) * np.where(ok, v, 0.0)[None, :] + b**2 * mu_var[:, None], t2 + mu_var[:, None])
+    post = (p[:, None] * mean_t).sum(axis=0)
+    post_var = (p[:, None] * (var_t + mean_t**2)).sum(axis=0) - post**2
+    sd = np.sqrt(np.maximum(post_var, 0.0))
+    z = stats.norm.ppf(0.5 + level / 2)
+    tau2 = float((p * taus**2).sum())
+    return NormalFit(
+        float((p * mu).sum()),
+        math.sqrt(float((p * (mu_var + mu**2)).sum() - (p * mu).sum() ** 2)),
+        tau2,
+        "integrated",
+        True,
+        post,
+        sd,
+        post - z * sd,
+        post + z * sd,
+        (p[:, None] * b).sum(axis=0),
+    )
