@@ -62,18 +62,28 @@ class Profile:
 _PROFILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _resolve_place(full, province: str | None, municipality: str | None) -> tuple[str | None, str | None]:
-    """The (province, municipality) to profile: the municipality when it lies in the province (or none is given)."""
+def resolve_place(full, province: str | None, municipality: str | None) -> tuple[str | None, str | None]:
+    """The (province, municipality) to profile in the whole data ``full``.
+
+    The municipality when it is given and lies in the given province (or no province is given);
+    otherwise the province; with neither, the municipality with the most initiatives.
+    """
     ini = full.tables.get("initiatives")
-    if municipality is None or ini is None or "municipality_code" not in ini:
+    if ini is None or "municipality_code" not in ini or not ini["municipality_code"].notna().any():
         return province, None
+    if municipality is None:
+        if province is not None:
+            return province, None
+        counts = ini["municipality_code"].value_counts().sort_index().sort_values(ascending=False, kind="stable")
+        return None, str(counts.index[0])
     try:
         code = normalise_municipality_code(municipality)
     except ValueError:
         code = municipality
-    rows = ini[(ini["municipality_code"] == code) | (ini.get("municipality", ini["municipality_code"]) == municipality)]
+    names = ini["municipality"] if "municipality" in ini else ini["municipality_code"]
+    rows = ini[(ini["municipality_code"] == code) | (names == municipality)]
     if len(rows) == 0:
-        return province, municipality  # let the loader raise its clear error
+        return province, municipality  # the loader raises its clear error
     if province is not None and province not in set(rows["province"].dropna()):
         return province, None
     return None, str(rows["municipality_code"].iloc[0])
@@ -99,12 +109,7 @@ def open_profile(
     """
     period = None if period_start is None and period_end is None else (period_start, period_end)
     full = load(data_source, period=period)
-    province, municipality = _resolve_place(full, province, municipality)
-    ini = full.tables.get("initiatives")
-    if province is None and municipality is None and ini is not None and ini["municipality_code"].notna().any():
-        municipality = str(
-            ini["municipality_code"].value_counts().sort_index().sort_values(ascending=False, kind="stable").index[0]
-        )
+    province, municipality = resolve_place(full, province, municipality)
     report = open_report(
         notebook,
         data_source=data_source,
@@ -118,40 +123,37 @@ def open_profile(
         language=language,
         echo=False,
     )
-    _PROFILES[report] = _build_profile(full, province, municipality, report.data)
+    _PROFILES[report] = _build_profile(full, province, municipality)
     return report
 
 
-def _build_profile(full, province: str | None, municipality: str | None, place_data) -> Profile:
+def _build_profile(full, province: str | None, municipality: str | None) -> Profile:
     ini = full.tables.get("initiatives")
     n_country = 0 if ini is None else len(ini)
-    place_ini = place_data.tables.get("initiatives")
-    n_place = 0 if place_ini is None else len(place_ini)
-    if municipality is not None:
+    if municipality is not None and ini is not None:
         rows = ini[ini["municipality_code"] == municipality]
         name = str(rows["municipality"].iloc[0]) if len(rows) and "municipality" in rows else municipality
         prov = str(rows["province"].iloc[0]) if len(rows) and rows["province"].notna().any() else None
-        profile = Profile("municipality", municipality, name, prov, full, n_place=n_place, n_country=n_country)
-    elif province is not None:
+        profile = Profile("municipality", municipality, name, prov, full, n_place=len(rows), n_country=n_country)
+    elif province is not None and ini is not None:
+        n_place = int((ini["province"] == province).sum())
         profile = Profile("province", province, province, province, full, n_place=n_place, n_country=n_country)
     else:
-        profile = Profile("none", None, None, None, full, n_place=n_place, n_country=n_country)
+        profile = Profile("none", None, None, None, full, n_country=n_country)
     profile.municipal = area_estimates(full, "municipality")
     profile.provincial = area_estimates(full, "province")
     return profile
 
 
 def profile_of(report) -> Profile:
-    """The profile :func:`open_profile` prepared for ``report`` (built now for a report opened otherwise)."""
+    """The profile :func:`open_profile` prepared for ``report``; for a report opened otherwise
+    (e.g. with :func:`maexlab.reporting.open_report`), the place is resolved from its parameters now."""
     if report not in _PROFILES:
         p = report.parameters
-        period = (
-            None
-            if p.get("period_start") is None and p.get("period_end") is None
-            else (p.get("period_start"), p.get("period_end"))
-        )
-        full = load(p.get("data_source", "embedded"), period=period)
-        _PROFILES[report] = _build_profile(full, p.get("province"), p.get("municipality"), report.data)
+        start, end = p.get("period_start"), p.get("period_end")
+        full = load(p.get("data_source") or "embedded", period=None if start is None and end is None else (start, end))
+        province, municipality = resolve_place(full, p.get("province"), p.get("municipality"))
+        _PROFILES[report] = _build_profile(full, province, municipality)
     return _PROFILES[report]
 
 
@@ -188,7 +190,8 @@ def _comparison_columns(kind: str) -> list[Col]:
 def _show_comparison(report, profile: Profile, measure: str, out: SectionOutput) -> pd.Series | None:
     """Show the place / province / country table of ``measure``; return the place's row (or None)."""
     est = _place_measures(profile).get(measure)
-    if est is None:
+    row = None if est is None else place_row(est, profile.area)
+    if row is None or not np.isfinite(row.get("shrunk", np.nan)):
         return None
     prov = profile.provincial.get(measure) if profile.level == "municipality" else None
     table = comparison_rows(est, profile.area, prov, profile.province, profile.n_country)
@@ -201,7 +204,7 @@ def _show_comparison(report, profile: Profile, measure: str, out: SectionOutput)
         report.say("areas.adjustment_done", strata=", ".join(report.t(f"areas.stratum.{s}") for s in adjustment))
     else:
         report.say("areas.adjustment_none")
-    return place_row(est, profile.area)
+    return row
 
 
 def _funnel(report, profile: Profile, measure: str, out: SectionOutput) -> dict | None:
@@ -362,6 +365,10 @@ def funding_comparison(report) -> SectionOutput:
             continue
         report.heading(f"areas.measure.{measure}", level=3)
         row = _show_comparison(report, profile, measure, out)
+        if row is None:
+            report.not_computed(f"areas.measure.{measure}", Reason("areas.reasons.no_place_estimate", {}))
+            _record_measure(report, profile, measure, None)
+            continue
         info = _funnel(report, profile, measure, out)
         position = None if info is None else info.get("position")
         _record_measure(report, profile, measure, row, position)
@@ -488,8 +495,8 @@ def impact_comparison(report) -> SectionOutput:
     est = _place_measures(profile).get("impact")
     row = _show_comparison(report, profile, "impact", out) if est is not None else None
     _record_measure(report, profile, "impact", row)
-    if row is None or not np.isfinite(row.get("shrunk", np.nan)):
-        report.not_computed("areas.measure.impact", Reason("common.reasons.no_estimate", {}))
+    if row is None:
+        report.not_computed("areas.measure.impact", Reason("areas.reasons.no_place_estimate", {}))
         return out
     shown = profile.municipal["impact"].table
     shown = shown[shown["n"] >= report.min_group_size]

@@ -73,15 +73,16 @@ def _row(level: str, name: str, r: pd.Series | None) -> dict:
 def comparison_rows(
     measure: AreaMeasure, area: str, province: AreaMeasure | None, province_name: str | None = None, n_country: int | None = None
 ) -> pd.DataFrame:
-    """The place, its province (when given) and the country for one measure, one row each.
+    """The place, its province (when it has an estimate) and the country for one measure, one row each.
 
     ``level`` is ``place``, ``province`` or ``country``; the country row holds the national value
     (no shrinkage: it is the reference).
     """
     r = place_row(measure, area)
     rows = [_row("place", str(r["area_name"]) if r is not None else area, r)]
-    if province is not None and province_name is not None:
-        rows.append(_row("province", province_name, place_row(province, province_name)))
+    province_row = place_row(province, province_name) if province is not None and province_name is not None else None
+    if province_row is not None:
+        rows.append(_row("province", str(province_name), province_row))
     rows.append(
         {
             "level": "country",
