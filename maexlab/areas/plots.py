@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 
 from maexlab.areas.funnel import LEVELS, binomial_limits, normal_limits
 from maexlab.reporting.i18n import messages
@@ -50,6 +51,10 @@ def plot_funnel(
             label=str(place["area_name"].iloc[0]),
         )
     ax.set_xscale("log")
+    # plain numbers on the log axis (10, 20, 50, 100), not powers of ten
+    plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
     ax.set_xlabel(
         m.text("areas.plot.size_applications" if info["measure"] in ("approval", "coverage") else "areas.plot.size_initiatives")
     )
@@ -68,7 +73,7 @@ def plot_caterpillar(
     """Each shown place's raw estimate and its shrunk estimate with 95% interval, sorted by the shrunk value."""
     m = messages(language)
     t = table.sort_values("shrunk").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8.5, max(3.5, 0.12 * len(t) + 1.5)))
+    fig, ax = plt.subplots(figsize=(8.5, max(3.5, 0.07 * len(t) + 1.5)))
     y = np.arange(len(t))
     colours = [PLACE_COLOUR if a == highlight else OTHER_COLOUR for a in t["area"]]
     ax.hlines(y, t["shrunk_lo"], t["shrunk_hi"], color=colours, lw=1.5)
