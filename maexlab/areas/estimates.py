@@ -13,6 +13,8 @@ approval       approved / decided apps,        beta-binomial (marginal    expect
 coverage       granted / requested (money),    normal model on logit      expected = requested x national
                linearised CI clustered by      coverage, tau^2 by          coverage of its source x phase x
                initiative                      moments                    value model
+assessments    accepted / assessments,         beta-binomial              expected = national acceptance of
+               Clopper-Pearson CI                                         each investor type x instrument
 survival_5y    Kaplan-Meier S(5) with delayed  normal model on            none (stated)
                entry (joined_on), Greenwood    log(-log S(5))
 impact         geometric mean yearly impact    normal model on mean log   expected = national mean log value of
@@ -23,7 +25,7 @@ impact         geometric mean yearly impact    normal model on mean log   expect
 >>> import maexlab
 >>> est = area_estimates(maexlab.load("embedded"), level="province")   # doctest: +SKIP
 >>> sorted(est)                                                        # doctest: +SKIP
-['approval', 'coverage', 'impact', 'survival_5y']
+['approval', 'assessments', 'coverage', 'impact', 'survival_5y']
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "CASE_MIX",
     "MEASURES",
     "AreaMeasure",
+    "acceptance_by_area",
     "approval_by_area",
     "area_estimates",
     "area_keys",
@@ -55,13 +58,14 @@ __all__ = [
 ]
 
 AREA_LEVELS = ("municipality", "province")
-MEASURES = ("approval", "coverage", "survival_5y", "impact")
+MEASURES = ("approval", "coverage", "survival_5y", "impact", "assessments")
 #: Case-mix strata each measure is standardised for, when the data holds them.
 CASE_MIX: dict[str, tuple[str, ...]] = {
     "approval": ("source", "phase", "value_model"),
     "coverage": ("source", "phase", "value_model"),
     "survival_5y": (),
     "impact": ("theme", "value_model"),
+    "assessments": ("investor_type", "instrument"),
 }
 Z95 = float(stats.norm.ppf(0.975))
 #: Coverage is kept inside [COVERAGE_CLIP, 1 - COVERAGE_CLIP] on the logit scale (a place granted nothing).
@@ -146,34 +150,45 @@ def _poisson_ratio_interval(observed: np.ndarray, expected: np.ndarray) -> tuple
     return lo, hi
 
 
+def _rate_by_area(d: pd.DataFrame, keys: pd.DataFrame, measure: str, level: str) -> AreaMeasure:
+    """A rate (``_event`` among rows) per place: exact raw interval, beta-binomial shrinkage, O/E."""
+    d = d.merge(keys, on="initiative_id", how="inner").assign(_one=1.0)
+    strata = _strata(d, CASE_MIX[measure])
+    d["_expected"] = _expected(d, "_event", "_one", strata)
+    areas = _areas_frame(keys)
+    g = d.groupby("area").agg(units=("_one", "sum"), events=("_event", "sum"), expected=("_expected", "sum"))
+    t = areas.merge(g, on="area", how="inner")
+    t = t[t["units"] > 0].reset_index(drop=True)
+    y, n = t["events"].to_numpy(float), t["units"].to_numpy(float)
+    national = float(d["_event"].mean()) if len(d) else None
+    if len(t) == 0:
+        return AreaMeasure(measure, level, t, national, adjustment=strata)
+    t["raw"] = y / n
+    t["raw_lo"], t["raw_hi"] = clopper_pearson(y, n)
+    fit = beta_binomial_eb(y, n)
+    t["shrunk"], t["shrunk_lo"], t["shrunk_hi"], t["shrinkage"] = fit.posterior_mean, fit.lo, fit.hi, fit.shrinkage
+    t["se"] = np.sqrt(national * (1 - national) / n)
+    _add_ratio(t, y, t["expected"].to_numpy(float), national)
+    nlo, nhi = clopper_pearson(np.array([d["_event"].sum()]), np.array([len(d)]))
+    out = AreaMeasure(measure, level, t, national, float(nlo[0]), float(nhi[0]), strata, fit.between_sd)
+    if not fit.converged:
+        out.notes.append("areas.notes.fit_not_converged")
+    return out
+
+
 def approval_by_area(apps: pd.DataFrame, keys: pd.DataFrame, level: str = "municipality") -> AreaMeasure:
     """Approval rate (granted or partial among decided applications) per place, raw and shrunk.
 
     ``apps`` is :func:`maexlab.funding.applications`; ``keys`` is :func:`area_keys`.
     """
-    d = apps[apps["decided"]].merge(keys, on="initiative_id", how="inner")
-    d = d.assign(_approved=d["approved"].astype(float), _one=1.0)
-    strata = _strata(d, CASE_MIX["approval"])
-    d["_expected"] = _expected(d, "_approved", "_one", strata)
-    areas = _areas_frame(keys)
-    g = d.groupby("area").agg(units=("_one", "sum"), events=("_approved", "sum"), expected=("_expected", "sum"))
-    t = areas.merge(g, on="area", how="inner")
-    t = t[t["units"] > 0].reset_index(drop=True)
-    y, n = t["events"].to_numpy(float), t["units"].to_numpy(float)
-    national = float(d["_approved"].mean()) if len(d) else None
-    if len(t) == 0:
-        return AreaMeasure("approval", level, t, national, adjustment=strata)
-    t["raw"] = y / n
-    t["raw_lo"], t["raw_hi"] = clopper_pearson(y, n)
-    fit = beta_binomial_eb(y, n)
-    t["shrunk"], t["shrunk_lo"], t["shrunk_hi"], t["shrinkage"] = fit.posterior_mean, fit.lo, fit.hi, fit.shrinkage
-    t["se"] = np.sqrt(national * (1 - national) / n) if national is not None else np.nan
-    _add_ratio(t, y, t["expected"].to_numpy(float), national)
-    nlo, nhi = clopper_pearson(np.array([d["_approved"].sum()]), np.array([len(d)]))
-    out = AreaMeasure("approval", level, t, national, float(nlo[0]), float(nhi[0]), strata, fit.between_sd)
-    if not fit.converged:
-        out.notes.append("areas.notes.fit_not_converged")
-    return out
+    d = apps[apps["decided"]]
+    return _rate_by_area(d.assign(_event=d["approved"].astype(float)), keys, "approval", level)
+
+
+def acceptance_by_area(assessments: pd.DataFrame, keys: pd.DataFrame, level: str = "municipality") -> AreaMeasure:
+    """Share of investor assessments that ended in an offer (``decision == "accepted"``) per place."""
+    d = assessments.assign(initiative_id=assessments["initiative_id"].astype(str))
+    return _rate_by_area(d.assign(_event=(d["decision"] == "accepted").astype(float)), keys, "assessments", level)
 
 
 def _add_ratio(t: pd.DataFrame, observed: np.ndarray, expected: np.ndarray, national: float | None) -> None:
@@ -407,6 +422,8 @@ def area_estimates(data, level: str = "municipality", year: int | None = None) -
         if apps["decided"].any():
             out["approval"] = approval_by_area(apps, keys, level)
             out["coverage"] = coverage_by_area(apps, keys, level)
+    if data.has("assessments", "decision"):
+        out["assessments"] = acceptance_by_area(data.assessments, keys, level)
     if data.has("initiatives", "founded_on", "observed_until"):
         out["survival_5y"] = survival_by_area(ini, keys, level)
     if data.has("impact", "quantity", "indicator", "year"):

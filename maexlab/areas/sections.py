@@ -21,7 +21,6 @@ import pandas as pd
 from maexlab.areas.estimates import AreaMeasure, area_estimates
 from maexlab.areas.flags import expected_outside, lag_verdict, simple_position
 from maexlab.areas.plots import plot_caterpillar, plot_funnel
-from maexlab.areas.shrinkage import beta_binomial_eb, clopper_pearson
 from maexlab.areas.tables import comparison_rows, funnel_table, outliers, place_row
 from maexlab.data import load
 from maexlab.data.loader import normalise_municipality_code
@@ -41,7 +40,13 @@ __all__ = [
 #: The notebook's default place: Utrecht (GM0344), a mid-sized municipality of the embedded data.
 DEFAULT_MUNICIPALITY = "GM0344"
 NOTEBOOK = "05_municipality_profile"
-MEASURE_KIND = {"approval": "percent", "coverage": "percent", "survival_5y": "percent", "impact": "money"}
+MEASURE_KIND = {
+    "approval": "percent",
+    "coverage": "percent",
+    "survival_5y": "percent",
+    "impact": "money",
+    "assessments": "percent",
+}
 
 
 @dataclass
@@ -395,58 +400,20 @@ def valuation_comparison(report) -> SectionOutput:
     report.say("areas.valuation_intro")
     if not _place_ready(report, profile, "areas.section.valuation", Needs({"assessments": ("decision",)})):
         return out
-    full = profile.comparison
-    a = full.tables["assessments"][["initiative_id", "decision"]].merge(
-        full.tables["initiatives"][["initiative_id", "municipality_code", "province"]], on="initiative_id"
-    )
-    column = "municipality_code" if profile.level == "municipality" else "province"
-    g = a.groupby(column).agg(units=("decision", "size"), events=("decision", lambda s: int((s == "accepted").sum())))
-    n_ini = full.tables["initiatives"].groupby(column).size()
-    if profile.area not in g.index:
+    row = _show_comparison(report, profile, "assessments", out)
+    _record_measure(report, profile, "assessments", row)
+    if row is None:
         report.not_computed("areas.section.valuation", Reason("areas.reasons.no_assessments", {}))
         return out
-    fit = beta_binomial_eb(g["events"].to_numpy(float), g["units"].to_numpy(float))
-    lo, hi = clopper_pearson(g["events"].to_numpy(float), g["units"].to_numpy(float))
-    i = list(g.index).index(profile.area)
-    nat = float(g["events"].sum() / g["units"].sum())
-    nlo, nhi = clopper_pearson(np.array([g["events"].sum()]), np.array([g["units"].sum()]))
-    table = pd.DataFrame(
-        [
-            {
-                "level": report.t("areas.level.place"),
-                "name": profile.name,
-                "n": int(n_ini.get(profile.area, 0)),
-                "units": int(g["units"].iloc[i]),
-                "raw": g["events"].iloc[i] / g["units"].iloc[i],
-                "raw_lo": lo[i],
-                "raw_hi": hi[i],
-                "shrunk": fit.posterior_mean[i],
-                "shrunk_lo": fit.lo[i],
-                "shrunk_hi": fit.hi[i],
-                "shrinkage": fit.shrinkage[i],
-            },
-            {
-                "level": report.t("areas.level.country"),
-                "name": "",
-                "n": profile.n_country,
-                "units": int(g["units"].sum()),
-                "raw": nat,
-                "raw_lo": float(nlo[0]),
-                "raw_hi": float(nhi[0]),
-            },
-        ]
-    )
-    cols = [c for c in _comparison_columns("percent") if c.name != "adjusted_ratio"]
-    out.tables["assessments_comparison"] = report.show(table, "assessments_comparison", cols, keep=("level", "name"))
+    est = _place_measures(profile)["assessments"]
     report.finding(
-        "areas.finding.valuation", name=profile.name, shrunk=fit.posterior_mean[i], lo=fit.lo[i], hi=fit.hi[i], national=nat
+        "areas.finding.valuation",
+        name=profile.name,
+        shrunk=row["shrunk"],
+        lo=row["shrunk_lo"],
+        hi=row["shrunk_hi"],
+        national=est.national,
     )
-    report.results.setdefault("areas", {})["assessments_accepted"] = {
-        "shrunk": fit.posterior_mean[i],
-        "lo": fit.lo[i],
-        "hi": fit.hi[i],
-        "national": nat,
-    }
     return out
 
 
