@@ -15,7 +15,7 @@ from scipy import optimize, stats
 from maexlab.areas import sections
 from maexlab.areas.estimates import area_estimates
 from maexlab.areas.funnel import binomial_limits, funnel_positions, normal_limits, overdispersion
-from maexlab.areas.shrinkage import beta_binomial_eb, clopper_pearson, normal_eb, tau2_moments, tau2_reml
+from maexlab.areas.shrinkage import beta_binomial_eb, clopper_pearson, normal_eb, poisson_gamma_eb, tau2_moments, tau2_reml
 from maexlab.areas.tables import funnel_table
 from maexlab.data import MaexData, io, synth
 
@@ -54,6 +54,27 @@ def test_beta_binomial_prior_is_the_marginal_maximum_likelihood_and_the_posterio
         # the posterior mean is the weighted mean of the raw rate and the prior mean
         b_i = fit.shrinkage[i]
         assert fit.posterior_mean[i] == pytest.approx(b_i * fit.mean + (1 - b_i) * y[i] / n[i])
+
+
+def test_poisson_gamma_prior_is_the_negative_binomial_maximum_likelihood():
+    o = np.array([2, 20, 9, 30, 0, 14, 7, 25])
+    e = np.array([4.0, 18.0, 10.0, 28.0, 3.0, 9.0, 12.0, 15.0])
+    fit = poisson_gamma_eb(o, e)
+
+    def loglik(shape, rate):  # the marginal of O_i: negative binomial with p = rate / (rate + E_i)
+        return float(sum(stats.nbinom.logpmf(k, shape, rate / (rate + x)) for k, x in zip(o, e, strict=True)))
+
+    best = optimize.minimize(
+        lambda p: -loglik(math.exp(p[0]), math.exp(p[1])),
+        [1.0, 1.0],
+        method="Nelder-Mead",
+        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 5000},
+    )
+    assert loglik(fit.shape, fit.rate) == pytest.approx(loglik(*np.exp(best.x)), abs=1e-4)
+    for i in range(len(o)):
+        assert fit.posterior_mean[i] == pytest.approx((fit.shape + o[i]) / (fit.rate + e[i]))
+        assert fit.shrinkage[i] == pytest.approx(fit.rate / (fit.rate + e[i]))
+        assert fit.lo[i] == pytest.approx(stats.gamma.ppf(0.025, fit.shape + o[i], scale=1 / (fit.rate + e[i])))
 
 
 def test_identical_rates_pool_completely():

@@ -15,8 +15,9 @@ coverage       granted / requested (money),    normal model on logit      expect
                initiative                      moments                    value model
 assessments    accepted / assessments,         beta-binomial              expected = national acceptance of
                Clopper-Pearson CI                                         each investor type x instrument
-survival_5y    Kaplan-Meier S(5) with delayed  normal model on            none (stated)
-               entry (joined_on), Greenwood    log(-log S(5))
+survival_5y    Kaplan-Meier S(5) with delayed  Poisson-gamma on closures  expected closures = national hazard
+               entry (joined_on), Greenwood    observed / expected,       of each year since founding x the
+                                               S = S_national ** theta    place's person-time
 impact         geometric mean yearly impact    normal model on mean log   expected = national mean log value of
                value per initiative (latest    value                      the initiative's theme x value model
                full year)
@@ -38,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from maexlab.areas.shrinkage import beta_binomial_eb, clopper_pearson, normal_eb
+from maexlab.areas.shrinkage import beta_binomial_eb, clopper_pearson, normal_eb, poisson_gamma_eb
 
 #: How the between-place variance of the normal model is found (see :func:`maexlab.areas.shrinkage.normal_eb`).
 NORMAL_METHOD = "integrated"
@@ -63,7 +64,7 @@ MEASURES = ("approval", "coverage", "survival_5y", "impact", "assessments")
 CASE_MIX: dict[str, tuple[str, ...]] = {
     "approval": ("source", "phase", "value_model"),
     "coverage": ("source", "phase", "value_model"),
-    "survival_5y": (),
+    "survival_5y": ("years_since_founding",),
     "impact": ("theme", "value_model"),
     "assessments": ("investor_type", "instrument"),
 }
@@ -294,46 +295,75 @@ def _km_at(duration: pd.DataFrame, horizon: float) -> tuple[float, float]:
     return s, greenwood / math.log(s) ** 2
 
 
+def _expected_closures(dur: pd.DataFrame, horizon: float) -> pd.DataFrame:
+    """Per initiative: closures within ``horizon`` years of founding and the number expected from the
+    national hazard of each year since founding (person-time after delayed entry)."""
+    bands = np.arange(0.0, horizon + 1e-9, 1.0)
+    start = dur["entry"].to_numpy(float)
+    stop = np.minimum(dur["duration"].to_numpy(float), horizon)
+    exposure = np.clip(np.minimum(stop[:, None], bands[None, 1:]) - np.maximum(start[:, None], bands[None, :-1]), 0.0, None)
+    closed = dur["event"].to_numpy(bool) & (dur["duration"].to_numpy(float) <= horizon) & (stop > start)
+    band_of_event = np.clip(np.floor(np.minimum(dur["duration"].to_numpy(float), horizon - 1e-9)), 0, len(bands) - 2).astype(int)
+    events = np.zeros_like(exposure)
+    events[np.arange(len(dur))[closed], band_of_event[closed]] = 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hazard = np.where(exposure.sum(axis=0) > 0, events.sum(axis=0) / exposure.sum(axis=0), 0.0)
+    return pd.DataFrame({"initiative_id": dur["initiative_id"], "observed": closed.astype(float), "expected": exposure @ hazard})
+
+
 def survival_by_area(
     initiatives: pd.DataFrame, keys: pd.DataFrame, level: str = "municipality", horizon: float = HORIZON_YEARS
 ) -> AreaMeasure:
-    """Share of initiatives still active ``horizon`` years after founding, per place (Kaplan-Meier, delayed entry).
+    """Share of initiatives still active ``horizon`` years after founding, per place (delayed entry).
 
-    Uses :func:`maexlab.survival.durations` (entry at ``joined_on``) and :func:`maexlab.survival.km_fit`;
-    shrinkage is a normal model on log(-log S), the scale on which Greenwood's variance is most
-    nearly normal. A place whose S(horizon) rests on fewer than 5 at risk is left without one.
+    Raw: the place's own Kaplan-Meier S(horizon) (:func:`maexlab.survival.durations` with entry at
+    ``joined_on``, :func:`maexlab.survival.km_fit`), Greenwood interval on the log(-log) scale;
+    missing when it rests on fewer than 5 at risk at a closure. Shrunk: the place's closures in the
+    first ``horizon`` years against those expected from the national hazard of each year since
+    founding (its person-time after joining), a hazard ratio theta shrunk by a Poisson-gamma model
+    (Clayton and Kaldor 1987), and ``S = S_national(horizon) ** theta`` (proportional hazards); its
+    posterior mean is ``(b / (b + H))**a`` with ``H = -log S_national``. ``oe_ratio`` is the raw
+    ratio observed / expected closures (indirect standardisation by time since founding).
     """
     from maexlab.survival import durations
 
     dur = durations(initiatives).merge(keys[["initiative_id", "area"]], on="initiative_id", how="inner")
     areas = _areas_frame(keys)
+    oe = _expected_closures(dur, horizon).assign(area=dur["area"].to_numpy())
     rows = []
     for area, g in dur.groupby("area", sort=True):
         s, v = _km_at(g, horizon)
         rows.append({"area": area, "units": int(len(g)), "events": int(g["event"].sum()), "raw": s, "cloglog_var": v})
     t = areas.merge(pd.DataFrame(rows, columns=["area", "units", "events", "raw", "cloglog_var"]), on="area")
+    t = t.merge(oe.groupby("area")[["observed", "expected"]].sum().reset_index(), on="area", how="left")
     nat_s, nat_v = _km_at(dur, horizon)
     national = None if not np.isfinite(nat_s) else nat_s
-    measure = AreaMeasure("survival_5y", level, t, national, adjustment=())
+    measure = AreaMeasure("survival_5y", level, t.iloc[0:0], national, adjustment=("years_since_founding",))
     if national is not None and np.isfinite(nat_v):
         c = math.log(-math.log(nat_s))
         measure.national_lo = math.exp(-math.exp(c + Z95 * math.sqrt(nat_v)))
         measure.national_hi = math.exp(-math.exp(c - Z95 * math.sqrt(nat_v)))
-    ok = np.isfinite(t["raw"]) & np.isfinite(t["cloglog_var"]) & (t["raw"] > 0) & (t["raw"] < 1)
-    if ok.sum() == 0:
-        measure.table = t.iloc[0:0]
+    ok = t["expected"].fillna(0) > 0
+    if national is None or not 0 < national < 1 or ok.sum() == 0:
         return measure
     t = t[ok].reset_index(drop=True)
-    c = np.log(-np.log(t["raw"].to_numpy(float)))
-    se = np.sqrt(t["cloglog_var"].to_numpy(float))
+    raw_ok = np.isfinite(t["raw"]) & np.isfinite(t["cloglog_var"]) & (t["raw"] > 0) & (t["raw"] < 1)
+    c = np.log(-np.log(t["raw"].where(raw_ok).to_numpy(float)))
+    se = np.sqrt(t["cloglog_var"].where(raw_ok).to_numpy(float))
     # S = exp(-exp(c)) falls as c rises, so the interval's ends swap
     t["raw_lo"], t["raw_hi"] = np.exp(-np.exp(c + Z95 * se)), np.exp(-np.exp(c - Z95 * se))
-    fit = normal_eb(c, se**2, method=NORMAL_METHOD)
-    t["shrunk"] = np.exp(-np.exp(fit.posterior_mean))
-    t["shrunk_lo"], t["shrunk_hi"] = np.exp(-np.exp(fit.hi)), np.exp(-np.exp(fit.lo))
+    fit = poisson_gamma_eb(t["observed"].to_numpy(float), t["expected"].to_numpy(float))
+    big_h = -math.log(national)
+    t["shrunk"] = (fit.posterior_rate / (fit.posterior_rate + big_h)) ** fit.posterior_shape
+    t["shrunk_lo"], t["shrunk_hi"] = national**fit.hi, national**fit.lo
     t["shrinkage"] = fit.shrinkage
     t["se"] = se * t["raw"] * np.abs(np.log(t["raw"]))
-    measure.table, measure.between_sd = t, math.sqrt(fit.tau2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t["oe_ratio"] = t["observed"] / t["expected"]
+    t["oe_lo"], t["oe_hi"] = _poisson_ratio_interval(t["observed"].to_numpy(float), t["expected"].to_numpy(float))
+    measure.table, measure.between_sd = t, fit.between_sd
+    if not fit.converged:
+        measure.notes.append("areas.notes.fit_not_converged")
     return measure
 
 

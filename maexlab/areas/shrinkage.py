@@ -24,7 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-__all__ = ["BetaBinomialFit", "NormalFit", "beta_binomial_eb", "clopper_pearson", "normal_eb", "tau2_moments", "tau2_reml"]
+__all__ = [
+    "BetaBinomialFit",
+    "NormalFit",
+    "PoissonGammaFit",
+    "beta_binomial_eb",
+    "clopper_pearson",
+    "normal_eb",
+    "poisson_gamma_eb",
+    "tau2_moments",
+    "tau2_reml",
+]
 
 #: Smallest intra-area correlation rho = 1 / (a + b + 1) the beta-binomial fit may reach (near-complete pooling).
 MIN_RHO = 1e-6
@@ -260,4 +270,86 @@ def _normal_eb_integrated(y: np.ndarray, v: np.ndarray, ok: np.ndarray, level: f
         post - z * sd,
         post + z * sd,
         (p[:, None] * b).sum(axis=0),
+    )
+
+
+@dataclass
+class PoissonGammaFit:
+    """Poisson-gamma empirical-Bayes fit of ratios observed / expected: prior Gamma(shape, rate)."""
+
+    shape: float
+    rate: float
+    mean: float
+    converged: bool
+    posterior_shape: np.ndarray
+    posterior_rate: np.ndarray
+    posterior_mean: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    shrinkage: np.ndarray
+
+    @property
+    def between_sd(self) -> float:
+        """Standard deviation of the true ratios across areas implied by the prior."""
+        return math.sqrt(self.shape) / self.rate
+
+
+def _negbin_negloglik(params: np.ndarray, o: np.ndarray, e: np.ndarray) -> float:
+    mu, shape = math.exp(params[0]), math.exp(params[1])
+    rate = shape / mu
+    ll = special.gammaln(shape + o) - special.gammaln(shape) + shape * np.log(rate / (rate + e)) + o * np.log(e / (rate + e))
+    return -float(ll.sum())
+
+
+#: Largest prior shape of the Poisson-gamma fit (near-complete pooling).
+MAX_SHAPE = 1e6
+
+
+def poisson_gamma_eb(observed: np.ndarray, expected: np.ndarray, level: float = 0.95) -> PoissonGammaFit:
+    """Shrink ratios ``observed / expected`` (an SMR per area) with a gamma prior (Clayton and Kaldor 1987).
+
+    ``O_i ~ Poisson(E_i theta_i)``, ``theta_i ~ Gamma(shape, rate)``, fitted by marginal maximum
+    likelihood (the negative binomial). The posterior is Gamma(shape + O_i, rate + E_i); the
+    shrinkage is ``B_i = rate / (rate + E_i)``. With fewer than 3 areas the ratios are pooled.
+
+    Examples
+    --------
+    >>> fit = poisson_gamma_eb(np.array([2, 20, 9, 30]), np.array([4.0, 18.0, 10.0, 28.0]))
+    >>> bool(fit.shrinkage[0] > fit.shrinkage[3])
+    True
+    """
+    o, e = np.asarray(observed, float), np.asarray(expected, float)
+    keep = e > 0
+    if keep.sum() == 0:
+        raise ValueError("poisson_gamma_eb needs at least one area with a positive expected count")
+    pooled = float(max(o[keep].sum(), 0.5) / e[keep].sum())
+    converged = True
+    if keep.sum() >= 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = optimize.minimize(
+                _negbin_negloglik,
+                np.array([math.log(pooled), math.log(5.0)]),
+                args=(o[keep], e[keep]),
+                method="L-BFGS-B",
+                bounds=[(math.log(pooled) - 5, math.log(pooled) + 5), (math.log(0.05), math.log(MAX_SHAPE))],
+            )
+        converged = bool(res.success)
+        mean, shape = math.exp(res.x[0]), math.exp(res.x[1])
+    else:
+        mean, shape = pooled, MAX_SHAPE
+    rate = shape / mean
+    post_shape, post_rate = shape + o, rate + e
+    alpha = (1 - level) / 2
+    return PoissonGammaFit(
+        shape,
+        rate,
+        mean,
+        converged,
+        post_shape,
+        post_rate,
+        post_shape / post_rate,
+        stats.gamma.ppf(alpha, post_shape, scale=1 / post_rate),
+        stats.gamma.ppf(1 - alpha, post_shape, scale=1 / post_rate),
+        rate / (rate + e),
     )
