@@ -8,7 +8,8 @@ compare raw and shrunk estimates with the planted truth per municipality:
 * mean squared error (MSE) of raw and shrunk estimates; the ratio shrunk / raw (< 1: shrinkage helps);
 * coverage of the 95% intervals (share of municipalities whose interval holds the truth).
 
-Baseline: the raw estimates with their own intervals. Run once (about 7-10 s per seed):
+Baseline: the raw estimates with their own intervals. Run once per estimator change (about 7 s per seed
+on an idle 2-core machine, 36 s under load; figures and dates in docs/small_area.md):
 
     PYTHONPATH=. python benchmarks/validate_areas.py --seeds 50 --n 1200
 """
