@@ -33,6 +33,8 @@ def plot_funnel(
             lo, hi = binomial_limits(theta, grid, level)
         else:
             lo, hi = normal_limits(theta, np.sqrt(info["spread"] / grid), level, info["tau2"])
+            if kind == "percent":  # a share cannot leave [0, 1], whatever the normal approximation says
+                lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
         label = m.text("areas.plot.limit", level=level)
         ax.plot(grid, lo, style, color="grey", lw=1, label=label)
         ax.plot(grid, hi, style, color="grey", lw=1)
