@@ -135,7 +135,8 @@ def funnel_table(measure: AreaMeasure, min_group_size: int) -> tuple[pd.DataFram
         if info["kind"] == "binomial":
             limits[level] = binomial_limits(theta, units, level)
         else:
-            limits[level] = normal_limits(theta, se, level, od.tau2)
+            # every funnel here is of a share, which cannot leave [0, 1]
+            limits[level] = tuple(np.clip(x, 0.0, 1.0) for x in normal_limits(theta, se, level, od.tau2))
     t = t.assign(lo95=limits[LEVELS[0]][0], hi95=limits[LEVELS[0]][1], lo998=limits[LEVELS[1]][0], hi998=limits[LEVELS[1]][1])
     t["position"] = funnel_positions(t["raw"].to_numpy(float), t["lo95"], t["hi95"], t["lo998"], t["hi998"])
     return t, info
