@@ -310,8 +310,9 @@ def place_overview(report) -> SectionOutput:
     coverage = _place_measures(profile).get("coverage")
     row = place_row(coverage, profile.area) if coverage is not None and small is None else None
     funnel_position = "unknown"
-    if coverage is not None and profile.level == "municipality" and small is None:
-        funnel, _ = funnel_table(profile.municipal["coverage"], report.min_group_size)
+    if coverage is not None and small is None:
+        # a municipality's place in the funnel of municipalities, a province's in that of provinces
+        funnel, _ = funnel_table(coverage, report.min_group_size)
         if len(funnel) >= 3 and profile.area in set(funnel["area"]):
             funnel_position = simple_position(str(funnel.loc[funnel["area"] == profile.area, "position"].iloc[0]))
     report.results["area_overview"] = {
