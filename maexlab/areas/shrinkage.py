@@ -222,8 +222,8 @@ def normal_eb(estimates: np.ndarray, variances: np.ndarray, method: str = "momen
     w = 1 / (v[ok] + tau2)
     mu = float(np.sum(w * y[ok]) / np.sum(w))
     mu_var = float(1 / np.sum(w))
-    vv = np.where(ok, v, np.inf)
-    b = np.where(ok, vv / (vv + tau2), 1.0)
+    vv = np.where(ok, v, 1.0)  # places without an estimate get B = 1 below
+    b = np.where(ok, vv / (vv + tau2), 1.0) if tau2 > 0 else np.ones_like(vv)
     post = np.where(ok, mu + (1 - b) * (np.where(ok, y, mu) - mu), mu)
     post_var = np.where(ok, (1 - b) * np.where(ok, v, 0.0) + b**2 * mu_var, tau2 + mu_var)
     if tau2 == 0:
@@ -249,7 +249,7 @@ def _normal_eb_integrated(y: np.ndarray, v: np.ndarray, ok: np.ndarray, level: f
     loglik = 0.5 * (np.log(mu_var) - np.log(vo[None, :] + t2).sum(axis=1) - (w * (yo - mu[:, None]) ** 2).sum(axis=1))
     p = np.exp(loglik - loglik.max())
     p /= p.sum()
-    vv = np.where(ok, v, np.inf)[None, :]
+    vv = np.where(ok, v, 1.0)[None, :]  # places without an estimate get B = 1 below
     b = np.where(ok[None, :], vv / (vv + t2), 1.0)
     yy = np.where(ok, y, 0.0)[None, :]
     mean_t = np.where(ok[None, :], mu[:, None] + (1 - b) * (yy - mu[:, None]), mu[:, None])
