@@ -219,7 +219,7 @@ class Report:
         """The scope in words: place, period, size, and what the data declares about itself."""
         p = self.parameters
         if p.get("municipality"):
-            scope = self.t("common.scope_municipality", municipality=self._place_name(p["municipality"]))
+            scope = self.t("common.scope_municipality", municipality=self.place())
         elif p.get("province"):
             scope = self.t("common.scope_province", province=p["province"])
         else:
@@ -242,6 +242,14 @@ class Report:
             lines.append(scope + ".")
         lines.append(self.t("common.scope_min_group", min_group_size=self.min_group_size))
         return lines
+
+    def place(self) -> str | None:
+        """The report's place in words ("Utrecht (GM0344)", "Zeeland"), or None for the whole dataset."""
+        from maexlab.data.loader import normalise_municipality_code
+
+        if self.parameters.get("municipality"):
+            return self._place_name(normalise_municipality_code(self.parameters["municipality"]))
+        return self.parameters.get("province")
 
     def _place_name(self, code: str) -> str:
         initiatives = self.data.tables.get("initiatives")
@@ -389,6 +397,7 @@ class Report:
             synthetic=self.data.synthetic,
             data_notice=self.data.notice(),
             title=self.t(f"notebooks.{self.notebook}.title") if self.m.has(f"notebooks.{self.notebook}.title") else self.notebook,
+            place=self.place(),
             rows={name: (None if df is None else len(df)) for name, df in self.data.tables.items()},
         )
         return save_results(self.out, self.results)
@@ -406,14 +415,14 @@ def open_report(
     seed: int = 20261128,
     output_dir: str | None = None,
     language: str = DEFAULT_LANGUAGE,
-    echo: bool = True,
+    echo: bool = False,
     intro: bool = False,
 ) -> Report:
     """Load the data a notebook's parameters ask for and prepare its output folder.
 
     With ``intro`` the report shows its title, question, data banner, scope and the place of
-    the findings summary (:meth:`Report.intro`, :meth:`Report.findings_placeholder`); otherwise,
-    with ``echo``, it prints where the data comes from.
+    the findings summary (:meth:`Report.intro`, :meth:`Report.findings_placeholder`). ``echo``
+    prints where the data comes from in plain English (for scripts; reports use :meth:`Report.intro`).
     """
     from maexlab.data import load
     from maexlab.reporting.plots import set_theme
@@ -461,6 +470,11 @@ class SectionOutput:
         self.figures: dict[str, Path] = {}
         self.verdicts: list[Verdict] = []
         self.skipped: list[Reason] = []
+
+    def _ipython_display_(self) -> None:
+        # A section has shown its tables and figures already: a cell ending in a section call
+        # shows nothing more (and gives nbval the same outputs on every run).
+        return None
 
     def __repr__(self) -> str:
         return f"SectionOutput(tables={sorted(self.tables)}, figures={sorted(self.figures)}, verdicts={[v.verdict for v in self.verdicts]}, skipped={len(self.skipped)})"
