@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "survival": {"data", "reporting"},
     "valuation": {"data", "reporting", "funding", "impact"},
     "runner": {"data", "reporting"},
-    "cli": {"data", "mapping", "reporting", "funding", "impact", "survival", "valuation", "runner"},
+    "areas": {"data", "reporting", "funding", "survival", "impact"},
+    "cli": {"data", "mapping", "reporting", "funding", "impact", "survival", "valuation", "runner", "areas"},
 }
 TOP_LEVEL_MODULES = {"__init__.py", "cli.py"}
 

@@ -196,6 +196,12 @@ JOIN_DELAY_MEAN_YEARS = 1.5
 APPLICATION_RATE = 1.0  # applications per year while active (Poisson)
 P_WITHDRAWN = 0.015
 
+#: Municipality random effects (PLANTED only with ``municipality_effects=True``): standard deviations of the
+#: municipality's shift in approval log-odds and in log closure hazard, drawn from their own stream.
+MUNICIPALITY_SD = {"approval_logit": 0.40, "log_closure_hazard": 0.35}
+#: Fresh lives simulated per municipality for its true 5-year survival (own stream).
+MUNICIPALITY_TRUTH_LIVES = 1000
+
 HR_ORG = 0.60  # closure hazard ratio after a granted organisational_strengthening application
 HR_MULTI = 0.70  # closure hazard ratio after a granted multi-year application
 
@@ -448,12 +454,23 @@ class _Params:
 # --- the life of one initiative ----------------------------------------------------------------
 
 
-def _simulate_life(rng: np.random.Generator, P: _Params, vm: int, t0: float, phase0: int, t_end: float):
+def _simulate_life(
+    rng: np.random.Generator,
+    P: _Params,
+    vm: int,
+    t0: float,
+    phase0: int,
+    t_end: float,
+    area_logit: float = 0.0,
+    area_hr: float = 1.0,
+):
     """Simulate phases, closure and funding applications of one initiative from ``t0`` (days).
 
     Continuous time; competing exponential clocks (next phase, closure, next application) with the
     closure hazard changing at the decision dates of granted organisational-strengthening and
     multi-year applications. Returns (entries [(phase, t)], closed_t or None, applications).
+    ``area_logit`` and ``area_hr`` are the municipality's random effects (0 and 1: none; adding 0.0
+    and multiplying by 1.0 leave every float unchanged, so the default data stays byte-identical).
     """
     t = t0
     phase = phase0
@@ -466,7 +483,7 @@ def _simulate_life(rng: np.random.Generator, P: _Params, vm: int, t0: float, pha
     app_rate = APPLICATION_RATE / YEAR_DAYS
     while True:
         tr = P.trans[phase] / YEAR_DAYS
-        cl = P.close[phase] * hr / YEAR_DAYS
+        cl = P.close[phase] * hr * area_hr / YEAR_DAYS
         total = tr + cl + app_rate
         w = rng.exponential(1.0 / total)
         nxt = scheduled[0][0] if scheduled else math.inf
@@ -499,7 +516,7 @@ def _simulate_life(rng: np.random.Generator, P: _Params, vm: int, t0: float, pha
             term = int(rng.integers(2, 6)) if multi else 1
             withdrawn = rng.random() < P_WITHDRAWN
             x = math.log(amount) - LOG_AMOUNT_CENTRE
-            approved = rng.random() < _logistic(P.approval_logit(vm, s, phase, pur, x, multi))
+            approved = rng.random() < _logistic(P.approval_logit(vm, s, phase, pur, x, multi) + area_logit)
             full = rng.random() < _logistic(P.full_logit(x))
             m = P.partial_mean(vm, pur, x)
             share = float(rng.beta(m * PARTIAL_CONCENTRATION, (1 - m) * PARTIAL_CONCENTRATION))
@@ -562,17 +579,42 @@ def _allocate_municipalities(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.permutation(labels)
 
 
+class _MunicipalityEffects:
+    """Planted municipality random effects, drawn from their own stream ``default_rng([seed, 11])``.
+
+    ``labels[k]`` is the municipality of the k-th observed initiative (fixed before the lives are
+    simulated, so a life can depend on its place); ``approval_logit[m]`` and ``log_hazard[m]`` are
+    municipality m's shifts, normal with the standard deviations of :data:`MUNICIPALITY_SD`.
+    """
+
+    def __init__(self, seed: int, n_initiatives: int):
+        rng = np.random.default_rng([seed, 11])
+        k = len(MUNICIPALITIES)
+        self.labels = _allocate_municipalities(rng, n_initiatives)
+        self.approval_logit = MUNICIPALITY_SD["approval_logit"] * rng.standard_normal(k)
+        self.log_hazard = MUNICIPALITY_SD["log_closure_hazard"] * rng.standard_normal(k)
+
+    def of_slot(self, slot: int) -> tuple[float, float]:
+        m = self.labels[slot]
+        return float(self.approval_logit[m]), float(math.exp(self.log_hazard[m]))
+
+
 def generate(
-    seed: int = DEFAULT_SEED, n_initiatives: int = DEFAULT_N, effects: bool = True
+    seed: int = DEFAULT_SEED, n_initiatives: int = DEFAULT_N, effects: bool = True, municipality_effects: bool = False
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """Generate the canonical tables and the planted truth.
 
     Returns ``(tables, truth)``: ``tables`` maps each canonical table name to a DataFrame with the
     schema's columns in schema order; ``truth`` holds every planted value (JSON-serialisable).
     ``effects=False`` keeps the structure but sets every planted effect to zero (hazard ratio 1).
+    ``municipality_effects=True`` (with ``effects``) adds a random effect per municipality on the
+    approval log-odds and the log closure hazard (docs/planted_effects.md); the truth per
+    municipality is then in ``truth["municipality_effects"]``. It is off by default, so the
+    embedded data stays exactly as committed.
     """
     rng = np.random.default_rng(seed)
     P = _Params(effects)
+    area = _MunicipalityEffects(seed, n_initiatives) if (municipality_effects and effects) else None
 
     # 1. population with delayed entry: keep initiatives alive at their platform join date
     vm_cum, vm_idx = _cum(VALUE_MODEL_MIX, VALUE_MODELS)
@@ -585,7 +627,9 @@ def generate(
         delay = rng.exponential(JOIN_DELAY_MEAN_YEARS) * YEAR_DAYS
         joined = float(max(founded, math.floor(PLATFORM_START + delay)))
         phase0 = 1 if rng.random() < P_FOUNDED_IN_START else 0
-        entries, closed, apps = _simulate_life(rng, P, vm, founded, phase0, CUTOFF + 1.0)
+        # the candidate fills the next observed slot if it is kept, so it lives under that slot's municipality
+        area_logit, area_hr = area.of_slot(len(kept)) if area is not None else (0.0, 1.0)
+        entries, closed, apps = _simulate_life(rng, P, vm, founded, phase0, CUTOFF + 1.0, area_logit, area_hr)
         if joined > CUTOFF or (closed is not None and math.floor(closed) <= joined):
             continue  # closed before joining (or joined after the cut-off): never observed
         kept.append((vm, founded, joined, entries, closed, apps))
@@ -605,6 +649,8 @@ def generate(
         cum, idx = _cum(LEGAL_FORM_MIX[VALUE_MODELS[v]], tuple(LEGAL_FORM_MIX[VALUE_MODELS[v]]))
         legal.append(list(LEGAL_FORM_MIX[VALUE_MODELS[v]])[idx[bisect.bisect_left(cum, u)]])
     muni = _allocate_municipalities(rng, n)
+    if area is not None:
+        muni = area.labels
     name_u = rng.integers(0, 4, n)
     area_u = rng.integers(0, len(AREA_WORDS), n)
     names = [
@@ -767,7 +813,74 @@ def generate(
     }
     tables = {name: _conform(name, df) for name, df in tables.items()}
     truth = _truth(seed, P, tables, n_simulated, z_stats)
+    if area is not None:
+        truth["municipality_effects"] = _municipality_truth(seed, P, tables, area)
     return tables, truth
+
+
+def _municipality_truth(seed: int, P: _Params, tables: dict[str, pd.DataFrame], area: _MunicipalityEffects) -> dict:
+    """Per municipality: the planted shifts and what they imply for approval, coverage and 5-year survival.
+
+    Approval and coverage are exact expectations over the municipality's decided applications in the
+    data (as ``derived.coverage``, with the municipality's shift); 5-year survival from founding is
+    the share of :data:`MUNICIPALITY_TRUTH_LIVES` fresh lives simulated under its effects (own stream).
+    """
+    d = tables["funding"][tables["funding"]["status"].isin(("granted", "partial", "rejected"))]
+    d = d.merge(tables["initiatives"][["initiative_id", "value_model", "municipality_code"]], on="initiative_id")
+    index = {m[0]: i for i, m in enumerate(MUNICIPALITIES)}
+    mi = d["municipality_code"].map(index).to_numpy()
+    vm = d["value_model"].map(VM_IDX).to_numpy()
+    src = d["source"].map(SRC_IDX).to_numpy()
+    ph = d["phase_at_application"].map(PHASE_IDX).to_numpy()
+    pur = d["purpose"].map(PUR_IDX).to_numpy()
+    x = np.log(d["amount_requested"].to_numpy()) - LOG_AMOUNT_CENTRE
+    eta = (
+        np.array(P.a_source)[src]
+        + np.array(P.b_phase)[ph]
+        + np.array(P.b_purpose)[pur]
+        + P.b_logamt * x
+        + P.b_multi * d["multi_year"].to_numpy().astype(float)
+        + np.array(P.vm_source)[vm, src]
+        + area.approval_logit[mi]
+    )
+    p_app = _logistic(eta)
+    p_full = _logistic(P.full_logit(x))
+    e_money = p_app * (p_full + (1 - p_full) * P.partial_mean(vm, pur, x)) * d["amount_requested"].to_numpy()
+    frame = pd.DataFrame({"m": mi, "p_app": p_app, "e_money": e_money, "requested": d["amount_requested"].to_numpy()})
+    by = frame.groupby("m").agg(p_app=("p_app", "mean"), e_money=("e_money", "sum"), requested=("requested", "sum"))
+    rng = np.random.default_rng([seed, 11, 1])
+    vm_cum, vm_idx = _cum(VALUE_MODEL_MIX, VALUE_MODELS)
+    horizon = 5 * YEAR_DAYS
+    out = {}
+    for m, (code, name, province, _) in enumerate(MUNICIPALITIES):
+        hr = math.exp(area.log_hazard[m])
+        alive = 0
+        for _ in range(MUNICIPALITY_TRUTH_LIVES):
+            v = vm_idx[bisect.bisect_left(vm_cum, rng.random())]
+            phase0 = 1 if rng.random() < P_FOUNDED_IN_START else 0
+            _, cl, _ = _simulate_life(rng, P, v, 0.0, phase0, horizon + 1.0, float(area.approval_logit[m]), hr)
+            alive += cl is None or cl > horizon
+        row = by.loc[m] if m in by.index else None
+        out[code] = {
+            "municipality": name,
+            "province": province,
+            "approval_logit_shift": round(float(area.approval_logit[m]), 6),
+            "closure_hazard_ratio": round(hr, 6),
+            "expected_approval_rate": None if row is None else round(float(row["p_app"]), 6),
+            "expected_coverage": None if row is None else round(float(row["e_money"] / row["requested"]), 6),
+            "survival_5y": round(alive / MUNICIPALITY_TRUTH_LIVES, 6),
+        }
+    return {
+        "sd": dict(MUNICIPALITY_SD),
+        "lives_per_municipality": MUNICIPALITY_TRUTH_LIVES,
+        "how": (
+            "approval_logit_shift is added to the approval log-odds and closure_hazard_ratio multiplies the closure "
+            "hazard of every initiative in the municipality; expected_approval_rate and expected_coverage are exact "
+            "expectations over its decided applications in the data; survival_5y is the share of fresh lives from "
+            "founding alive after 5 years under its effects (Monte Carlo, own stream)."
+        ),
+        "by_municipality": out,
+    }
 
 
 def _assessments(rng, P: _Params, kept, ids, vms, closed, financials, impact, euro, target: int):
@@ -1102,10 +1215,16 @@ def write_reference(ref_dir: Path | str = REFERENCE_DIR) -> None:
     atomic_write_bytes(ref_dir / "proxies.csv", reference_proxies().to_csv(index=False, lineterminator="\n").encode("utf-8"))
 
 
-def write_embedded(out_dir: Path | str, seed: int = DEFAULT_SEED, n_initiatives: int = DEFAULT_N, effects: bool = True) -> Path:
+def write_embedded(
+    out_dir: Path | str,
+    seed: int = DEFAULT_SEED,
+    n_initiatives: int = DEFAULT_N,
+    effects: bool = True,
+    municipality_effects: bool = False,
+) -> Path:
     """Generate and write the dataset folder: one CSV per table, dataset.json, planted_effects.json."""
     out_dir = Path(out_dir)
-    tables, truth = generate(seed=seed, n_initiatives=n_initiatives, effects=effects)
+    tables, truth = generate(seed=seed, n_initiatives=n_initiatives, effects=effects, municipality_effects=municipality_effects)
     for name, df in tables.items():
         atomic_write_bytes(out_dir / f"{name}.csv", _csv_bytes(name, df))
     meta = {
@@ -1114,6 +1233,7 @@ def write_embedded(out_dir: Path | str, seed: int = DEFAULT_SEED, n_initiatives:
         "seed": seed,
         "n_initiatives": n_initiatives,
         "effects": effects,
+        **({"municipality_effects": True} if municipality_effects and effects else {}),
         "tables": sorted(tables),
         "description": (
             "SYNTHETIC data generated by maexlab.data.synth with planted effects (see docs/planted_effects.md). "
@@ -1134,12 +1254,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=DEFAULT_N, help="number of initiatives in the data")
     parser.add_argument("--no-effects", action="store_true", help="set every planted effect to zero")
     parser.add_argument(
+        "--municipality-effects", action="store_true", help="plant a random effect per municipality (approval, closure hazard)"
+    )
+    parser.add_argument(
         "--reference", action="store_true", help="also (re)write data/reference/municipalities.csv and proxies.csv"
     )
     args = parser.parse_args(argv)
     if args.reference:
         write_reference()
-    out = write_embedded(args.out, seed=args.seed, n_initiatives=args.n, effects=not args.no_effects)
+    out = write_embedded(
+        args.out,
+        seed=args.seed,
+        n_initiatives=args.n,
+        effects=not args.no_effects,
+        municipality_effects=args.municipality_effects,
+    )
     print(f"wrote SYNTHETIC dataset to {out}")
     return 0
 
