@@ -78,7 +78,7 @@ def _as_arrays(
     for name, v in (("duration", x), ("entry", ent)):
         bad = ~np.isfinite(v)
         if bad.any():
-            raise ValueError(f"{name}: row {int(np.argmax(bad))} is {v[bad][0]!r}; a finite number was expected")
+            raise ValueError(f"{name}: row {int(np.argmax(bad))} is {float(v[bad][0])}; a finite number was expected")
     try:
         c = c_raw.astype(float)
     except (TypeError, ValueError) as err:
@@ -86,14 +86,14 @@ def _as_arrays(
     bad = ~np.isfinite(c) | (c < 0) | (c != np.round(c))
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"cause: row {i} is {c_raw[i]!r}; an integer code >= 0 was expected (0 = censored)")
+        raise ValueError(f"cause: row {i} is {c_raw[i]}; an integer code >= 0 was expected (0 = censored)")
     bad = ent < 0
     if bad.any():
-        raise ValueError(f"entry: row {int(np.argmax(bad))} is {ent[bad][0]!r}; entry times are >= 0")
+        raise ValueError(f"entry: row {int(np.argmax(bad))} is {float(ent[bad][0]):g}; entry times are >= 0")
     bad = x <= ent
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"row {i}: duration {x[i]!r} is not after entry {ent[i]!r}; a subject must be at risk for some time")
+        raise ValueError(f"row {i}: duration {x[i]:g} is not after entry {ent[i]:g}; a subject must be at risk for some time")
     return x, c.astype(int), ent
 
 
@@ -236,8 +236,9 @@ def crprep(
     w_cens = np.where(gap_t == gap_0, np.exp(at_t - at_0), np.nan)
     w_trunc = w / w_cens
     # merge consecutive rows of a subject whose weight does not change (mstate shorten = TRUE)
-    changes = w[1:] != w[:-1]
-    keep = np.r_[(who[1:] != who[:-1]) | changes, True]
+    # n/S is one function computed two ways at different times: equal weights may differ in the last bit
+    changes = ~np.isclose(w[1:], w[:-1], rtol=1e-12, atol=0.0)
+    keep = np.r_[(who[1:] != who[:-1]) | changes, True] if len(who) else np.zeros(0, bool)
     who_k, stop_k = who[keep], t_row[keep]
     first_extra = np.r_[True, who_k[1:] != who_k[:-1]]
     start_k = np.where(first_extra, x[who_k], np.r_[0.0, stop_k[:-1]])
@@ -352,8 +353,9 @@ def _fit_weighted_cox(X, start, stop, w, event, cluster, max_iter=50, tol=1e-10)
     dN = np.bincount(inv, weights=w[event_rows], minlength=len(u))
     beta = np.zeros(X.shape[1])
     loglik, score, info, *_ = _breslow_parts(beta, X, start, stop, w, event_rows, u, dN)
-    converged, it = False, 0
-    for it in range(1, max_iter + 1):
+    converged, iterations = False, 0
+    for iteration in range(1, max_iter + 1):
+        iterations = iteration
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError:
@@ -390,7 +392,7 @@ def _fit_weighted_cox(X, start, stop, w, event, cluster, max_iter=50, tol=1e-10)
     U = np.zeros((codes.max() + 1, X.shape[1]))
     np.add.at(U, codes, resid)
     robust = inv_info @ (U.T @ U) @ inv_info
-    return beta, robust, inv_info, loglik, converged, it
+    return beta, robust, inv_info, loglik, converged, iterations
 
 
 def fine_gray(
@@ -581,13 +583,14 @@ def _gray_stratum(y: np.ndarray, m: np.ndarray, g: np.ndarray, ng: int, rho: flo
         leaving = np.bincount(g[sl], minlength=ng).astype(float)
         nd1, nd2 = d1.sum(), d2.sum()
         if nd1 > 0 or nd2 > 0:
-            live = at_risk > 0
+            live = at_risk > 0  # without delayed entry a group with subjects at risk has S_k(t-) > 0
             rs = np.where(live, at_risk, 1.0)
+            km_b = np.where(live, km_before, 1.0)
             km = np.where(live, km_before * (at_risk - d1 - d2) / rs, km_before)
             cif = np.where(live, cif_before + km_before * d1 / rs, cif_before)
-            h = np.where(live, at_risk / km_before, 0.0)  # R_k / S_k(t-): the group's weight in the pooled risk set
+            h = np.where(live, at_risk / km_b, 0.0)  # R_k / S_k(t-): the group's weight in the pooled risk set
             tr = h.sum()
-            tq = np.sum(np.where(live, at_risk * (1 - cif_before) / km_before, 0.0))
+            tq = np.sum(np.where(live, at_risk * (1 - cif_before) / km_b, 0.0))
             pooled = pooled_before + nd1 / tr
             fb = (1 - pooled_before) ** rho
             a = -fb * np.outer(h, h) / tr
@@ -595,10 +598,10 @@ def _gray_stratum(y: np.ndarray, m: np.ndarray, g: np.ndarray, ng: int, rho: flo
             a[~live, :] = 0.0
             a[:, ~live] = 0.0
             c_mat += a * nd1 / (tr * (1 - pooled_before))
-            s += np.where(live, fb * (d1 - nd1 * at_risk * (1 - cif_before) / (km_before * tq)), 0.0)[:ng1]
+            s += np.where(live, fb * (d1 - nd1 * at_risk * (1 - cif_before) / (km_b * tq)), 0.0)[:ng1]
             if nd1 > 0:
                 t4 = np.where(km > 0, 1 - (1 - pooled) / np.where(km > 0, km, 1.0), 1.0)
-                t5 = 1 - (nd1 - 1) / (tr * km_before - 1) if nd1 > 1 else np.ones(ng)
+                t5 = 1 - (nd1 - 1) / (tr * km_b - 1) if nd1 > 1 else np.ones(ng)
                 t3 = np.where(live, t5 * km_before * nd1 / (tr * rs), 0.0)
                 v3 += t4 * t4 * t3
                 t1 = a[:ng1, :] - t4[None, :] * c_mat[:ng1, :]
