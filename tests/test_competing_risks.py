@@ -87,6 +87,12 @@ def test_crprep_rejects_bad_rows():
         cr.crprep([1.0, np.nan], [1, 0])
 
 
+def test_crprep_refuses_weights_after_everyone_at_risk_failed():
+    # the only subject at risk fails at 1 (competing); others enter at 2: S = 0, later weights undefined
+    with pytest.raises(ValueError, match="everyone at risk at 1 had an event"):
+        cr.crprep([1.0, 3.0, 4.0], [2, 1, 0], [0.0, 2.0, 2.0])
+
+
 # --- the weighted Cox fit ------------------------------------------------------------------------
 
 
@@ -199,6 +205,19 @@ def test_gray_test_three_groups_and_strata():
     three = pd.cut(d["z2"], [-np.inf, -0.5, 0.5, np.inf], labels=["low", "mid", "high"]).astype(str)
     r = cr.gray_test(d["duration"], d["cause"], three, strata=d["z1"])
     assert r.df == 2 and r.variance.shape == (2, 2) and 0 <= r.p_value <= 1
+
+
+def test_gray_test_without_competing_events_is_a_logrank_test():
+    """With one cause, R_k = n_k and the score is observed minus expected; Gray's variance estimator
+    differs from the hypergeometric one of the log-rank test only slightly."""
+    from lifelines.statistics import logrank_test
+
+    rng = np.random.default_rng(0)
+    g = rng.integers(0, 2, 400)
+    t, cens = rng.exponential(np.where(g == 1, 1.2, 1.0)), rng.exponential(2.0, 400)
+    d, e = np.minimum(t, cens), (t <= cens).astype(int)
+    lr = logrank_test(d[g == 0], d[g == 1], e[g == 0], e[g == 1])
+    assert cr.gray_test(d, e, g).statistic == pytest.approx(lr.test_statistic, rel=0.01)
 
 
 def test_gray_test_refuses_delayed_entry():
