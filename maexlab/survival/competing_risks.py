@@ -514,7 +514,8 @@ def fine_gray_from_start(
     at joining, :func:`~maexlab.survival.multistate.start_cohort`). ``covariates`` has one row per
     initiative (``initiative_id`` and ``columns``); initiatives with a missing covariate are left
     out and counted. Returns ``{"fit": FineGrayResult, "n", "events", "dropped_missing"}``, or
-    ``{"skipped": reason, "events"}`` when fewer than ``min_events`` events of the outcome exist.
+    ``{"skipped": reason, "events"}`` when fewer than ``min_events`` events of the outcome exist,
+    no covariate varies, the weights are not defined or the fit did not converge.
     """
     if outcome not in ("closed", "growth"):
         raise ValueError(f"outcome {outcome!r}: 'closed' or 'growth' was expected")
@@ -529,15 +530,20 @@ def fine_gray_from_start(
     varying = [col for col in columns if merged[col].nunique() > 1]
     if not varying:
         return {"skipped": "no covariate varies among the initiatives in start", "events": events}
-    fit = fine_gray(
-        merged["duration"],
-        merged["cause"],
-        merged["entry"],
-        merged[varying],
-        cause_of_interest=code,
-        ids=merged["initiative_id"],
-        level=level,
-    )
+    try:
+        fit = fine_gray(
+            merged["duration"],
+            merged["cause"],
+            merged["entry"],
+            merged[varying],
+            cause_of_interest=code,
+            ids=merged["initiative_id"],
+            level=level,
+        )
+    except ValueError as err:  # e.g. weights undefined where the risk set ran empty: say why, do not guess
+        return {"skipped": f"not estimable: {err}", "events": events}
+    if not fit.converged:
+        return {"skipped": "; ".join(fit.notes), "events": events}
     return {"fit": fit, "n": int(len(merged)), "events": events, "dropped_missing": int(missing.sum())}
 
 
