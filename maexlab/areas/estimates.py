@@ -437,10 +437,10 @@ def area_estimates(data, level: str = "municipality", year: int | None = None) -
     """Every measure the data allows, per place at ``level``; measures it cannot compute are absent.
 
     ``year`` is the impact year (default: the latest fully observed year,
-    :func:`maexlab.impact.summaries.latest_full_year`).
+    :func:`maexlab.impact.tables.latest_full_year`).
     """
     from maexlab.funding import applications
-    from maexlab.impact.summaries import latest_full_year, proxies_for
+    from maexlab.impact.tables import latest_full_year, proxies_for
 
     out: dict[str, AreaMeasure] = {}
     ini = data.tables.get("initiatives")
