@@ -540,7 +540,7 @@ def headline_label(m: Messages, label: str) -> str:
 
     A key this catalogue lacks (a report made by a newer version) shows its last part in words.
 
-    >>> headline_label(Messages("en"), "profile.headline.columns_with_gaps")
+    >>> headline_label(Messages("en"), "later.headline.columns_with_gaps")
     'Columns with gaps'
     """
     if m.has(label):
