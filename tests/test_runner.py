@@ -336,9 +336,9 @@ def test_interrupt_kills_reports_and_writes_manifest(tmp_path, nbdir, data_dir):
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.PIPE, text=True)  # noqa: S603
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list(out.glob("stop/*/*/.tiny_report.partial.ipynb"))) < 2:
+        while time.monotonic() < deadline and len(list(out.glob("stop/.staging/*/*/.tiny_report.partial.ipynb"))) < 2:
             time.sleep(0.2)
-        time.sleep(2.0)  # the kernels are up and sleeping
+        time.sleep(1.0)  # both reports are in their sleeping cell
         started = psutil.Process(proc.pid).children(recursive=True)
         assert len(started) >= 2
         proc.send_signal(signal.SIGINT)
@@ -350,7 +350,13 @@ def test_interrupt_kills_reports_and_writes_manifest(tmp_path, nbdir, data_dir):
     assert not alive, [p.cmdline() for p in alive]
     m = manifest(out / "stop")
     assert m["status"] == "interrupted"
-    assert {r["status"] for r in m["reports"]} == {"interrupted"}
+    statuses = sorted(r["status"] for r in m["reports"])
+    assert statuses == ["interrupted", "interrupted", "not-run"], statuses  # the third was still queued
+    for r in m["reports"]:
+        if r["status"] == "interrupted":  # the notebook so far, with an HTML that says it is incomplete
+            html = (out / "stop" / r["path"] / "tiny_report.html").read_text(encoding="utf-8")
+            assert "INCOMPLETE REPORT" in html and "interrupted" in html
+    assert not (out / "stop" / ".staging").exists()
     check_index(out / "stop")
 
 

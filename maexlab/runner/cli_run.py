@@ -228,9 +228,7 @@ def _choose_engine(engine: str, spec: Any) -> str:
         return engine
     argv0 = (spec.argv or [""])[0]
     v = sys.version_info
-    if argv0 in ("python", f"python{v[0]}", f"python{v[0]}.{v[1]}") or os.path.abspath(argv0) == os.path.abspath(
-        sys.executable
-    ):
+    if argv0 in ("python", f"python{v[0]}", f"python{v[0]}.{v[1]}") or os.path.abspath(argv0) == os.path.abspath(sys.executable):
         return "inprocess" if spec.language.lower() == "python" else "kernel"
     return "kernel"
 

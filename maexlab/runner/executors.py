@@ -230,7 +230,12 @@ def _supervise(
         return result
     if status is None or (status == "failed" and exit_info is None):
         code = exit_info.get("code") if exit_info else None
-        why = f"exited with code {code}" if code is not None else "was lost with the warm worker"
+        if code is None:
+            why = "was lost with the warm worker"
+        elif code < 0:
+            why = f"was killed by signal {signal.Signals(-code).name}"
+        else:
+            why = f"exited with code {code}"
         error = f"report process {why}: {_tail(staging / WORKER_LOG) or warm.log_tail() or 'no output'}"
         status = "failed"
     elif status == "timeout":
@@ -292,7 +297,8 @@ class LocalExecutor:
         self._cancel.set()
 
     def close(self) -> None:
-        self._cancel.set() if self._futures else None
+        if self._futures:
+            self._cancel.set()  # supervisors still running stop their reports
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -202,9 +202,7 @@ def execute_notebook(
             cell.execution_count = result.execution_count
             error = result.error_before_exec or result.error_in_exec
             tags = cell.metadata.get("tags", [])
-            failed = error is not None and not (
-                "raises-exception" in tags and not isinstance(error, stop_exceptions)
-            )
+            failed = error is not None and not ("raises-exception" in tags and not isinstance(error, stop_exceptions))
             cell.metadata["papermill"] = {"exception": failed, "status": "failed" if failed else "completed"}
             if after_cell is not None:
                 after_cell(nb)

@@ -195,9 +195,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
     outcome = None
     try:
         source = nbformat.read(spec["notebook"], as_version=4)
-        nb = prepare(
-            source, spec["parameters"], input_name=Path(spec["notebook"]).name, output_name=paths["notebook"].name
-        )
+        nb = prepare(source, spec["parameters"], input_name=Path(spec["notebook"]).name, output_name=paths["notebook"].name)
 
         def save_partial(current: Any) -> None:
             atomic_write_bytes(paths["partial"], notebook_bytes(current))
