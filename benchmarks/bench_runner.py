@@ -128,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{'maexlab run':24}{runner_wall:9.1f}{n / runner_wall:11.2f}{runner_wall / n:10.2f}"
         f"{runner_cells / n:16.3f}{runner_over:19.3f}"
     )
-    print(f"{'papermill CLI loop':24}{loop_wall:9.1f}{n / loop_wall:11.2f}{loop_wall / n:10.2f}{loop_cells / n:16.3f}{loop_over:19.3f}")
+    print(
+        f"{'papermill CLI loop':24}{loop_wall:9.1f}{n / loop_wall:11.2f}{loop_wall / n:10.2f}{loop_cells / n:16.3f}{loop_over:19.3f}"
+    )
     speedup = loop_wall / runner_wall
-    print(f"speed-up (loop wall / runner wall): {speedup:.2f}x with {w} workers (goal >= 4x: {'met' if speedup >= 4 else 'NOT met'})")
+    print(
+        f"speed-up (loop wall / runner wall): {speedup:.2f}x with {w} workers (goal >= 4x: {'met' if speedup >= 4 else 'NOT met'})"
+    )
     print(
         f"runner overhead per report beyond its cells: {runner_over:.3f} s "
         f"(goal < 0.3 s: {'met' if runner_over < 0.3 else 'NOT met'}); "

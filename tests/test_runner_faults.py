@@ -395,3 +395,25 @@ def test_no_connection_file_left_after_a_timeout(tmp_path, nbdir, private_tmp, m
     assert report["status"] == "timeout"
     assert list(private_tmp.iterdir()) == []  # connection file and IPC sockets lived there
     assert not runtime.exists() or not list(runtime.glob("kernel-*.json"))
+
+
+def test_dask_keeps_partial_notebooks_and_cleans_scratch(tmp_path, nbdir, monkeypatch):
+    pytest.importorskip("distributed")
+    scratch = tmp_path / "worker-tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # the cluster's worker processes put their scratch folders here
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    path = write(tmp_path, "name: d\nnotebooks: [raises_error, ignores_timeout]\nruns:\n  - {seed: 1}\n")
+    out = tmp_path / "out"
+    rc = run(path, notebooks_dir=nbdir, out=out, executor="dask", workers=2, timeout=4, progress="log")
+    assert rc == 1
+    m = manifest(out / "d")
+    reports = by_key(m)
+    assert reports["raises_error/1"]["status"] == "failed" and reports["ignores_timeout/1"]["status"] == "timeout"
+    for r in m["reports"]:
+        folder = out / "d" / r["path"]
+        stem = r["notebook_stem"]
+        assert (folder / f"{stem}.ipynb").is_file() and "INCOMPLETE REPORT" in (folder / f"{stem}.html").read_text("utf-8")
+        injected = json.loads((folder / f"{stem}.ipynb").read_text("utf-8"))["cells"][2]
+        assert 'output_dir = "."' in "".join(injected["source"])  # never the worker's scratch path
+    assert not list(scratch.glob("maexlab-job-*"))

@@ -43,6 +43,8 @@ SCHEDULER_TIMEOUT = 10.0
 #: Files in a report folder that are scaffolding, not report content.
 SCAFFOLDING = {RESULT_FILE, WORKER_LOG + ".tmp"}
 POLL = 0.02
+#: Seconds a report may wait for the warm worker to fork it (its imports, on a busy machine).
+WARM_START_LIMIT = 600.0
 
 
 class SchedulerUnreachable(RuntimeError):
@@ -187,7 +189,8 @@ def _supervise(
     except WorkerGone as exc:
         return outcome("failed", str(exc))
     pid: int | None = None
-    hard_deadline = None if not timeout else time.monotonic() + float(timeout) + GRACE
+    hard_deadline: float | None = None  # counted from the child's start: the warm worker may still be importing
+    start_deadline = time.monotonic() + WARM_START_LIMIT
     term_deadline: float | None = None
     status: str | None = None
     exit_info: dict[str, Any] | None = None
@@ -197,6 +200,11 @@ def _supervise(
                 text = _read_json(control / PID_FILE) if (control / PID_FILE).exists() else None
                 if isinstance(text, int):
                     pid = text
+                    if timeout:
+                        hard_deadline = time.monotonic() + float(timeout) + GRACE
+                elif time.monotonic() > start_deadline and term_deadline is None:
+                    status = "failed"
+                    break
             exit_info = _read_json(control / EXIT_FILE)
             if exit_info is not None:
                 break
