@@ -496,6 +496,8 @@ def _execute(
         write_index(run_dir, manifest)
 
     publish()  # from now on manifest and index say what each folder holds
+    if engine == "inprocess" and pending:
+        ex.preload(sorted({str(job.exec_params.get("data_source", job.data_source)) for job in pending}))
     bar = _Progress(len(pending), progress)
     if len(pending) < len(jobs):
         print(f"maexlab run: {len(jobs) - len(pending)} of {len(jobs)} reports already done, skipped", file=sys.stderr)

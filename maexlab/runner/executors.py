@@ -274,6 +274,10 @@ class LocalExecutor:
         self._warm.start()
         return self
 
+    def preload(self, sources: list[str]) -> None:
+        """Load and validate the run's datasets once in the warm worker (reports inherit them)."""
+        self._warm.preload(sources)
+
     def __enter__(self) -> LocalExecutor:
         self.start()
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="maexlab-job")
@@ -342,6 +346,9 @@ class DaskExecutor:
 
     def start(self) -> DaskExecutor:
         return self
+
+    def preload(self, sources: list[str]) -> None:
+        """Nothing to do: each Dask worker's warm worker serves reports of many runs."""
 
     def __enter__(self) -> DaskExecutor:
         from distributed import Client, LocalCluster

@@ -215,6 +215,9 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
             )
         else:
             from maexlab.runner.inprocess import execute_notebook
+            from maexlab.runner.preload import install
+
+            install()  # datasets the warm worker loaded: a copy each, filtered here
 
             outcome = execute_notebook(nb, after_cell=save_partial, stop_exceptions=(ReportTimeout, ReportInterrupted))
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -10,7 +10,8 @@ session and exits. Reports therefore share no state (each is a copy of the untou
 process, and its changes die with it), and a crash, hang or timeout is contained to the child,
 which the supervisor can kill by process id.
 
-Protocol (one JSON object per line on the worker's stdin): ``{"spec": {...}}``. The worker
+Protocol (one JSON object per line on the worker's stdin): ``{"preload": [data sources]}``
+(see :mod:`~maexlab.runner.preload`) or ``{"spec": {...}}``. For a spec the worker
 writes the child's pid to ``<control_dir>/pid`` and, when the child has ended, its exit
 status to ``<control_dir>/exit``. When its stdin closes (the runner ended, even by SIGKILL)
 the worker kills its children, removes their control folders and exits; a child also dies
@@ -58,8 +59,6 @@ PRELOAD = (
     "nbformat",
     "nbconvert",
     "papermill.translators",
-    "jupyter_client",
-    "nbclient",
 )
 PID_FILE, EXIT_FILE = "pid", "exit"
 
@@ -156,7 +155,14 @@ def main() -> int:
                 buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                spec = json.loads(line)["spec"]
+                message = json.loads(line)
+                if "preload" in message:  # datasets every report of the run reads: loaded once, inherited
+                    from maexlab.runner.preload import preload
+
+                    for problem in preload(message["preload"]):
+                        print(f"maexlab warm worker: not preloaded {problem}", file=sys.stderr, flush=True)
+                    continue
+                spec = message["spec"]
                 control = Path(spec["control_dir"])
                 pid = os.fork()
                 if pid == 0:
@@ -232,15 +238,22 @@ class WarmWorker:
 
     def submit(self, spec: dict[str, Any]) -> None:
         """Ask for a child running ``spec``; its pid appears in ``<control_dir>/pid``."""
+        self._send({"spec": spec})
+
+    def _send(self, message: dict[str, Any]) -> None:
         if not self.alive():
             raise WorkerGone(f"the warm worker is not running: {self.log_tail() or 'no output'}")
         assert self.proc is not None and self.proc.stdin is not None
         with self._lock:
             try:
-                self.proc.stdin.write(json.dumps({"spec": spec}) + "\n")
+                self.proc.stdin.write(json.dumps(message) + "\n")
                 self.proc.stdin.flush()
             except (BrokenPipeError, OSError) as exc:
                 raise WorkerGone(f"the warm worker is not running: {self.log_tail() or exc}") from exc
+
+    def preload(self, sources: list[str]) -> None:
+        """Have the worker load and validate these data sources once, before the next fork."""
+        self._send({"preload": list(sources)})
 
     def close(self) -> None:
         """Close the pipe (the worker then stops its children and exits) and wait for it."""
