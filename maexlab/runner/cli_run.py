@@ -603,7 +603,13 @@ def _land(run_dir: Path, job: Job, result: dict[str, Any], entry: dict[str, Any]
                 "written": now_iso(),
             },
         )
-    commit(staged, final)
+    try:
+        commit(staged, final)
+    except OSError as exc:  # e.g. a file of the earlier report that cannot be moved: keep that report
+        discard(staged)
+        entry.update(timing)
+        _mark_stale(entry, final, f"finished ({status}) but could not replace the earlier report: {exc}")
+        return
     entry.update(
         status=status,
         error=result.get("error"),

@@ -39,7 +39,8 @@ from typing import Any
 
 __all__ = ["PRELOAD", "WarmWorker", "WorkerGone", "shared_worker"]
 
-#: Modules imported once in the warm worker (a missing optional one is skipped).
+#: Modules imported once in the warm worker (a missing optional one is skipped); every
+#: ``maexlab`` package is imported too, found at start, for the notebooks that use them.
 PRELOAD = (
     "numpy",
     "pandas",
@@ -49,13 +50,6 @@ PRELOAD = (
     "matplotlib.pyplot",
     "seaborn",
     "maexlab",
-    "maexlab.data",
-    "maexlab.reporting",
-    "maexlab.funding",
-    "maexlab.impact",
-    "maexlab.survival",
-    "maexlab.valuation",
-    "maexlab.mapping",
     "nbformat",
     "nbconvert",
     "papermill.translators",
@@ -117,8 +111,14 @@ def _preload() -> list[str]:
     import importlib
 
     os.environ.pop("MPLBACKEND", None)  # the inline backend gives image/png outputs
+    import pkgutil
+
+    import maexlab
+
+    # every maexlab package a notebook may use (the runner itself does not use them)
+    packages = [f"maexlab.{m.name}" for m in pkgutil.iter_modules(maexlab.__path__) if m.ispkg and m.name != "runner"]
     skipped = []
-    for name in PRELOAD:
+    for name in (*PRELOAD, *packages):
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - an optional package may be absent
