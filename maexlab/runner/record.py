@@ -14,8 +14,9 @@ prepare and finish a notebook with these helpers, so their reports look alike:
 * :func:`notebook_bytes` serialises without schema validation (fast, nbformat's own layout).
 
 >>> import nbformat
->>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})])
->>> nb = prepare(nb, {"x": 2}, input_name="a.ipynb", output_name="a.ipynb")
+>>> cell = {"cell_type": "code", "source": "x = 1", "metadata": {"tags": ["parameters"]}, "outputs": []}
+>>> old = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [cell]})  # no cell ids
+>>> nb = prepare(old, {"x": 2}, input_name="a.ipynb", output_name="a.ipynb")
 >>> [c.id for c in nb.cells], nb.cells[1].source.splitlines()[-1]
 (['cell-0', 'injected-parameters'], 'x = 2')
 """
@@ -52,7 +53,11 @@ def prepare(nb: Any, parameters: dict[str, Any], *, input_name: str, output_name
     """Return the notebook ready to run: outputs cleared, stable ids, parameters injected."""
     import nbformat
 
+    # nbformat's upgrade to 4.5 gives id-less cells *random* ids: note them, and number them instead
+    idless = {i for i, c in enumerate(nb.cells) if not isinstance(c.get("id"), str) or not c.get("id")}
     nb = nbformat.v4.upgrade(nb)
+    for i in idless:
+        nb.cells[i].id = ""
     kernelspec = nb.metadata.get("kernelspec", {})
     language = nb.metadata.get("language_info", {}).get("name") or kernelspec.get("language") or "python"
     kernel_name = kernelspec.get("name") or "python3"
