@@ -424,3 +424,46 @@ def test_index_says_when_reports_use_synthetic_data(tmp_path):
     assert '<p class="synthetic">SYNTHETIC DATA: &lt;made up&gt;</p>' in page
     (report_dir / "results.json").write_text(json.dumps({"synthetic": False}))
     assert read_data_notice(report_dir) is None
+
+
+# --- validation: every problem once, Unicode, suggestions -----------------------------------
+
+
+def test_every_problem_of_an_entry_is_listed_once(tmp_path, nbdir, fake_data):
+    text = "runs:\n  - {data_source: /no/such, period_start: 2024, period_end: 2020, colour: red, municipality: Amsterdam}\n"
+    with pytest.raises(ParamsError) as info:
+        load_parameter_set(write(tmp_path, text), nbdir)
+    errors = info.value.errors
+    assert len(errors) == len(set(errors)) == 4, errors
+    joined = "\n".join(errors)
+    for part in (
+        "data source '/no/such' does not exist",
+        "period_start 2024 is after period_end 2020",
+        "unknown parameter 'colour'",
+        "'Amsterdam' is not a CBS municipality code",
+    ):
+        assert joined.count(part) == 1, (part, errors)
+
+
+@pytest.mark.parametrize(
+    ("given", "suggested"),
+    [
+        ("friesland", "Fryslân"),
+        ("Friesland", "Fryslân"),
+        ("fryslan", "Fryslân"),
+        ("noord holland", "Noord-Holland"),
+        ("Zeland", "Zeeland"),
+        ("Limberg", "Limburg"),
+    ],
+)
+def test_province_suggestions_compare_whole_names(tmp_path, nbdir, fake_data, given, suggested):
+    message = errors_of(write(tmp_path, f"runs:\n  - {{province: {given}}}\n"), nbdir)
+    assert f"(did you mean {suggested!r}?)" in message, message
+
+
+def test_decomposed_unicode_is_the_same_name(tmp_path, nbdir, fake_data):
+    decomposed = "Frysla\u0302n"  # 'a' + combining circumflex, as some editors and file systems write it
+    pset = load_parameter_set(write(tmp_path, f"runs:\n  - {{province: {decomposed}}}\n"), nbdir)
+    assert pset.combinations[0].params["province"] == "Fryslân"
+    grid = load_parameter_set(write(tmp_path, f"grid:\n  province: [{decomposed}]\n", "g.yaml"), nbdir)
+    assert grid.combinations[0].params["province"] == "Fryslân"
