@@ -194,8 +194,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
     timings: list[dict[str, Any]] = []
     outcome = None
     try:
-        # read as stored: nbformat's validation would give id-less cells random ids
-        source = nbformat.from_dict(json.loads(Path(spec["notebook"]).read_text(encoding="utf-8")))
+        source = nbformat.read(spec["notebook"], as_version=4)
         nb = prepare(source, spec["parameters"], input_name=Path(spec["notebook"]).name, output_name=paths["notebook"].name)
 
         def save_partial(current: Any) -> None:
