@@ -266,7 +266,7 @@ class LocalExecutor:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self._cancel = threading.Event()
         self._pool: ThreadPoolExecutor | None = None
-        self._warm = WarmWorker()
+        self._warm = WarmWorker(threads=max(1, (os.cpu_count() or 1) // self.workers))
         self._futures: dict[Future, Any] = {}
 
     def start(self) -> LocalExecutor:

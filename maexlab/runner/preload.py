@@ -3,15 +3,17 @@
 Loading and validating the embedded data takes about a second, which was most of notebook
 00's cell time, and every report paid it again. The warm worker calls
 :func:`maexlab.data.load` (the public function, unfiltered) once per data source of the run
-(:func:`preload`). A forked report then calls :func:`install`, which makes ``load`` answer a
-call for a preloaded source with a deep copy of that dataset, filtered in the report by
+(:func:`preload`). A forked report then calls :func:`install`, which makes ``load`` answer
+the first call for a preloaded source with that dataset (the report's own copy, made by the
+fork and never touched since), filtered in the report by
 :meth:`MaexData.filter <maexlab.data.loader.MaexData.filter>` (province, municipality,
 period), exactly as ``load`` itself filters after reading. Anything else (another source,
 unknown keywords) goes to the real ``load``. A source that fails to load is not cached, so
 the report's own ``load`` raises the same error it always did.
 
-So a report sees what a fresh load would give: the same validated tables, its own copy
-(a notebook that changes a table changes only its copy, and only in its own process).
+So a report sees what a fresh load would give: the same validated tables, its own copy (a
+notebook that changes a table changes only its copy, in its own process; a second ``load``
+of the same source reads afresh).
 
 >>> preload([])
 []
@@ -19,7 +21,6 @@ So a report sees what a fresh load would give: the same validated tables, its ow
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,16 @@ def preload(sources: list[str]) -> list[str]:
 
 
 def cached_load(source: Any = "embedded", **filters: Any) -> Any:
-    """``maexlab.data.load`` answered from the warm worker's datasets when it can be."""
+    """``maexlab.data.load`` answered from the warm worker's datasets when it can be.
+
+    The first call for a source in a report gets the preloaded dataset itself, untouched
+    since the fork (no copy to pay for), and the source leaves the cache: the report may
+    change what it got, so a second call loads afresh, as it always did.
+    """
     key = str(source) if isinstance(source, (str, Path)) else None
-    base = _CACHE.get(key) if key is not None else None
-    if base is None or set(filters) - _FILTERS:
+    if key is None or key not in _CACHE or set(filters) - _FILTERS:
         return _ORIGINAL(source, **filters)
-    data = copy.deepcopy(base)
+    data = _CACHE.pop(key)
     if any(filters.get(k) is not None for k in _FILTERS):
         data = data.filter(**{k: filters.get(k) for k in _FILTERS})
     return data

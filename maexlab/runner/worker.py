@@ -57,8 +57,12 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``."""
+def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``.
+
+    ``durable=False`` skips the fsync (for scratch such as the partial notebook saved after
+    every cell, which a crash of the whole machine may lose without harm).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -66,7 +70,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -198,7 +203,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
         nb = prepare(source, spec["parameters"], input_name=Path(spec["notebook"]).name, output_name=paths["notebook"].name)
 
         def save_partial(current: Any) -> None:
-            atomic_write_bytes(paths["partial"], notebook_bytes(current))
+            atomic_write_bytes(paths["partial"], notebook_bytes(current), durable=False)
 
         save_partial(nb)
         if spec.get("engine") == "kernel":

@@ -198,7 +198,8 @@ class WarmWorker:
     ...     pid = w.fork(spec, wait=10)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads  # BLAS/OpenMP threads per report (None: the libraries' default)
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._log: Any = None
@@ -213,6 +214,10 @@ class WarmWorker:
         env["PYTHONHASHSEED"] = "0"
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         env.pop("MPLBACKEND", None)
+        if self.threads:
+            # reports running side by side each get their share of the cores (unless the user said otherwise)
+            for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env.setdefault(name, str(self.threads))
         self._log = tempfile.TemporaryFile(prefix="maexlab-warm-")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(  # noqa: S603 - our own module with our own interpreter
             [sys.executable, "-c", "import sys; from maexlab.runner.zygote import main; sys.exit(main())"],
