@@ -417,3 +417,42 @@ def test_dask_keeps_partial_notebooks_and_cleans_scratch(tmp_path, nbdir, monkey
         injected = json.loads((folder / f"{stem}.ipynb").read_text("utf-8"))["cells"][2]
         assert 'output_dir = "."' in "".join(injected["source"])  # never the worker's scratch path
     assert not list(scratch.glob("maexlab-job-*"))
+
+
+def test_runner_killed_leaves_a_truthful_manifest_and_no_processes(tmp_path, nbdir):
+    psutil = pytest.importorskip("psutil")
+    path = write(tmp_path, "name: killed\nnotebooks: [state_isolation]\ngrid:\n  seed: [1, 2, 3]\n")
+    out = tmp_path / "out"
+    run_dir = out / "killed"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    slow = tmp_path / "slow"
+    slow.write_text("x")
+    code = (
+        "import sys; from maexlab.runner.cli_run import run; "
+        f"sys.exit(run({str(path)!r}, notebooks_dir={str(nbdir)!r}, out={str(out)!r}, workers=1, progress='log'))"
+    )
+    env = {**os.environ, "MAEXLAB_TEST_SLOW_FILE": str(slow), "TMPDIR": str(scratch)}
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and manifest_status(run_dir, 1) != "ok":
+            time.sleep(0.2)
+        time.sleep(1.0)
+        started = psutil.Process(proc.pid).children(recursive=True)
+        assert started
+        proc.kill()  # no chance to clean up: the warm worker must notice and take its reports with it
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _, alive = psutil.wait_procs(started, timeout=20)
+    assert not alive, [p.cmdline() for p in alive]
+    assert not list(scratch.glob("maexlab-job-*"))
+    m = manifest(run_dir)
+    assert m["status"] == "running"  # it died: the lock is free, so the next run knows
+    assert {r["params"]["seed"]: r["status"] for r in m["reports"]} == {1: "ok", 2: "not-run", 3: "not-run"}
+    slow.unlink()
+    assert run(path, notebooks_dir=nbdir, out=out, workers=1, progress="log") == 0
+    assert {r["status"] for r in manifest(run_dir)["reports"]} == {"ok"}
+    assert not (run_dir / ".staging").exists()

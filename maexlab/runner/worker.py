@@ -113,6 +113,13 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, incomplete:
     atomic_write_text(html_path, body)
 
 
+def _render_export() -> Any:
+    """The report export as :mod:`maexlab.runner.render` provides it (imported late: render imports this module)."""
+    from maexlab.runner.render import export_html as render_export
+
+    return render_export
+
+
 def cell_seconds(timings: list[dict[str, Any]]) -> float:
     return round(sum(float(t.get("seconds") or 0) for t in timings), 4)
 
@@ -157,7 +164,7 @@ def salvage_partial(spec: dict[str, Any], reason: str) -> tuple[float | None, st
         except ValueError:
             timings = []
     try:
-        export_html(paths["notebook"], paths["html"], incomplete=reason)
+        _render_export()(paths["notebook"], paths["html"], incomplete=reason)
     except Exception as exc:  # noqa: BLE001
         return cell_seconds(timings), f"HTML export failed: {type(exc).__name__}: {exc}"
     return cell_seconds(timings), None
@@ -255,7 +262,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
             finish(nb, stopped_at=None if status == "ok" else (outcome.stopped_at if outcome else 0))
             atomic_write_bytes(paths["notebook"], notebook_bytes(nb))
             paths["partial"].unlink(missing_ok=True)
-            export_html(paths["notebook"], paths["html"], incomplete=incomplete)
+            _render_export()(paths["notebook"], paths["html"], incomplete=incomplete)
         except Exception as exc:  # noqa: BLE001
             if status == "ok":
                 status = "failed"
@@ -285,4 +292,4 @@ def warm_up() -> None:
         nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x\n")]
         path = Path(tmp) / "warm.ipynb"
         nbformat.write(nb, str(path))
-        export_html(path, Path(tmp) / "warm.html")
+        _render_export()(path, Path(tmp) / "warm.html")
