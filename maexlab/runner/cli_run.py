@@ -276,7 +276,7 @@ def run(
         print(f"maexlab run: {exc}", file=sys.stderr)
         return exc.code
     except (KeyboardInterrupt, _Terminate):
-        print("\nmaexlab run: interrupted before any report started; nothing was changed", file=sys.stderr)
+        print("\nmaexlab run: interrupted before any report started; no report was changed", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as exc:
         print(f"maexlab run: {_os_message(exc, 'write')}", file=sys.stderr)
@@ -401,16 +401,25 @@ class _Signals:
             signal.signal(signal.SIGTERM, self.old)
 
     @contextlib.contextmanager
-    def held(self) -> Any:
+    def held(self, reraise: bool = True) -> Any:
+        """Defer Ctrl-C and SIGTERM until the block is done (a signal mask would not do:
+        Python runs its handlers in the main thread whichever thread received the signal)."""
         if not self.main:
             yield
             return
-        mask = {signal.SIGINT, signal.SIGTERM}
-        signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+        pending: list[int] = []
+
+        def defer(signum: int, frame: Any) -> None:
+            pending.append(signum)
+
+        old_int, old_term = signal.signal(signal.SIGINT, defer), signal.signal(signal.SIGTERM, defer)
         try:
             yield
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, mask)
+            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGTERM, old_term)
+        if pending and reraise:
+            raise KeyboardInterrupt if pending[0] == signal.SIGINT else _Terminate()
 
 
 def _previous(final: Path) -> str | None:
@@ -536,7 +545,7 @@ def _execute(
                 print("maexlab run: interrupted again, killing reports", file=sys.stderr)
         finally:
             bar.close()
-        with signals.held():
+        with signals.held(reraise=False):  # the run is ending anyway: finish the record first
             for job in jobs:
                 e = entries[job.key]
                 e.pop("queued", None)
