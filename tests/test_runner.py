@@ -355,7 +355,7 @@ def test_interrupt_kills_reports_and_writes_manifest(tmp_path, nbdir, data_dir):
     for r in m["reports"]:
         if r["status"] == "interrupted":  # the notebook so far, with an HTML that says it is incomplete
             html = (out / "stop" / r["path"] / "tiny_report.html").read_text(encoding="utf-8")
-            assert "INCOMPLETE REPORT" in html and "interrupted" in html
+            assert "maexlab-incomplete" in html and "Interrupted" in html
     assert not (out / "stop" / ".staging").exists()
     check_index(out / "stop")
 

@@ -89,14 +89,14 @@ def test_each_failure_mode_is_contained_to_its_report(tmp_path, nbdir, private_t
         err = reports[f"raises_error/{seed}"]
         assert err["status"] == "failed" and err["error"] == f"cell 4: ValueError: bad value for seed {seed}"
         html = (run_dir / err["path"] / "raises_error.html").read_text(encoding="utf-8")
-        assert "INCOMPLETE REPORT: stopped at cell 4: ValueError: bad value for seed" in html
+        assert "maexlab-incomplete" in html and "bad value for seed" in html  # the banner, with the error
         assert "before the error" in html  # the output up to the failing cell is kept
 
         crash = reports[f"hard_crash/{seed}"]
         assert crash["status"] == "failed" and "killed by signal SIGKILL" in crash["error"]
         nb = json.loads((run_dir / crash["path"] / "hard_crash.ipynb").read_text(encoding="utf-8"))
         assert any("about to die" in "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
-        assert "INCOMPLETE REPORT" in (run_dir / crash["path"] / "hard_crash.html").read_text(encoding="utf-8")
+        assert "maexlab-incomplete" in (run_dir / crash["path"] / "hard_crash.html").read_text(encoding="utf-8")
 
         stubborn = reports[f"ignores_timeout/{seed}"]
         assert stubborn["status"] == "timeout" and "timed out after 4 s" in stubborn["error"]
@@ -413,7 +413,7 @@ def test_dask_keeps_partial_notebooks_and_cleans_scratch(tmp_path, nbdir, monkey
     for r in m["reports"]:
         folder = out / "d" / r["path"]
         stem = r["notebook_stem"]
-        assert (folder / f"{stem}.ipynb").is_file() and "INCOMPLETE REPORT" in (folder / f"{stem}.html").read_text("utf-8")
+        assert (folder / f"{stem}.ipynb").is_file() and "maexlab-incomplete" in (folder / f"{stem}.html").read_text("utf-8")
         injected = json.loads((folder / f"{stem}.ipynb").read_text("utf-8"))["cells"][2]
         assert 'output_dir = "."' in "".join(injected["source"])  # never the worker's scratch path
     assert not list(scratch.glob("maexlab-job-*"))

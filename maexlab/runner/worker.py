@@ -280,7 +280,12 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
                 status, error = "interrupted", f"interrupted at {label}"
             else:
                 status, error = "failed", f"{label}: {outcome.ename}: {outcome.evalue}"
-            incomplete = f"stopped at {label}: {outcome.ename or status}: {outcome.evalue or error}"
+            if status == "timeout":
+                incomplete = f"stopped at {label}: Timeout: the report ran longer than {float(timeout or 0):g} s"
+            elif status == "interrupted":
+                incomplete = f"stopped at {label}: Interrupted: the run was stopped (Ctrl-C or SIGTERM)"
+            else:
+                incomplete = f"stopped at {label}: {outcome.ename}: {outcome.evalue}"
     except (ReportTimeout, ReportInterrupted) as exc:
         signal.setitimer(signal.ITIMER_REAL, 0)
         status = "timeout" if isinstance(exc, ReportTimeout) else "interrupted"
