@@ -336,9 +336,9 @@ def test_interrupt_kills_reports_and_writes_manifest(tmp_path, nbdir, data_dir):
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.PIPE, text=True)  # noqa: S603
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list(out.glob("stop/*/*/.tiny_report.partial.ipynb"))) < 2:
+        while time.monotonic() < deadline and len(list(out.glob("stop/.staging/*/*/.tiny_report.partial.ipynb"))) < 2:
             time.sleep(0.2)
-        time.sleep(2.0)  # the kernels are up and sleeping
+        time.sleep(1.0)  # both reports are in their sleeping cell
         started = psutil.Process(proc.pid).children(recursive=True)
         assert len(started) >= 2
         proc.send_signal(signal.SIGINT)
@@ -350,7 +350,13 @@ def test_interrupt_kills_reports_and_writes_manifest(tmp_path, nbdir, data_dir):
     assert not alive, [p.cmdline() for p in alive]
     m = manifest(out / "stop")
     assert m["status"] == "interrupted"
-    assert {r["status"] for r in m["reports"]} == {"interrupted"}
+    statuses = sorted(r["status"] for r in m["reports"])
+    assert statuses == ["interrupted", "interrupted", "not-run"], statuses  # the third was still queued
+    for r in m["reports"]:
+        if r["status"] == "interrupted":  # the notebook so far, with an HTML that says it is incomplete
+            html = (out / "stop" / r["path"] / "tiny_report.html").read_text(encoding="utf-8")
+            assert "maexlab-incomplete" in html and "Interrupted" in html
+    assert not (out / "stop" / ".staging").exists()
     check_index(out / "stop")
 
 
@@ -418,3 +424,46 @@ def test_index_says_when_reports_use_synthetic_data(tmp_path):
     assert 'class="maexlab-banner maexlab-synthetic synthetic"' in page  # the banner in the page's language
     (report_dir / "results.json").write_text(json.dumps({"synthetic": False}))
     assert read_data_notice(report_dir) is None
+
+
+# --- validation: every problem once, Unicode, suggestions -----------------------------------
+
+
+def test_every_problem_of_an_entry_is_listed_once(tmp_path, nbdir, fake_data):
+    text = "runs:\n  - {data_source: /no/such, period_start: 2024, period_end: 2020, colour: red, municipality: Amsterdam}\n"
+    with pytest.raises(ParamsError) as info:
+        load_parameter_set(write(tmp_path, text), nbdir)
+    errors = info.value.errors
+    assert len(errors) == len(set(errors)) == 4, errors
+    joined = "\n".join(errors)
+    for part in (
+        "data source '/no/such' does not exist",
+        "period_start 2024 is after period_end 2020",
+        "unknown parameter 'colour'",
+        "'Amsterdam' is not a CBS municipality code",
+    ):
+        assert joined.count(part) == 1, (part, errors)
+
+
+@pytest.mark.parametrize(
+    ("given", "suggested"),
+    [
+        ("friesland", "Fryslân"),
+        ("Friesland", "Fryslân"),
+        ("fryslan", "Fryslân"),
+        ("noord holland", "Noord-Holland"),
+        ("Zeland", "Zeeland"),
+        ("Limberg", "Limburg"),
+    ],
+)
+def test_province_suggestions_compare_whole_names(tmp_path, nbdir, fake_data, given, suggested):
+    message = errors_of(write(tmp_path, f"runs:\n  - {{province: {given}}}\n"), nbdir)
+    assert f"(did you mean {suggested!r}?)" in message, message
+
+
+def test_decomposed_unicode_is_the_same_name(tmp_path, nbdir, fake_data):
+    decomposed = "Frysla\u0302n"  # 'a' + combining circumflex, as some editors and file systems write it
+    pset = load_parameter_set(write(tmp_path, f"runs:\n  - {{province: {decomposed}}}\n"), nbdir)
+    assert pset.combinations[0].params["province"] == "Fryslân"
+    grid = load_parameter_set(write(tmp_path, f"grid:\n  province: [{decomposed}]\n", "g.yaml"), nbdir)
+    assert grid.combinations[0].params["province"] == "Fryslân"

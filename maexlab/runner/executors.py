@@ -1,16 +1,19 @@
-"""Where jobs run: local processes, or a Dask cluster running the same job function.
+"""Where reports run: local forked children of a warm worker, or the same on Dask workers.
 
-:func:`run_job_isolated` is *the* job function. It starts ``worker.py`` in its own process
-(own session, so the terminal's Ctrl-C reaches only the runner), waits for it with the
-per-report timeout, and kills the worker and its kernel when the time is up or the run is
-cancelled. Both executors call it:
+:func:`run_job_isolated` is *the* job function. It hands the job spec to a warm worker
+(:mod:`~maexlab.runner.zygote`), which forks a child for the report, and supervises that
+child: the child stops itself at the per-report timeout (the running cell gets an exception,
+so the notebook so far and an "incomplete" HTML are written); a child that does not stop
+within a grace period is killed with everything it started, and its partial notebook is
+salvaged here. Cancelling (Ctrl-C) sends SIGTERM first, SIGKILL after the grace period.
+Each job has a private control folder (``/tmp/maexlab-job-*``: pid and exit files, a kernel's
+connection file and sockets, Dask's scratch report); it is removed on every path out.
 
-* :class:`LocalExecutor` from a pool of supervising threads in the runner (``--workers``
-  processes at a time), with the report written straight into the run folder;
-* :class:`DaskExecutor` as a Dask task on a ``dask.distributed`` cluster. The task runs the
-  report in a scratch folder on the worker and returns the report's files as bytes, so the
-  runner can collect them without a shared filesystem (only the data source and, for
-  ``data_source: embedded``, an installed ``maexlab`` are needed on the workers).
+* :class:`LocalExecutor`: up to ``workers`` supervising threads in the runner, one warm worker
+  per run, reports written straight into their staging folders;
+* :class:`DaskExecutor`: the job function as Dask tasks; each Dask worker process starts its
+  own warm worker once, runs the report in the control folder and returns its files as
+  bytes, so no shared filesystem is needed.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
-import sys
+import signal
 import tempfile
 import threading
 import time
@@ -29,58 +31,47 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DaskExecutor", "LocalExecutor", "collect_files", "kill_tree", "run_job_isolated"]
+from maexlab.runner.worker import RESULT_FILE, WORKER_LOG, now_iso, salvage_partial
+from maexlab.runner.zygote import EXIT_FILE, PID_FILE, WarmWorker, WorkerGone, shared_worker
 
-WORKER = Path(__file__).resolve().with_name("worker.py")
-RESULT_FILE = ".result.json"
-WORKER_LOG = ".worker.log"
+__all__ = ["DaskExecutor", "LocalExecutor", "SchedulerUnreachable", "collect_files", "kill_tree", "run_job_isolated"]
+
+#: Seconds a report gets after SIGTERM (or after its own timeout) before it is killed.
+GRACE = 5.0
+#: Seconds to wait for a Dask scheduler before giving up (stated in the error message).
+SCHEDULER_TIMEOUT = 10.0
 #: Files in a report folder that are scaffolding, not report content.
 SCAFFOLDING = {RESULT_FILE, WORKER_LOG + ".tmp"}
+POLL = 0.02
+#: Seconds a report may wait for the warm worker to fork it (its imports, on a busy machine).
+WARM_START_LIMIT = 600.0
 
 
-def kill_tree(proc: subprocess.Popen, grace: float = 0.0) -> None:
-    """Stop a worker and everything it started (its kernel lives in another session)."""
-    try:
+class SchedulerUnreachable(RuntimeError):
+    """The Dask scheduler did not answer within :data:`SCHEDULER_TIMEOUT` seconds."""
+
+
+def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to a report process, its process group and every descendant (kernels too)."""
+    procs: list[Any] = []
+    with contextlib.suppress(Exception):
         import psutil
 
-        try:
-            children = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.Error:
-            children = []
-    except ImportError:  # pragma: no cover - psutil comes with jupyter
-        children = []
-    procs = [proc, *children]
-    if grace > 0:
-        for p in procs:
-            with contextlib.suppress(Exception):
-                p.terminate()
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-    for p in procs:
-        with contextlib.suppress(Exception):
-            p.kill()
-    with contextlib.suppress(OSError, AttributeError):
-        os.killpg(proc.pid, 9)  # anything else left in the worker's session
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-
-
-def _tail(path: Path, n: int = 1200) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return text[-n:].strip()
+        procs = psutil.Process(pid).children(recursive=True)
+    for target in (pid, *[p.pid for p in procs]):
+        with contextlib.suppress(OSError):
+            os.kill(target, sig)
+    with contextlib.suppress(OSError):
+        os.killpg(pid, sig)
 
 
 def collect_files(folder: Path) -> dict[str, bytes]:
     """Every file below ``folder`` (relative POSIX name -> bytes), scaffolding excepted."""
     out: dict[str, bytes] = {}
-    for p in sorted(folder.rglob("*")):
+    for p in sorted(Path(folder).rglob("*")):
         if p.is_file():
             rel = p.relative_to(folder).as_posix()
-            if rel in SCAFFOLDING or rel.endswith(".partial.ipynb"):
+            if rel in SCAFFOLDING or rel.endswith(".partial.ipynb") or rel.endswith(".tmp"):
                 continue
             out[rel] = p.read_bytes()
     return out
@@ -92,7 +83,7 @@ def _cancel_check(cancel: Any) -> Callable[[], bool]:
         return lambda: False
     if isinstance(cancel, threading.Event):
         return cancel.is_set
-    if isinstance(cancel, str):  # name of a distributed.Event, polled at most once a second
+    if isinstance(cancel, str):  # name of a distributed.Event, polled at most 5 times a second
         try:
             from distributed import Event
 
@@ -103,7 +94,7 @@ def _cancel_check(cancel: Any) -> Callable[[], bool]:
 
         def check() -> bool:
             if not state["set"] and time.monotonic() >= state["next"]:
-                state["next"] = time.monotonic() + 1.0
+                state["next"] = time.monotonic() + 0.2
                 with contextlib.suppress(Exception):
                     state["set"] = bool(event.is_set())
             return state["set"]
@@ -112,137 +103,161 @@ def _cancel_check(cancel: Any) -> Callable[[], bool]:
     return lambda: False
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _tail(path: Path, n: int = 600) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-n:].strip()
+    except OSError:
+        return ""
+
+
 def run_job_isolated(
     spec: dict[str, Any],
     timeout: float | None = None,
     return_files: bool = False,
     cancel: Any = None,
     notebook_bytes: bytes | None = None,
+    worker: WarmWorker | None = None,
 ) -> dict[str, Any]:
-    """Run one report in a fresh process; return its result (status, error, timings[, files]).
+    """Run one report in a forked child of a warm worker; return its result.
 
-    ``return_files`` runs the report in a scratch folder and returns its files as bytes
-    (Dask); otherwise the report is written to ``spec["out_dir"]``. ``notebook_bytes`` lets a
-    worker without the notebook on disk run it anyway.
+    The result has ``status`` (ok, failed, timeout, interrupted, not-run), ``error``,
+    ``started``, ``finished``, ``duration``, ``execution_time`` (the cells' own seconds) and
+    ``wall_time``; with ``return_files`` also ``files`` (relative name -> bytes: the report
+    ran in the private control folder, as on a Dask worker). ``notebook_bytes`` lets a worker
+    without the notebook on disk run it anyway.
     """
-    spec = dict(spec)
-    scratch: Path | None = None
-    if return_files:
-        scratch = Path(tempfile.mkdtemp(prefix="maexlab-job-"))
-        out_dir = scratch / "report"
-        for key in ("output_notebook", "output_html", "partial_notebook"):
-            spec[key] = str(out_dir / Path(spec[key]).name)
-        spec["out_dir"] = str(out_dir)
-        spec["parameters"] = {**spec["parameters"], "output_dir": str(out_dir)}
+    t0, started = time.perf_counter(), now_iso()
+    control = Path(tempfile.mkdtemp(prefix="maexlab-job-"))
+    try:
+        spec = dict(spec, control_dir=str(control), timeout=timeout)
+        if return_files:
+            spec["staging"] = str(control / "report")
         if notebook_bytes is not None and not Path(spec["notebook"]).is_file():
-            local_nb = scratch / Path(spec["notebook"]).name
+            local_nb = control / Path(spec["notebook"]).name
             local_nb.write_bytes(notebook_bytes)
             spec["notebook"] = str(local_nb)
-            if not Path(spec["cwd"]).is_dir():
-                spec["cwd"] = str(scratch)
-    out_dir = Path(spec["out_dir"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result_path = out_dir / RESULT_FILE
-    log_path = out_dir / WORKER_LOG
-    for stale in (result_path,):
-        if stale.exists():
-            stale.unlink()
-
-    env = dict(os.environ)
-    if spec.get("pythonpath"):
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (spec["pythonpath"], env.get("PYTHONPATH")) if p)
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    env.setdefault("MPLBACKEND", "Agg")
-    is_cancelled = _cancel_check(cancel)
-
-    t0 = time.perf_counter()
-    started = _now()
-    if is_cancelled():
-        result = {
-            "status": "interrupted",
-            "error": "interrupted before it started",
-            "started": started,
-            "finished": started,
-            "duration": 0.0,
-            "execution_time": None,
-            "wall_time": 0.0,
-        }
+        staging = Path(spec["staging"])
+        staging.mkdir(parents=True, exist_ok=True)
+        result = _supervise(spec, timeout, _cancel_check(cancel), worker, control, staging)
+        if result["status"] == "not-run":
+            result.update(started=started, finished=started, duration=0.0)
+        result["wall_time"] = round(time.perf_counter() - t0, 4)
+        (staging / RESULT_FILE).unlink(missing_ok=True)
+        log = staging / WORKER_LOG
+        with contextlib.suppress(OSError):
+            if log.stat().st_size == 0:
+                log.unlink()
         if return_files:
-            assert scratch is not None
-            result["files"] = {}
-            shutil.rmtree(scratch, ignore_errors=True)
+            result["files"] = collect_files(staging)
         return result
-    status: str | None = None
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own worker with our own interpreter
-            [sys.executable, str(WORKER), str(result_path)],
-            stdin=subprocess.PIPE,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-        with contextlib.suppress(BrokenPipeError):
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps(spec).encode("utf-8"))
-            proc.stdin.close()
-        deadline = None if not timeout else time.monotonic() + float(timeout)
-        try:
-            while True:
-                if proc.poll() is not None:
-                    break
-                if deadline is not None and time.monotonic() > deadline:
-                    kill_tree(proc)
-                    status = "timeout"
-                    break
-                if is_cancelled():
-                    kill_tree(proc, grace=2.0)
-                    status = "interrupted"
-                    break
-                time.sleep(0.05)
-        except BaseException:
-            kill_tree(proc)
-            raise
+    finally:
+        shutil.rmtree(control, ignore_errors=True)  # pid/exit files, kernel connection file and sockets
 
-    if status is None and result_path.exists():
-        result = json.loads(result_path.read_text(encoding="utf-8"))
-    else:
-        if status is None:
-            status = "failed"
-            error = f"worker process exited with code {proc.returncode}: {_tail(log_path)}"
-        elif status == "timeout":
-            error = f"timed out after {timeout:g} s; process killed"
-        else:
-            error = "interrupted"
-        from maexlab.runner.worker import salvage_partial
 
-        execution_time, _ = salvage_partial(spec)
-        result = {
+def _supervise(
+    spec: dict[str, Any],
+    timeout: float | None,
+    is_cancelled: Callable[[], bool],
+    worker: WarmWorker | None,
+    control: Path,
+    staging: Path,
+) -> dict[str, Any]:
+    t0, started = time.perf_counter(), now_iso()
+
+    def outcome(status: str, error: str) -> dict[str, Any]:
+        return {
             "status": status,
             "error": error,
             "started": started,
-            "finished": _now(),
+            "finished": now_iso(),
             "duration": round(time.perf_counter() - t0, 4),
-            "execution_time": execution_time,
+            "execution_time": None,
         }
-    result["wall_time"] = round(time.perf_counter() - t0, 4)
-    if result_path.exists():
-        result_path.unlink()
-    if return_files:
-        assert scratch is not None
-        result["files"] = collect_files(out_dir)
-        shutil.rmtree(scratch, ignore_errors=True)
-    return result
 
-
-def _now() -> str:
-    from maexlab.runner.worker import now_iso
-
-    return now_iso()
+    if is_cancelled():
+        return outcome("not-run", "interrupted before it started")
+    warm = worker or shared_worker()
+    try:
+        warm.submit(spec)
+    except WorkerGone as exc:
+        return outcome("failed", str(exc))
+    pid: int | None = None
+    hard_deadline: float | None = None  # counted from the child's start: the warm worker may still be importing
+    start_deadline = time.monotonic() + WARM_START_LIMIT
+    term_deadline: float | None = None
+    status: str | None = None
+    exit_info: dict[str, Any] | None = None
+    try:
+        while True:
+            if pid is None:
+                text = _read_json(control / PID_FILE) if (control / PID_FILE).exists() else None
+                if isinstance(text, int):
+                    pid = text
+                    if timeout:
+                        hard_deadline = time.monotonic() + float(timeout) + GRACE
+                elif time.monotonic() > start_deadline and term_deadline is None:
+                    status = "failed"
+                    break
+            exit_info = _read_json(control / EXIT_FILE)
+            if exit_info is not None:
+                break
+            if not warm.alive():
+                status = "failed"
+                break
+            now = time.monotonic()
+            if hard_deadline is not None and now > hard_deadline:
+                status = "timeout"
+                break
+            if term_deadline is None and is_cancelled():
+                if pid is not None:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGTERM)  # the running cell raises; the child writes its files
+                term_deadline = now + GRACE
+            if term_deadline is not None and now > term_deadline:
+                status = "interrupted"
+                break
+            time.sleep(POLL)
+    except BaseException:
+        if pid is not None:
+            kill_tree(pid)
+        raise
+    if pid is not None and exit_info is None:
+        kill_tree(pid)
+        deadline = time.monotonic() + 5
+        while _read_json(control / EXIT_FILE) is None and warm.alive() and time.monotonic() < deadline:
+            time.sleep(POLL)
+    result = _read_json(staging / RESULT_FILE)
+    if result is not None:
+        return result
+    if status is None or (status == "failed" and exit_info is None):
+        code = exit_info.get("code") if exit_info else None
+        if code is None:
+            why = "was lost with the warm worker"
+        elif code < 0:
+            why = f"was killed by signal {signal.Signals(-code).name}"
+        else:
+            why = f"exited with code {code}"
+        error = f"report process {why}: {_tail(staging / WORKER_LOG) or warm.log_tail() or 'no output'}"
+        status = "failed"
+    elif status == "timeout":
+        error = f"timed out after {float(timeout or 0):g} s; process killed"
+    else:
+        error = "interrupted; process killed"
+    execution_time, problem = salvage_partial(spec, reason=error)
+    res = outcome(status, error if not problem or problem.startswith("no output") else f"{error}; {problem}")
+    res["execution_time"] = execution_time
+    return res
 
 
 class LocalExecutor:
-    """Up to ``workers`` reports at a time, each in its own process on this machine."""
+    """Up to ``workers`` reports at a time, forked from one warm worker on this machine."""
 
     name = "local"
     returns_files = False
@@ -251,8 +266,20 @@ class LocalExecutor:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self._cancel = threading.Event()
         self._pool: ThreadPoolExecutor | None = None
+        self._warm = WarmWorker(threads=max(1, (os.cpu_count() or 1) // self.workers))
+        self._futures: dict[Future, Any] = {}
+
+    def start(self) -> LocalExecutor:
+        """Start the warm worker (its imports overlap with the runner's own preparation)."""
+        self._warm.start()
+        return self
+
+    def preload(self, sources: list[str]) -> None:
+        """Load and validate the run's datasets once in the warm worker (reports inherit them)."""
+        self._warm.preload(sources)
 
     def __enter__(self) -> LocalExecutor:
+        self.start()
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="maexlab-job")
         return self
 
@@ -262,29 +289,32 @@ class LocalExecutor:
     def describe(self) -> dict[str, Any]:
         return {"executor": self.name, "workers": self.workers}
 
-    def run(self, items: Iterable[tuple[Any, dict[str, Any]]], timeout: float | None) -> Iterator[tuple[Any, dict[str, Any]]]:
-        """Yield (item, result) as reports finish; ``items`` are (tag, spec) pairs."""
+    def submit(self, items: Iterable[tuple[Any, dict[str, Any]]], timeout: float | None) -> None:
         assert self._pool is not None, "use the executor as a context manager"
-        futures: dict[Future, Any] = {
-            self._pool.submit(run_job_isolated, spec, timeout, False, self._cancel): tag for tag, spec in items
-        }
-        pending = set(futures)
-        while pending:
+        for tag, spec in items:
+            fut = self._pool.submit(run_job_isolated, spec, timeout, False, self._cancel, None, self._warm)
+            self._futures[fut] = tag
+
+    def results(self) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """Yield (tag, result) as reports finish; call again after :meth:`cancel` to drain."""
+        while self._futures:
             # a short timeout keeps the main thread responsive to Ctrl-C
-            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            done, _ = wait(list(self._futures), timeout=0.25, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield futures[fut], _result_of(fut)
+                tag = self._futures.pop(fut)
+                yield tag, _result_of(fut)
 
     def cancel(self) -> None:
-        """Kill every running report (the supervising threads see the event) and drop the queue."""
+        """Stop every running report (SIGTERM, then SIGKILL) and let queued ones return at once."""
         self._cancel.set()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
+        if self._futures:
+            self._cancel.set()  # supervisors still running stop their reports
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._warm.close()
 
 
 def _result_of(fut: Any) -> dict[str, Any]:
@@ -298,8 +328,8 @@ class DaskExecutor:
     """The same job function as Dask tasks; outputs come back as bytes and are written here.
 
     With ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``) the runner connects to an
-    existing cluster; otherwise it starts a ``LocalCluster`` with ``workers`` single-threaded
-    worker processes and closes it afterwards.
+    existing cluster, waiting at most :data:`SCHEDULER_TIMEOUT` seconds; otherwise it starts a
+    ``LocalCluster`` with ``workers`` single-threaded worker processes and closes it afterwards.
     """
 
     name = "dask"
@@ -310,14 +340,27 @@ class DaskExecutor:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self.client: Any = None
         self.cluster: Any = None
-        self._futures: list[Any] = []
+        self._futures: dict[str, Any] = {}
+        self._tags: dict[str, Any] = {}
         self._event_name = f"maexlab-cancel-{os.getpid()}-{time.time_ns()}"
+
+    def start(self) -> DaskExecutor:
+        return self
+
+    def preload(self, sources: list[str]) -> None:
+        """Nothing to do: each Dask worker's warm worker serves reports of many runs."""
 
     def __enter__(self) -> DaskExecutor:
         from distributed import Client, LocalCluster
 
         if self.scheduler:
-            self.client = Client(self.scheduler)
+            try:
+                self.client = Client(self.scheduler, timeout=SCHEDULER_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise SchedulerUnreachable(
+                    f"cannot reach the Dask scheduler {self.scheduler} within {SCHEDULER_TIMEOUT:g} s "
+                    f"({type(exc).__name__}: {exc})"
+                ) from None
         else:
             self.cluster = LocalCluster(
                 n_workers=self.workers,
@@ -342,41 +385,42 @@ class DaskExecutor:
             info["workers"] = self.workers
         return info
 
-    def run(self, items: Iterable[tuple[Any, dict[str, Any]]], timeout: float | None) -> Iterator[tuple[Any, dict[str, Any]]]:
-        from distributed import as_completed
-
-        tags: dict[str, Any] = {}
-        futures = []
+    def submit(self, items: Iterable[tuple[Any, dict[str, Any]]], timeout: float | None) -> None:
         for tag, spec in items:
             nb_bytes = Path(spec["notebook"]).read_bytes()
             key = f"maexlab-{spec['key']}-{time.time_ns()}"
             fut = self.client.submit(
                 run_job_isolated, spec, timeout, True, self._event_name, nb_bytes, key=key, pure=False, retries=0
             )
-            tags[fut.key] = tag
-            futures.append(fut)
-        self._futures = futures
-        for fut in as_completed(futures):
-            yield tags[fut.key], _result_of(fut)
+            self._futures[fut.key] = fut
+            self._tags[fut.key] = tag
+
+    def results(self) -> Iterator[tuple[Any, dict[str, Any]]]:
+        from distributed import as_completed
+
+        while self._futures:
+            for fut in as_completed(list(self._futures.values())):
+                self._futures.pop(fut.key, None)
+                if fut.cancelled():
+                    res = {"status": "not-run", "error": "cancelled", "duration": None, "execution_time": None}
+                else:
+                    res = _result_of(fut)
+                yield self._tags.pop(fut.key), res
 
     def cancel(self) -> None:
+        """Tell running tasks to stop their reports (they return their partial files) and
+        tasks not yet started to return at once."""
         if self.client is None:
             return
-        try:
+        with contextlib.suppress(Exception):
             from distributed import Event
-            from distributed import wait as dask_wait
 
             Event(self._event_name, client=self.client).set()
-            # running tasks poll the event, kill their reports and return; tasks that start
-            # after this return at once without starting a report
-            with contextlib.suppress(Exception):
-                dask_wait(self._futures, timeout=8)
-            self.client.cancel(self._futures)
-        except Exception:  # noqa: BLE001,S110 - the cluster may already be gone
-            pass
 
     def close(self) -> None:
         if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(self._futures.values()))
             with contextlib.suppress(Exception):
                 self.client.close()
             self.client = None

@@ -160,25 +160,30 @@ def build_jobs(
     return jobs
 
 
-def job_spec(job: Job, out_dir: Path, *, kernel_name: str = "maexlab", cwd: Path | None = None) -> dict[str, Any]:
-    """The JSON-able instruction for :mod:`maexlab.runner.worker`.
+def job_spec(
+    job: Job,
+    staging: Path,
+    *,
+    kernel_name: str = "maexlab",
+    engine: str = "inprocess",
+    environ: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The JSON-able instruction for :func:`maexlab.runner.worker.run_report`.
 
-    The kernel's working directory is the notebook's own folder (as in Jupyter); the report's
-    folder reaches the notebook as the absolute ``output_dir`` parameter.
+    The report runs in its staging folder (its working directory), and the notebook gets
+    ``output_dir = "."``: no absolute or temporary path enters the executed notebook, and the
+    folder can be renamed into place when the report has finished.
     """
-    out_dir = Path(out_dir)
-    files = job.files()
     return {
         "key": job.key,
         "notebook": str(job.notebook.resolve()),
-        "out_dir": str(out_dir),
-        "output_notebook": str(out_dir / files["notebook"]),
-        "output_html": str(out_dir / files["html"]),
-        "partial_notebook": str(out_dir / f".{job.stem}.partial.ipynb"),
-        "parameters": {**job.exec_params, "output_dir": str(out_dir)},
+        "stem": job.stem,
+        "staging": str(staging),
+        "parameters": {**job.exec_params, "output_dir": "."},
+        "engine": engine,
         "kernel_name": kernel_name,
-        "cwd": str(cwd or job.notebook.resolve().parent),
         "pythonpath": str(repo_root()),
+        "environ": dict(environ or {}),
     }
 
 
@@ -194,9 +199,9 @@ def read_done(run_dir: Path, job: Job) -> dict[str, Any] | None:
     return marker
 
 
-def write_done(run_dir: Path, job: Job, record: dict[str, Any]) -> None:
-    """Write the done-marker: the last file of a successful report."""
-    atomic_write_text(job.out_dir(run_dir) / DONE_MARKER, json.dumps({**record, "job_hash": job.job_hash}, indent=2))
+def write_done(folder: Path, job: Job, record: dict[str, Any]) -> None:
+    """Write the done-marker into a report's (staging) folder: the last file of a successful report."""
+    atomic_write_text(Path(folder) / DONE_MARKER, json.dumps({**record, "job_hash": job.job_hash}, indent=2))
 
 
 def clear_done(run_dir: Path, job: Job) -> None:

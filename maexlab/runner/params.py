@@ -27,6 +27,7 @@ import difflib
 import fnmatch
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,6 +261,7 @@ class Combination:
 
     params: dict[str, Any]
     origin: dict[str, str] = field(default_factory=dict)
+    reported: frozenset[str] = frozenset()  # keys whose problem is already reported
 
 
 @dataclass
@@ -275,12 +277,48 @@ class ParameterSet:
         return [(nb, dict(c.params)) for nb in self.notebooks for c in self.combinations]
 
 
+#: Other names people use for a place, folded (see :func:`_fold`) -> the official name.
+ALIASES = {
+    "friesland": "Fryslân",
+    "frisia": "Fryslân",
+    "north holland": "Noord-Holland",
+    "south holland": "Zuid-Holland",
+    "north brabant": "Noord-Brabant",
+    "zealand": "Zeeland",
+    "brabant": "Noord-Brabant",
+}
+
+
+def _fold(text: str) -> str:
+    """Case, accents, dashes and spaces folded away: ``"Fryslân"`` -> ``"fryslan"``."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\s_\-']+", " ", plain).strip()
+
+
 def _did_you_mean(value: str, choices: list[str]) -> str:
-    folded = {c.casefold(): c for c in choices}
-    if value.casefold() in folded:
-        return f" (did you mean {folded[value.casefold()]!r}?)"
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """A suggestion by similarity of the whole (folded) name, or by a known alias."""
+    folded = {_fold(c): c for c in choices}
+    key = _fold(value)
+    if key in folded:
+        return f" (did you mean {folded[key]!r}?)"
+    if key in ALIASES and ALIASES[key] in choices:
+        return f" (did you mean {ALIASES[key]!r}?)"
+    scored = sorted(((difflib.SequenceMatcher(None, key, f).ratio(), c) for f, c in folded.items()), reverse=True)
+    if scored and scored[0][0] >= 0.6 and (len(scored) == 1 or scored[0][0] - scored[1][0] >= 0.05):
+        return f" (did you mean {scored[0][1]!r}?)"
+    return ""
+
+
+def _nfc(value: Any) -> Any:
+    """Text in composed Unicode (NFC), so a decomposed "Fryslân" equals the composed one."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [_nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nfc(v) for k, v in value.items()}
+    return value
 
 
 def _resolve_notebooks(entries: Any, where: str, notebooks_dir: Path, errors: list[str]) -> list[Path]:
@@ -319,24 +357,27 @@ def _check_params_dict(value: Any, where: str, errors: list[str]) -> dict[str, A
     bad = [k for k in value if not isinstance(k, str) or not k.isidentifier()]
     for k in bad:
         errors.append(f"{where}.{k}: parameter names must be Python identifiers")
-    return {k: v for k, v in value.items() if k not in bad}
+    return {k: _nfc(v) for k, v in value.items() if k not in bad}
 
 
-def _normalise_places(params: dict[str, Any], where: str, errors: list[str]) -> dict[str, Any]:
+def _normalise_places(params: dict[str, Any], where: str, errors: list[str], reported: set[str] | None = None) -> dict[str, Any]:
     out = dict(params)
     if "municipality" in out and out["municipality"] != ALL_MUNICIPALITIES:
         try:
             out["municipality"] = normalise_municipality(out["municipality"])
         except ValueError as exc:
             errors.append(f"{where}.municipality: {exc}")
+            if reported is not None:
+                reported.add("municipality")
     return out
 
 
 def _expand(
     doc: dict[str, Any], where: str, errors: list[str], lookup: Callable[[str], dict[str, str | None]]
 ) -> list[Combination]:
+    default_reported: set[str] = set()
     defaults = _normalise_places(
-        _check_params_dict(doc.get("defaults"), f"{where}: defaults", errors), f"{where}: defaults", errors
+        _check_params_dict(doc.get("defaults"), f"{where}: defaults", errors), f"{where}: defaults", errors, default_reported
     )
     def_origin = {k: f"defaults.{k}" for k in defaults}
     combos: list[Combination] = []
@@ -348,11 +389,17 @@ def _expand(
             runs = []
         for i, run in enumerate(runs):
             label = f"runs[{i}]"
-            params = _normalise_places(_check_params_dict(run, f"{where}: {label}", errors), f"{where}: {label}", errors)
+            reported = set(default_reported)
+            raw = _check_params_dict(run, f"{where}: {label}", errors)
+            reported -= set(raw)
+            params = _normalise_places(raw, f"{where}: {label}", errors, reported)
             for key in ("province", "municipality"):
                 if params.get(key) in (ALL_PROVINCES, ALL_MUNICIPALITIES):
                     errors.append(f"{where}: {label}.{key}: {params[key]!r} is only allowed in grid")
-            combos.append(Combination({**defaults, **params}, {**def_origin, **{k: f"{label}.{k}" for k in params}}))
+                    reported.add(key)
+            combos.append(
+                Combination({**defaults, **params}, {**def_origin, **{k: f"{label}.{k}" for k in params}}, frozenset(reported))
+            )
 
     grid = doc.get("grid")
     if grid is not None:
@@ -370,6 +417,7 @@ def _expand(
                 values = [ALL_MUNICIPALITIES]  # resolved per grid point (it depends on data_source)
             elif not isinstance(values, list):
                 values = [values]
+            values = _nfc(values)
             if not values:
                 errors.append(f"{where}: grid.{key}: empty list (the grid would have no jobs)")
                 continue
@@ -389,6 +437,7 @@ def _expand(
         for point in itertools.product(*(axes[k] for k in keys)):
             params = {**defaults, **dict(zip(keys, point, strict=True))}
             origin = {**def_origin, **{k: f"grid.{k}" for k in keys}}
+            grid_reported = frozenset(default_reported - set(keys))
             if params.get("municipality") == ALL_MUNICIPALITIES:
                 source = params.get("data_source", "embedded")
                 try:
@@ -402,12 +451,12 @@ def _expand(
                 province = params.get("province")
                 for code, code_province in codes.items():
                     if province is None or code_province is None or code_province == province:
-                        combos.append(Combination({**params, "municipality": code}, origin))
+                        combos.append(Combination({**params, "municipality": code}, origin, grid_reported))
             else:
-                combos.append(Combination(params, origin))
+                combos.append(Combination(params, origin, grid_reported))
 
     if runs is None and grid is None:
-        combos.append(Combination(dict(defaults), def_origin))
+        combos.append(Combination(dict(defaults), def_origin, frozenset(default_reported)))
 
     unique: dict[str, Combination] = {}
     from maexlab.runner.slug import canonical_json
@@ -445,7 +494,7 @@ def _validate(
                 errors.append(f"{where}: {c.origin.get(key, key)}: {key!r} is set by the runner (the report's folder)")
         # places and periods, independent of the notebook
         prov = c.params.get("province")
-        if "province" in c.params and prov is not None:
+        if "province" in c.params and prov is not None and "province" not in c.reported:
             if not isinstance(prov, str):
                 errors.append(f"{where}: {c.origin['province']}: expected a province name, got {prov!r}")
             elif prov not in PROVINCES:
@@ -460,9 +509,9 @@ def _validate(
                 p = base_dir / p
             if not p.exists():
                 errors.append(f"{where}: {c.origin.get('data_source', 'data_source')}: data source {source!r} does not exist")
-                continue
+                source = None  # the other checks go on; only the data lookup is impossible
         code = c.params.get("municipality")
-        if isinstance(code, str) and code != ALL_MUNICIPALITIES and isinstance(source, str):
+        if isinstance(code, str) and code != ALL_MUNICIPALITIES and isinstance(source, str) and "municipality" not in c.reported:
             if source not in data_cache:
                 try:
                     data_cache[source] = lookup(source)
@@ -486,7 +535,7 @@ def _validate(
             nb_specs = specs[nb]
             for key, value in c.params.items():
                 origin = c.origin.get(key, key)
-                if key in RUNNER_PARAMETERS:
+                if key in RUNNER_PARAMETERS or key in c.reported:
                     continue
                 spec = nb_specs.get(key)
                 if spec is None:

@@ -1,53 +1,68 @@
-"""Execute one report in this process: papermill, then the HTML export.
+"""One report, executed in the process this is called in (a forked child of the warm worker).
 
-The runner starts this file *by path* in a fresh process per report
-(``python .../worker.py RESULT.json`` with the job spec as JSON on stdin), so it imports
-nothing from ``maexlab`` before the notebook has run (only the HTML export, from
-:mod:`maexlab.runner.render`, does) and it
-can be killed as a whole on timeout. It also exits when its parent (the supervising runner)
-disappears, and the kernel it starts does the same, so no orphans survive a killed run.
+:func:`run_report` runs the notebook of a job spec with the chosen engine (in-process IPython
+shell, or a Jupyter kernel), saves the partly executed notebook after every cell, and when it
+stops writes ``<stem>.ipynb``, ``<stem>.html`` (with an "incomplete" banner when it stopped
+early), ``.timings.json`` and ``.result.json`` into the report's staging folder (its working
+directory). It never raises: the result says what happened.
 
-Spec keys: ``notebook`` (input path), ``out_dir``, ``output_notebook`` and ``output_html``
-(final paths inside ``out_dir``), ``partial_notebook`` (where papermill writes while running),
-``parameters``, ``kernel_name``, ``cwd``.
+Spec keys: ``key``, ``notebook`` (path), ``stem``, ``staging`` (the report's folder while it
+runs), ``parameters`` (``output_dir`` is ``"."``: the staging folder), ``engine``
+(``"inprocess"`` or ``"kernel"``), ``kernel_name``, ``control_dir`` (private scratch: kernel
+connection file and sockets), ``timeout`` (seconds or None), ``pythonpath``, ``environ``.
+
+Also the small I/O helpers every runner module uses (:func:`atomic_write_bytes`,
+:func:`now_iso`) and :func:`export_html`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
+import signal
 import threading
 import time
-import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-if __name__ == "__main__" and sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]  # started by path: do not let sibling modules shadow installed ones
+__all__ = [
+    "RESULT_FILE",
+    "TIMINGS_FILE",
+    "ReportInterrupted",
+    "ReportTimeout",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "export_html",
+    "now_iso",
+    "run_report",
+    "salvage_partial",
+]
+
+RESULT_FILE = ".result.json"
+TIMINGS_FILE = ".timings.json"
+WORKER_LOG = ".worker.log"
 
 
-#: Imports that papermill/nbformat would pull in but a report process never uses; blocking
-#: them saves seconds per report: jsonschema builds a full RFC 3987 grammar on import when
-#: ``rfc3987_syntax`` is installed (only for "iri" formats, which notebook schemas do not use),
-#: and papermill imports ``pyarrow`` only for its HDFS handler. Both imports are optional in
-#: those libraries (they catch ImportError). The kernel is a separate process and unaffected.
-UNUSED_IMPORTS = ("rfc3987_syntax", "pyarrow")
+class ReportTimeout(BaseException):
+    """Raised inside the running cell when the report's time is up (not an ``Exception``, so
+    a notebook's ``except Exception`` cannot swallow it)."""
 
 
-def block_unused_imports() -> None:
-    for name in UNUSED_IMPORTS:
-        if name not in sys.modules:
-            sys.modules[name] = None  # type: ignore[assignment]
+class ReportInterrupted(BaseException):
+    """Raised inside the running cell when the runner stops the report (SIGTERM)."""
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``."""
+def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``.
+
+    ``durable=False`` skips the fsync (for scratch such as the partial notebook saved after
+    every cell, which a crash of the whole machine may lose without harm).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -55,7 +70,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -73,96 +89,189 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, incomplete:
     render_export_html(notebook_path, html_path, incomplete=incomplete)
 
 
-def cell_seconds(nb: Any) -> float:
-    """Sum of the cells' execution times recorded by papermill (the notebook's own work)."""
-    total = 0.0
-    for cell in nb.get("cells", []):
-        d = cell.get("metadata", {}).get("papermill", {}).get("duration")
-        if isinstance(d, (int, float)):
-            total += float(d)
-    return round(total, 4)
+def _render_export() -> Any:
+    """The report export as :mod:`maexlab.runner.render` provides it (imported late: render imports this module)."""
+    from maexlab.runner.render import export_html as render_export
+
+    return render_export
 
 
-def salvage_partial(spec: dict[str, Any]) -> tuple[float | None, str | None]:
-    """Move the partly executed notebook to its final name and export it; return (cell seconds, problem)."""
+def cell_seconds(timings: list[dict[str, Any]]) -> float:
+    return round(sum(float(t.get("seconds") or 0) for t in timings), 4)
+
+
+def _paths(spec: dict[str, Any]) -> dict[str, Path]:
+    staging = Path(spec["staging"])
+    stem = spec["stem"]
+    return {
+        "notebook": staging / f"{stem}.ipynb",
+        "html": staging / f"{stem}.html",
+        "partial": staging / f".{stem}.partial.ipynb",
+        "timings": staging / TIMINGS_FILE,
+        "result": staging / RESULT_FILE,
+    }
+
+
+def salvage_partial(spec: dict[str, Any], reason: str) -> tuple[float | None, str | None]:
+    """After a report process was killed: keep its partly executed notebook and export it.
+
+    Returns (cell seconds, problem). Used by the supervisor, which outlives the report.
+    """
     import nbformat
 
-    partial = Path(spec["partial_notebook"])
-    final = Path(spec["output_notebook"])
-    if not partial.exists():
+    paths = _paths(spec)
+    if not paths["partial"].exists():
         return None, "no output notebook was written"
     try:
-        nb = nbformat.read(str(partial), as_version=4)
+        nb = nbformat.read(str(paths["partial"]), as_version=4)
     except Exception as exc:  # noqa: BLE001 - a notebook cut off mid-write
-        os.replace(partial, final.with_name(final.stem + ".unreadable.ipynb"))
+        os.replace(paths["partial"], paths["notebook"].with_name(paths["notebook"].stem + ".unreadable.ipynb"))
         return None, f"output notebook unreadable: {exc}"
-    os.replace(partial, final)
-    try:
-        export_html(final, spec["output_html"])
-    except Exception as exc:  # noqa: BLE001
-        return cell_seconds(nb), f"HTML export failed: {type(exc).__name__}: {exc}"
-    return cell_seconds(nb), None
+    from maexlab.runner.record import finish, notebook_bytes
 
-
-def execute(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run papermill and export the result; never raises, the result says what happened."""
-    started, t0 = now_iso(), time.perf_counter()
-    out_dir = Path(spec["out_dir"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    status, error = "ok", None
-    try:
-        import papermill
-        from papermill.exceptions import PapermillExecutionError
-
+    running = [i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("papermill", {}).get("status") == "running"]
+    finish(nb, stopped_at=running[0] if running else len(nb.cells))
+    atomic_write_bytes(paths["notebook"], notebook_bytes(nb))
+    paths["partial"].unlink()
+    timings = []
+    if paths["timings"].exists():
         try:
-            papermill.execute_notebook(
-                spec["notebook"],
-                spec["partial_notebook"],
-                parameters=spec["parameters"],
+            timings = json.loads(paths["timings"].read_text(encoding="utf-8")).get("cells", [])
+        except ValueError:
+            timings = []
+    try:
+        _render_export()(paths["notebook"], paths["html"], incomplete=reason)
+    except Exception as exc:  # noqa: BLE001
+        return cell_seconds(timings), f"HTML export failed: {type(exc).__name__}: {exc}"
+    return cell_seconds(timings), None
+
+
+def _cell_label(nb: Any, index: int) -> str:
+    count = nb.cells[index].get("execution_count")
+    return f"cell {count}" if count else f"cell {index + 1}"
+
+
+def _raise(exc_type: type[BaseException]) -> Any:
+    def handler(signum: int, frame: Any) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        raise exc_type()
+
+    return handler
+
+
+def run_report(spec: dict[str, Any]) -> dict[str, Any]:
+    """Execute the report of ``spec`` in this process; write its files and return its result."""
+    import nbformat
+
+    from maexlab.runner.record import finish, notebook_bytes, prepare
+
+    started, t0 = now_iso(), time.perf_counter()
+    paths = _paths(spec)
+    staging = Path(spec["staging"])
+    staging.mkdir(parents=True, exist_ok=True)
+    os.chdir(staging)  # output_dir "." is the staging folder; no absolute path enters the notebook
+    os.environ.update(spec.get("environ") or {})
+    timeout = spec.get("timeout")
+    signal.signal(signal.SIGTERM, _raise(ReportInterrupted))
+    signal.signal(signal.SIGALRM, _raise(ReportTimeout))
+    if timeout:
+        signal.setitimer(signal.ITIMER_REAL, float(timeout))
+
+    status, error, incomplete = "ok", None, None
+    nb = None
+    timings: list[dict[str, Any]] = []
+    outcome = None
+    try:
+        source = nbformat.read(spec["notebook"], as_version=4)
+        nb = prepare(source, spec["parameters"], input_name=Path(spec["notebook"]).name, output_name=paths["notebook"].name)
+
+        def save_partial(current: Any) -> None:
+            # plain JSON (nbformat reads it back), without nbformat's copying and line splitting
+            atomic_write_bytes(paths["partial"], json.dumps(current, ensure_ascii=False).encode("utf-8"), durable=False)
+
+        save_partial(nb)
+        if spec.get("engine") == "kernel":
+            from maexlab.runner.kernel_engine import execute_with_kernel
+
+            outcome = execute_with_kernel(
+                nb,
                 kernel_name=spec.get("kernel_name") or "maexlab",
-                cwd=spec.get("cwd"),
-                progress_bar=False,
-                log_output=False,
+                cwd=str(staging),
+                control_dir=spec["control_dir"],
+                pythonpath=spec.get("pythonpath"),
+                after_cell=save_partial,
+                stop_exceptions=(ReportTimeout, ReportInterrupted),
             )
-        except PapermillExecutionError as exc:
-            status = "failed"
-            error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-    except Exception as exc:  # noqa: BLE001 - kernel death, missing kernel, unreadable notebook
-        status = "failed"
-        error = f"{type(exc).__name__}: {exc}"
-        sys.stderr.write(traceback.format_exc())
-    execution_time, problem = salvage_partial(spec)
-    if problem and status == "ok":
-        status, error = "failed", problem
-    return {
+        else:
+            from maexlab.runner.inprocess import execute_notebook
+            from maexlab.runner.preload import install
+
+            install()  # datasets the warm worker loaded: a copy each, filtered here
+
+            outcome = execute_notebook(nb, after_cell=save_partial, stop_exceptions=(ReportTimeout, ReportInterrupted))
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        timings = outcome.timings
+        if outcome.stopped_at is not None:
+            label = _cell_label(nb, outcome.stopped_at)
+            if isinstance(outcome.exception, ReportTimeout):
+                status, error = "timeout", f"timed out after {float(timeout or 0):g} s at {label}"
+            elif isinstance(outcome.exception, ReportInterrupted):
+                status, error = "interrupted", f"interrupted at {label}"
+            else:
+                status, error = "failed", f"{label}: {outcome.ename}: {outcome.evalue}"
+            if status == "timeout":
+                incomplete = f"stopped at {label}: Timeout: the report ran longer than {float(timeout or 0):g} s"
+            elif status == "interrupted":
+                incomplete = f"stopped at {label}: Interrupted: the run was stopped (Ctrl-C or SIGTERM)"
+            else:
+                incomplete = f"stopped at {label}: {outcome.ename}: {outcome.evalue}"
+    except (ReportTimeout, ReportInterrupted) as exc:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        status = "timeout" if isinstance(exc, ReportTimeout) else "interrupted"
+        error = f"timed out after {float(timeout or 0):g} s" if status == "timeout" else "interrupted"
+        incomplete = f"stopped: {error}"
+    except Exception as exc:  # noqa: BLE001 - unreadable notebook, kernel that never started, ...
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        incomplete = f"not run: {error}"
+        import traceback
+
+        traceback.print_exc()
+    # from here on a SIGTERM must not cut the files short; the supervisor kills after a grace period
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if nb is not None:
+        try:
+            finish(nb, stopped_at=None if status == "ok" else (outcome.stopped_at if outcome else 0))
+            atomic_write_bytes(paths["notebook"], notebook_bytes(nb))
+            paths["partial"].unlink(missing_ok=True)
+            _render_export()(paths["notebook"], paths["html"], incomplete=incomplete)
+        except Exception as exc:  # noqa: BLE001
+            if status == "ok":
+                status = "failed"
+            error = error or f"writing the report failed: {type(exc).__name__}: {exc}"
+    seconds = cell_seconds(timings)
+    atomic_write_text(paths["timings"], json.dumps({"cells": timings, "total": seconds}, indent=1) + "\n")
+    result = {
         "status": status,
         "error": error,
         "started": started,
         "finished": now_iso(),
         "duration": round(time.perf_counter() - t0, 4),
-        "execution_time": execution_time,
+        "execution_time": seconds,
     }
+    atomic_write_text(paths["result"], json.dumps(result))
+    return result
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Exit when the supervising process is gone (the kernel's own poller then follows)."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent_pid:
-            os._exit(3)
+def warm_up() -> None:
+    """Build the HTML exporter and compile its templates once (in the warm worker)."""
+    import tempfile
 
+    import nbformat
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        sys.stderr.write("usage: worker.py RESULT.json < SPEC.json\n")
-        return 2
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    block_unused_imports()
-    spec = json.load(sys.stdin)
-    result = execute(spec)
-    atomic_write_text(argv[1], json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    with tempfile.TemporaryDirectory(prefix="maexlab-warm-") as tmp:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# warm"), nbformat.v4.new_code_cell("1")])
+        nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x\n")]
+        path = Path(tmp) / "warm.ipynb"
+        nbformat.write(nb, str(path))
+        _render_export()(path, Path(tmp) / "warm.html")

@@ -1,0 +1,303 @@
+"""The warm worker: imports the analysis stack once, then forks one child per report.
+
+A report process used to pay a fresh interpreter, papermill, a kernel start and the imports
+of pandas, statsmodels, lifelines and seaborn: about 3 s before its first cell. The warm worker
+(:class:`WarmWorker`, a separate process started once per run, or once per Dask worker)
+imports all of that, builds the HTML exporter, and then waits for job specs. Each spec is run
+in a child made with ``os.fork()``: the child starts with everything imported and nothing
+executed, runs exactly one report (:func:`maexlab.runner.worker.run_report`) in its own
+session and exits. Reports therefore share no state (each is a copy of the untouched warm
+process, and its changes die with it), and a crash, hang or timeout is contained to the child,
+which the supervisor can kill by process id.
+
+Protocol (one JSON object per line on the worker's stdin): ``{"preload": [data sources]}``
+(see :mod:`~maexlab.runner.preload`) or ``{"spec": {...}}``. For a spec the worker
+writes the child's pid to ``<control_dir>/pid`` and, when the child has ended, its exit
+status to ``<control_dir>/exit``. When its stdin closes (the runner ended, even by SIGKILL)
+the worker kills its children, removes their control folders and exits; a child also dies
+with the worker (``PR_SET_PDEATHSIG``).
+
+Python's hash seed is fixed (``PYTHONHASHSEED=0``) so the order of sets of text is the same
+in every run: part of making identical inputs give identical reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PRELOAD", "WarmWorker", "WorkerGone", "shared_worker"]
+
+#: Modules imported once in the warm worker (a missing optional one is skipped); every
+#: ``maexlab`` package is imported too, found at start, for the notebooks that use them.
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "statsmodels.api",
+    "lifelines",
+    "matplotlib.pyplot",
+    "seaborn",
+    "maexlab",
+    "nbformat",
+    "nbconvert",
+    "papermill.translators",
+)
+PID_FILE, EXIT_FILE = "pid", "exit"
+
+
+class WorkerGone(RuntimeError):
+    """The warm worker process is not running (it failed to start or was killed)."""
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent (the warm worker) dies."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _child(spec: dict[str, Any]) -> None:
+    """In the forked child: run one report and exit, whatever happens."""
+    code = 70
+    try:
+        os.setsid()  # own process group: the supervisor kills the report and what it started
+        _die_with_parent()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        staging = Path(spec["staging"])
+        staging.mkdir(parents=True, exist_ok=True)
+        log = os.open(staging / ".worker.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
+        from maexlab.runner.worker import run_report
+
+        run_report(spec)
+        code = 0
+    except BaseException:  # noqa: BLE001 - never return into the warm worker's loop
+        with contextlib.suppress(Exception):
+            import traceback
+
+            traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _preload() -> list[str]:
+    import importlib
+
+    os.environ.pop("MPLBACKEND", None)  # the inline backend gives image/png outputs
+    import pkgutil
+
+    import maexlab
+
+    # every maexlab package a notebook may use (the runner itself does not use them)
+    packages = [f"maexlab.{m.name}" for m in pkgutil.iter_modules(maexlab.__path__) if m.ispkg and m.name != "runner"]
+    skipped = []
+    for name in (*PRELOAD, *packages):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - an optional package may be absent
+            skipped.append(f"{name}: {type(exc).__name__}: {exc}")
+    from maexlab.runner import inprocess, worker
+
+    inprocess.warm_up()
+    worker.warm_up()
+    return skipped
+
+
+def main() -> int:
+    """The warm worker's loop (``python -c 'from maexlab.runner.zygote import main; main()'``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides what Ctrl-C stops
+    for problem in _preload():
+        print(f"maexlab warm worker: skipped preload {problem}", file=sys.stderr, flush=True)
+    print("ready", flush=True)
+    children: dict[int, Path] = {}
+    fd = sys.stdin.fileno()
+    buffer = b""
+    open_input = True
+    while open_input or children:
+        if open_input:
+            ready, _, _ = select.select([fd], [], [], 0.02)
+            chunk = os.read(fd, 1 << 16) if ready else None
+            if chunk == b"":
+                open_input = False
+                for pid in children:  # the runner is gone: nothing may outlive it
+                    with contextlib.suppress(OSError):
+                        os.killpg(pid, signal.SIGKILL)
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+            elif chunk:
+                buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                message = json.loads(line)
+                if "preload" in message:  # datasets every report of the run reads: loaded once, inherited
+                    from maexlab.runner.preload import preload
+
+                    for problem in preload(message["preload"]):
+                        print(f"maexlab warm worker: not preloaded {problem}", file=sys.stderr, flush=True)
+                    continue
+                spec = message["spec"]
+                control = Path(spec["control_dir"])
+                pid = os.fork()
+                if pid == 0:
+                    _child(spec)
+                children[pid] = control
+                with contextlib.suppress(OSError):
+                    _write(control / PID_FILE, str(pid))
+        else:
+            time.sleep(0.02)
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                children.clear()
+                break
+            if pid == 0:
+                break
+            control = children.pop(pid, None)
+            if control is None:
+                continue
+            if open_input:
+                with contextlib.suppress(OSError):
+                    _write(control / EXIT_FILE, json.dumps({"pid": pid, "code": os.waitstatus_to_exitcode(status)}))
+            else:
+                shutil.rmtree(control, ignore_errors=True)  # janitor: the supervisor is gone
+    return 0
+
+
+class WarmWorker:
+    """A warm worker process and the pipe to it; thread-safe.
+
+    >>> with WarmWorker() as w:  # doctest: +SKIP
+    ...     pid = w.fork(spec, wait=10)
+    """
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads  # BLAS/OpenMP threads per report (None: the libraries' default)
+        self.proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._log: Any = None
+
+    def start(self) -> WarmWorker:
+        """Start the process (returns at once; the imports run while the runner prepares)."""
+        if self.proc is not None and self.proc.poll() is None:
+            return self
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env["PYTHONHASHSEED"] = "0"
+        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        env.pop("MPLBACKEND", None)
+        if self.threads:
+            # reports running side by side each get their share of the cores (unless the user said otherwise)
+            for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env.setdefault(name, str(self.threads))
+        self._log = tempfile.TemporaryFile(prefix="maexlab-warm-")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen(  # noqa: S603 - our own module with our own interpreter
+            [sys.executable, "-c", "import sys; from maexlab.runner.zygote import main; sys.exit(main())"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            env=env,
+            start_new_session=True,  # the terminal's Ctrl-C reaches only the runner
+            text=True,
+        )
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, n: int = 800) -> str:
+        if self._log is None:
+            return ""
+        with contextlib.suppress(Exception):
+            self._log.seek(0)
+            return self._log.read().decode("utf-8", "replace")[-n:].strip()
+        return ""
+
+    def submit(self, spec: dict[str, Any]) -> None:
+        """Ask for a child running ``spec``; its pid appears in ``<control_dir>/pid``."""
+        self._send({"spec": spec})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if not self.alive():
+            raise WorkerGone(f"the warm worker is not running: {self.log_tail() or 'no output'}")
+        assert self.proc is not None and self.proc.stdin is not None
+        with self._lock:
+            try:
+                self.proc.stdin.write(json.dumps(message) + "\n")
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError) as exc:
+                raise WorkerGone(f"the warm worker is not running: {self.log_tail() or exc}") from exc
+
+    def preload(self, sources: list[str]) -> None:
+        """Have the worker load and validate these data sources once, before the next fork."""
+        self._send({"preload": list(sources)})
+
+    def close(self) -> None:
+        """Close the pipe (the worker then stops its children and exits) and wait for it."""
+        if self.proc is not None:
+            with contextlib.suppress(Exception):
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> WarmWorker:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+_SHARED: WarmWorker | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_worker() -> WarmWorker:
+    """This process's warm worker, started on first use (Dask workers use one each)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None or not _SHARED.alive():
+            _SHARED = WarmWorker().start()
+            import atexit
+
+            atexit.register(_SHARED.close)
+        return _SHARED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

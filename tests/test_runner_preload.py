@@ -1,0 +1,46 @@
+"""The warm worker's preloaded dataset gives a report exactly what a fresh ``load`` gives."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import maexlab
+import maexlab.data
+import maexlab.data.loader
+from maexlab.runner import preload as pl
+
+
+@pytest.fixture
+def patched(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in (maexlab, maexlab.data, maexlab.data.loader):
+        monkeypatch.setattr(module, "load", module.load)  # restored after the test
+    monkeypatch.setattr(pl, "_CACHE", {})
+    monkeypatch.setattr(pl, "_ORIGINAL", None)
+
+
+def assert_same(a: maexlab.MaexData, b: maexlab.MaexData) -> None:
+    assert (a.source, a.synthetic, a.metadata, a.filters) == (b.source, b.synthetic, b.metadata, b.filters)
+    assert a.tables.keys() == b.tables.keys()
+    for name, df in a.tables.items():
+        if df is None:
+            assert b.tables[name] is None, name
+        else:
+            pd.testing.assert_frame_equal(df, b.tables[name], check_exact=True)
+
+
+def test_preloaded_data_equals_a_fresh_load(patched):
+    fresh_all = maexlab.data.loader.load("embedded")
+    fresh_part = maexlab.data.loader.load("embedded", province="Utrecht", period=(2019, 2023))
+    assert pl.preload(["embedded", "/no/such/data"]) == [
+        "/no/such/data: FileNotFoundError: data source not found: /no/such/data (expected 'embedded', a folder or a .duckdb file)"
+    ]
+    pl.install()
+    assert maexlab.load is pl.cached_load and maexlab.data.loader.load is pl.cached_load
+    part = maexlab.load("embedded", province="Utrecht", period=(2019, 2023))
+    assert_same(part, fresh_part)
+    assert "embedded" not in pl._CACHE  # handed out once
+    part.initiatives.loc[:, "province"] = "changed by a notebook"
+    assert_same(maexlab.data.load("embedded"), fresh_all)  # a second load reads afresh
+    with pytest.raises(FileNotFoundError):  # not preloaded: the real load, with its own error
+        maexlab.load("/no/such/data")
