@@ -8,7 +8,7 @@ STAMP := $(VENV)/.maexlab-installed
 LOCK := constraints/requirements.lock
 NBVAL_FLAGS := --nbval --nbval-kernel-name maexlab --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup browser report test unit nbval lab notebooks lint bench data clean
+.PHONY: setup browser report test unit nbval lab notebooks lint bench validate data clean
 
 # Virtual environment with the exact versions of the lock, the package editable, and the kernel.
 $(STAMP): pyproject.toml $(LOCK)
@@ -59,6 +59,14 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/bench_runner.py
 	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_import.py
+
+# Calibration over many generated datasets (slow: tens of minutes; results in benchmarks/results/).
+validate: setup
+	$(PY) benchmarks/validate_valuation.py
+	$(PY) benchmarks/validate_survival.py
+	$(PY) benchmarks/validate_competing_risks.py
+	$(PY) benchmarks/validate_areas.py
 
 # Regenerate the embedded synthetic dataset with its recorded seed.
 data: setup
