@@ -44,3 +44,23 @@ def test_preloaded_data_equals_a_fresh_load(patched):
     assert_same(maexlab.data.load("embedded"), fresh_all)  # a second load reads afresh
     with pytest.raises(FileNotFoundError):  # not preloaded: the real load, with its own error
         maexlab.load("/no/such/data")
+
+
+def test_in_process_execution_updates_displays_by_id():
+    # A report reserves its findings at the top and fills them in at the end (update_display).
+    import nbformat
+
+    from maexlab.runner.inprocess import execute_notebook
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                'from IPython.display import display, update_display\n_ = display("pending", display_id="findings")'
+            ),
+            nbformat.v4.new_code_cell('update_display("final findings", display_id="findings")'),
+        ]
+    )
+    outcome = execute_notebook(nb)
+    assert outcome.stopped_at is None
+    assert [o["data"]["text/plain"] for o in nb.cells[0].outputs] == ["'final findings'"]
+    assert nb.cells[1].outputs == []

@@ -35,6 +35,9 @@ class _Sink:
     def __init__(self) -> None:
         self.outputs: list[Any] = []
         self._clear_pending = False
+        # Outputs shown with a display_id, so a later update_display can change them in place
+        # (as Jupyter does: a report's findings are reserved at the top and filled in at the end).
+        self._by_display_id: dict[str, list[Any]] = {}
 
     def _add(self, output: Any) -> None:
         if self._clear_pending:
@@ -53,10 +56,19 @@ class _Sink:
         else:
             self._add(new_output("stream", name=name, text=text))
 
-    def display(self, data: dict[str, Any], metadata: dict[str, Any] | None) -> None:
+    def display(
+        self, data: dict[str, Any], metadata: dict[str, Any] | None, display_id: str | None = None, update: bool = False
+    ) -> None:
         from nbformat.v4 import new_output
 
-        self._add(new_output("display_data", data=_jsonable(data), metadata=_jsonable(metadata or {})))
+        if update:
+            for output in self._by_display_id.get(display_id or "", []):
+                output["data"], output["metadata"] = _jsonable(data), _jsonable(metadata or {})
+            return
+        output = new_output("display_data", data=_jsonable(data), metadata=_jsonable(metadata or {}))
+        self._add(output)
+        if display_id:
+            self._by_display_id.setdefault(display_id, []).append(output)
 
     def result(self, data: dict[str, Any], metadata: dict[str, Any] | None, count: int) -> None:
         from nbformat.v4 import new_output
@@ -118,7 +130,7 @@ def _shell_classes(sink: _Sink) -> tuple[type, type, type]:
 
     class Publisher(DisplayPublisher):
         def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):  # noqa: ANN001
-            sink.display(data, metadata)
+            sink.display(data, metadata, (transient or {}).get("display_id"), update)
 
         def clear_output(self, wait=False):  # noqa: ANN001
             sink.clear(wait)
