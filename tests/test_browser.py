@@ -306,6 +306,9 @@ def test_reports_and_index_in_a_real_browser(small_run, browser):
                 assert m.text("common.synthetic_banner") in facts["text"]
                 assert "A markdown cell the report must not show" not in facts["text"]
                 assert "report.intro()" not in facts["text"] and "PosixPath" not in facts["text"]
+                if html_path.stem == "00_data_profile":  # a framework notebook: its findings were filled in
+                    assert m.text("common.findings_pending") not in facts["text"]
+                    assert m.text("common.findings_heading") in facts["text"]
             assert facts["scripts"] == 0
         languages_of = {f"{r['path']}/{r['html']}": r["params"].get("language") for r in manifest["reports"]}
         for language in ("nl", "en"):
