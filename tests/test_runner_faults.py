@@ -218,7 +218,7 @@ def test_identical_inputs_give_identical_files(tmp_path, nbdir):
     files_a, files_b = snapshot(a / "same"), snapshot(b / "same")
     assert set(files_a) == set(files_b)
     # run records carry times by design; everything a report publishes must be identical
-    records = {"manifest.json", "index.html", ".lock"}
+    records = {"manifest.json", "index.html", "index.en.html", ".lock"}
     compared = [f for f in files_a if f not in records and not Path(f).name.startswith(".")]
     assert len(compared) >= 10
     different = [f for f in compared if files_a[f] != files_b[f]]
