@@ -26,10 +26,13 @@ __all__ = [
     "COX",
     "DURATIONS",
     "MIN_EVENTS_PER_COVARIATE",
+    "MIN_TRANSITION_EVENTS",
     "PHASES",
     "closures_present",
     "delayed_entry_recorded",
     "enough_closures",
+    "enough_in_phase",
+    "enough_transitions",
     "follow_up_reaches",
     "phase_recorded",
     "phases_in",
@@ -97,3 +100,27 @@ SURVIVAL_BIASED_SAMPLING = ("outcome_selected", "closures_undated")
 def phases_in(phases: pd.DataFrame | None) -> Iterable[str]:
     """The phases recorded at least once."""
     return set() if phases is None or "phase" not in phases else set(phases["phase"].dropna())
+
+
+#: Events per transition below which a transition probability, a cause-specific or a Fine-Gray model is not estimated.
+MIN_TRANSITION_EVENTS = 10
+
+
+def enough_transitions(n: int, transition: str, minimum: int = MIN_TRANSITION_EVENTS) -> Reason | None:
+    """A reason when fewer than ``minimum`` moves of ``transition`` (e.g. "start -> growth") are observed.
+
+    >>> enough_transitions(3, "start -> closed").values["minimum"]
+    10
+    """
+    if n >= minimum:
+        return None
+    return Reason("survival.paths.reason_few_transitions", {"n": int(n), "minimum": int(minimum), "transition": transition})
+
+
+def enough_in_phase(n: int, phase: str, years: float, minimum: int) -> Reason | None:
+    """A reason when fewer than ``minimum`` initiatives are in ``phase`` at ``years`` after founding."""
+    if n >= minimum:
+        return None
+    return Reason(
+        "survival.paths.reason_few_in_phase", {"n": int(n), "minimum": int(minimum), "phase": phase, "years": float(years)}
+    )

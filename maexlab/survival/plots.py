@@ -14,7 +14,7 @@ import pandas as pd
 
 from maexlab.reporting.i18n import messages
 
-__all__ = ["HR_TICKS", "plot_hazard_ratios"]
+__all__ = ["HR_TICKS", "PHASE_COLOURS", "plot_hazard_ratios", "plot_phase_paths"]
 
 #: Candidate ticks of the log hazard-ratio axis, written as plain numbers (0.25, 0.5, 1, 2, 4).
 HR_TICKS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 8.0, 16.0)
@@ -52,4 +52,38 @@ def plot_hazard_ratios(table: pd.DataFrame, language: str = "en", title_key: str
     ax.set_xlabel(m.text("survival.plot.hr_axis"))
     ax.set_title(m.text(title_key))
     fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+#: Line colours of the phases in the phase-path figure.
+PHASE_COLOURS = {"start": "#9e9e9e", "growth": "#2e7d32", "mature": "#1565c0", "closed": "#c62828"}
+
+
+def plot_phase_paths(curves: pd.DataFrame, s_time: float, language: str = "en"):
+    """P(in each phase at t | in start at s) against years since s, one line per phase.
+
+    ``curves`` has ``years, to_phase, probability`` (the ``from_phase == "start"`` rows of
+    :func:`~maexlab.survival.transitions.transition_probabilities`, phases never recorded removed).
+
+    >>> c = pd.DataFrame({"years": [2.0, 2.0], "to_phase": ["start", "growth"], "probability": [0.6, 0.4]})
+    >>> len(plot_phase_paths(c, 1.0).axes[0].lines)
+    2
+    """
+    import matplotlib.pyplot as plt
+
+    from maexlab.reporting.plots import terms
+
+    m = messages(language)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    phases = [p for p in PHASE_COLOURS if p in set(curves["to_phase"])]
+    for phase, label in zip(phases, terms(phases, language), strict=True):
+        c = curves[curves["to_phase"] == phase].sort_values("years")
+        ax.step(c["years"] - s_time, c["probability"], where="post", color=PHASE_COLOURS[phase], label=label)
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(lambda v, _pos: m.value(v, "percent"))
+    ax.set_xlabel(m.text("survival.paths.plot_axis", years=s_time))
+    ax.set_ylabel(m.text("survival.plot.probability_in_state"))
+    ax.set_title(m.text("survival.paths.plot_title"))
+    ax.legend(frameon=False)
+    fig.tight_layout()
     return fig

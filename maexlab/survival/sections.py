@@ -25,11 +25,12 @@ import pandas as pd
 
 from maexlab.reporting.display import Col
 from maexlab.reporting.plots import PALETTE
-from maexlab.reporting.preconditions import unmet
+from maexlab.reporting.preconditions import Needs, unmet
 from maexlab.reporting.report import Report, SectionOutput
 from maexlab.reporting.verdicts import Reason, Verdict, not_testable
 from maexlab.survival import multistate as ms
 from maexlab.survival import needs
+from maexlab.survival.competing_risks import fine_gray_from_start, gray_test
 from maexlab.survival.cox import (
     baseline_cox,
     cox_covariates,
@@ -44,17 +45,21 @@ from maexlab.survival.duration_tables import durations, phase_durations, start_t
 from maexlab.survival.hazard import piecewise_hazard, plot_smoothed_hazard, smoothed_hazard
 from maexlab.survival.kaplan_meier import CBS_REFERENCE, delayed_entry_bias, km_table, plot_km
 from maexlab.survival.logrank_tests import logrank, pairwise_logrank
-from maexlab.survival.plots import plot_hazard_ratios
+from maexlab.survival.multistate import start_cohort
+from maexlab.survival.plots import plot_hazard_ratios, plot_phase_paths
 from maexlab.survival.start_stop import counting_process
+from maexlab.survival.transitions import cause_specific_cox, expected_time_in_phase, transition_probabilities
 from maexlab.survival.verdicts import CLAIMS, verdict_cbs, verdict_few_move_on, verdict_hazard_ratio, verdict_valley
 
 __all__ = [
     "SECTIONS",
     "claims",
+    "competing_effects",
     "cox_model",
     "delayed_entry",
     "hazard_after_start",
     "leaving_start",
+    "phase_paths",
     "ph_checks",
     "state_occupation",
     "survival_by_group",
@@ -491,6 +496,245 @@ def leaving_start(report: Report) -> SectionOutput:
     return out
 
 
+# --- 3b. phase paths and competing effects (issue 16) -------------------------------------------
+
+#: The starting time s of the phase paths: initiatives in start this many years after founding.
+PATHS_FROM = 1.0
+#: Years after s at which P(s, s + h) is shown.
+PATHS_HORIZONS = (3.0, 5.0)
+#: Years after s over which the expected years in each phase are summed.
+PATHS_SPAN = 10.0
+#: Bootstrap replicates over initiatives of the phase-path intervals (kept small: the notebook stays fast).
+PATHS_BOOT = 100
+_PATH_PHASES = ("start", "growth", "mature", "closed")
+
+
+def _in_start_at(soj: pd.DataFrame, years: float) -> int:
+    """Initiatives under observation in start at ``years`` after founding (the risk set of P(s, t))."""
+    g = soj[soj["phase"] == "start"]
+    a = np.maximum(g["t_enter"], g["entry"])
+    return int(((a <= years) & (g["t_exit"] > years)).sum())
+
+
+def _moves_out_of_start(soj: pd.DataFrame, after: float, to: str) -> int:
+    g = soj[(soj["phase"] == "start") & (soj["t_exit"] > np.maximum(after, soj["entry"]))]
+    return int((g["next"] == to).sum())
+
+
+def phase_paths(report: Report) -> SectionOutput:
+    """P(start -> growth / mature / closed) 3 and 5 years after a starting time, and expected years in each phase."""
+    out = _Output()
+    s = PATHS_FROM
+    report.heading("survival.paths.heading", level=3)
+    report.say("survival.paths.text", years=s, boot=PATHS_BOOT)
+    if not report.check("survival.paths.section", needs.PHASES):
+        return out
+    soj, d = _sojourns(report), _durations(report)
+    phases = report.data.phases
+    reasons = [needs.phase_recorded(phases, p) for p in ("start", "growth")] + [needs.closures_present(d)]
+    if not any(reasons):
+        reasons = [
+            needs.enough_in_phase(_in_start_at(soj, s), "start", s, report.min_group_size),
+            needs.enough_transitions(_moves_out_of_start(soj, s, "growth"), "start → growth"),
+            needs.enough_transitions(_moves_out_of_start(soj, s, "closed"), "start → closed"),
+            needs.follow_up_reaches(d, s + PATHS_HORIZONS[0]),
+        ]
+    if _skip(report, out, "survival.paths.section", reasons):
+        return out
+    shown = [p for p in _PATH_PHASES if p == "closed" or p in needs.phases_in(phases)]  # never 0% for an unrecorded phase
+    horizons = [h for h in PATHS_HORIZONS if needs.follow_up_reaches(d, s + h) is None]
+    P = _quiet(transition_probabilities, soj, s, [s + h for h in horizons], reps=PATHS_BOOT, seed=report.seed)
+    P = P[(P["from_phase"] == "start") & P["to_phase"].isin(shown)]
+    wide = pd.DataFrame({"to_phase": shown, "n": int(P["at_risk_from"].iloc[0])})
+    for h in horizons:
+        at = P[np.isclose(P["years"], s + h)].set_index("to_phase")
+        for col, src in (("", "probability"), ("_low", "ci_low"), ("_high", "ci_high")):
+            wide[f"p_{int(h)}y{col}"] = wide["to_phase"].map(at[src]).to_numpy(float)
+    table = report.table(wide, "phase_paths", keep=("to_phase",))
+    out.tables["phase_paths"] = table
+    report.results["phase_paths"] = {"from_years": s, "n_in_start": int(wide["n"].iloc[0])} | {
+        f"{r.to_phase}_{int(h)}y": getattr(r, f"p_{int(h)}y") for r in table.itertuples() for h in horizons
+    }
+    grid = np.round(np.arange(s + 0.1, s + min(PATHS_SPAN, float(d["duration"].max()) - s) + 1e-9, 0.1), 2)
+    curves = transition_probabilities(soj, s, grid, reps=0)
+    curves = curves[(curves["from_phase"] == "start") & curves["to_phase"].isin(shown)]
+    out.figures["phase_paths"] = report.figure(plot_phase_paths(curves, s, language=report.language), "phase_paths")
+    cols = [Col("to_phase", "term", label="survival.col.phase"), Col("n", "count", label="survival.paths.col_n")]
+    cols += [
+        Col(f"p_{int(h)}y", "percent", lo=f"p_{int(h)}y_low", hi=f"p_{int(h)}y_high", label=f"survival.paths.col_p_{int(h)}y")
+        for h in horizons
+    ]
+    report.show(table, None, cols)
+    last = int(horizons[-1])
+    closed = table[table["to_phase"] == "closed"].iloc[0]
+    growth = table[table["to_phase"] == "growth"].iloc[0]
+    if pd.notna(closed[f"p_{last}y"]):
+        report.headline(
+            "survival.paths.headline_closed",
+            float(closed[f"p_{last}y"]),
+            kind="percent",
+            lo=float(closed[f"p_{last}y_low"]),
+            hi=float(closed[f"p_{last}y_high"]),
+        )
+        report.finding(
+            "survival.paths.finding",
+            years=s,
+            horizon=last,
+            growth=report.m.interval(growth[f"p_{last}y"], growth[f"p_{last}y_low"], growth[f"p_{last}y_high"], "percent"),
+            closed=report.m.interval(closed[f"p_{last}y"], closed[f"p_{last}y_low"], closed[f"p_{last}y_high"], "percent"),
+        )
+    _expected_years(report, out, soj, d, shown)
+    if _delayed(report):
+        report.say("survival.paths.delayed")
+    _sampling_note(report)
+    return out
+
+
+def _expected_years(report: Report, out: SectionOutput, soj: pd.DataFrame, d: pd.DataFrame, shown: list[str]) -> None:
+    """Expected years in each phase over PATHS_SPAN years from s, for those in start at s (mstate ELOS)."""
+    s, tau = PATHS_FROM, PATHS_FROM + PATHS_SPAN
+    report.heading("survival.paths.elos_heading", level=4)
+    if _skip(report, out, "survival.paths.elos_section", [needs.follow_up_reaches(d, tau)]):
+        return
+    e = _quiet(expected_time_in_phase, soj, s, tau, reps=PATHS_BOOT, seed=report.seed)
+    e = e[(e["from_phase"] == "start") & e["to_phase"].isin(shown)].reset_index(drop=True)
+    e = report.table(e.assign(n=_in_start_at(soj, s)), "expected_years_in_phase", keep=("to_phase",))
+    out.tables["expected_years_in_phase"] = e
+    report.results["expected_years_in_phase"] = dict(zip(e["to_phase"], e["expected_years"], strict=True))
+    report.say("survival.paths.elos_text", years=s, span=PATHS_SPAN)
+    cols = [
+        Col("to_phase", "term", label="survival.col.phase"),
+        Col("expected_years", "number", lo="ci_low", hi="ci_high", label="survival.paths.col_expected_years"),
+    ]
+    report.show(e, None, cols)
+
+
+def _start_covariates(report: Report, soj: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """One row per initiative in start: value-model indicators (groups of the minimum size, vs
+    social) and, where funding is recorded, funding granted by the day it entered start
+    (known at the start of the clock, so no immortal time)."""
+    ini = _ini(report)
+    cohort = start_cohort(soj)
+    vm = cohort[["initiative_id"]].merge(ini[["initiative_id", "value_model"]], on="initiative_id", how="left")
+    sizes = vm["value_model"].value_counts()
+    groups = [g for g in ("social", "hybrid", "commercial") if sizes.get(g, 0) >= report.min_group_size]
+    cov = vm[vm["value_model"].isin(groups)].drop_duplicates("initiative_id").reset_index(drop=True)
+    columns = []
+    # the covariate labels compare with social: without a social group of the minimum size no value-model term is fitted
+    for g in groups[1:] if groups[:1] == ["social"] else []:
+        cov[g] = (cov["value_model"] == g).astype(float)
+        columns.append(g)
+    if report.data.has("funding", "status", "decided_on") and report.data.has("phases", "phase", "entered_on"):
+        f, ph = report.data.funding, report.data.phases
+        entered = ph[ph["phase"] == "start"].groupby("initiative_id")["entered_on"].min()
+        granted = f[f["status"].isin(["granted", "partial"]) & f["decided_on"].notna()]
+        by = granted.assign(at=granted["initiative_id"].map(entered)).dropna(subset=["at"])
+        funded = set(by.loc[by["decided_on"] <= by["at"], "initiative_id"])
+        cov["funded_at_start"] = cov["initiative_id"].isin(funded).astype(float)
+        if cov["funded_at_start"].nunique() > 1:
+            columns.append("funded_at_start")
+    return cov, columns, groups
+
+
+def _covariate_label(report: Report, c: str) -> str:
+    return report.t("survival.competing.cov_funded_at_start") if c == "funded_at_start" else report.t(f"survival.covariates.{c}")
+
+
+def competing_effects(report: Report) -> SectionOutput:
+    """Leaving start: cause-specific Cox per transition (growth, closure), Fine-Gray for closure, Gray's test."""
+    out = _Output()
+    report.heading("survival.competing.heading", level=3)
+    report.say("survival.competing.text")
+    report.say("survival.competing.confounders")
+    if not report.check("survival.competing.section", needs.PHASES | Needs({"initiatives": ("value_model",)})):
+        return out
+    soj, d, phases = _sojourns(report), _durations(report), report.data.phases
+    reasons = [needs.phase_recorded(phases, p) for p in ("start", "growth")] + [needs.closures_present(d)]
+    if not any(reasons):
+        cov, columns, groups = _start_covariates(report, soj)
+        counts = {report.m.term(g): int((cov["value_model"] == g).sum()) for g in groups}
+        reasons = [_two_groups(counts, report.min_group_size)]
+    if _skip(report, out, "survival.competing.section", reasons):
+        return out
+    cs = _quiet(cause_specific_cox, soj, cov, "start", columns=columns, min_events=needs.MIN_TRANSITION_EVENTS)
+    rows = []
+    for to in ("growth", "closed"):
+        fit = cs.get(to, {"events": 0})
+        if "table" not in fit:
+            _skip(report, out, f"survival.competing.cs_{to}", [needs.enough_transitions(fit.get("events", 0), f"start → {to}")])
+            continue
+        rows.append(fit["table"].assign(to_phase=to, events=fit["events"], n=fit["n"]))
+    if rows:
+        cs_table = report.table(pd.concat(rows, ignore_index=True), "cause_specific_cox_start", keep=("to_phase", "covariate"))
+        out.tables["cause_specific_cox_start"] = cs_table
+        report.results["cause_specific_cox_start"] = {
+            f"{r.to_phase}:{r.covariate}": {"hr": r.hazard_ratio, "low": r.hr_low, "high": r.hr_high}
+            for r in cs_table.itertuples()
+        }
+        report.say("survival.competing.cs_intro", n=int(cs_table["n"].iloc[0]))
+        cols = [
+            Col("to_phase", "term", label="survival.col.to_phase"),
+            Col("label", "text", label="survival.col.covariate"),
+            Col("events", "count", label="survival.col.events"),
+            Col("hazard_ratio", "number2", lo="hr_low", hi="hr_high", label="survival.col.hazard_ratio"),
+            Col("p_value", "number3", label="survival.col.p_value"),
+        ]
+        report.show(cs_table.assign(label=[_covariate_label(report, c) for c in cs_table["covariate"]]), None, cols)
+    _fine_gray(report, out, soj, cov, columns)
+    _gray(report, out, soj, cov)
+    _sampling_note(report)
+    return out
+
+
+def _fine_gray(report: Report, out: SectionOutput, soj: pd.DataFrame, cov: pd.DataFrame, columns: list[str]) -> None:
+    report.heading("survival.competing.fg_heading", level=4)
+    report.say("survival.competing.fg_text")
+    fg = _quiet(fine_gray_from_start, soj, cov, columns=columns, outcome="closed", min_events=needs.MIN_TRANSITION_EVENTS)
+    if "fit" not in fg:
+        events = fg.get("events", 0)
+        reason = needs.enough_transitions(events, "start → closed") or Reason("survival.competing.reason_fg_failed")
+        _skip(report, out, "survival.competing.fg_section", [reason])
+        return
+    fit = fg["fit"]
+    t = fit.summary.reset_index().rename(columns={"lo": "shr_low", "hi": "shr_high", "p": "p_value"})
+    t = report.table(t[["covariate", "shr", "shr_low", "shr_high", "p_value"]], "fine_gray_closure_from_start", count_column=None)
+    out.tables["fine_gray_closure_from_start"] = t
+    report.results["fine_gray_closure_from_start"] = {
+        r.covariate: {"shr": r.shr, "low": r.shr_low, "high": r.shr_high, "p": r.p_value} for r in t.itertuples()
+    }
+    report.say(
+        "survival.competing.fg_counts", n=fg["n"], events=fit.events, competing=fit.competing, dropped=fg["dropped_missing"]
+    )
+    cols = [
+        Col("label", "text", label="survival.col.covariate"),
+        Col("shr", "number2", lo="shr_low", hi="shr_high", label="survival.competing.col_shr"),
+        Col("p_value", "number3", label="survival.col.p_value"),
+    ]
+    report.show(t.assign(label=[_covariate_label(report, c) for c in t["covariate"]]), None, cols)
+    row = t[t["covariate"] == "funded_at_start"]
+    if len(row) and np.isfinite(row[["shr", "shr_low", "shr_high"]].to_numpy(float)).all():
+        r = row.iloc[0]
+        report.finding(
+            "survival.competing.finding_funded", interval=report.m.interval(r["shr"], r["shr_low"], r["shr_high"], "number2")
+        )
+
+
+def _gray(report: Report, out: SectionOutput, soj: pd.DataFrame, cov: pd.DataFrame) -> None:
+    """Gray's test of equal cumulative incidence of closure across value models, only without delayed entry."""
+    report.heading("survival.competing.gray_heading", level=4)
+    cohort = start_cohort(soj).merge(cov[["initiative_id", "value_model"]], on="initiative_id")
+    if (cohort["entry"] > 0).any():
+        # Gray's statistic is derived for right-censored data; the Fine-Gray SHR of the value models compares them instead
+        _skip(report, out, "survival.competing.gray_section", [Reason("survival.competing.reason_gray_delayed")])
+        return
+    test = gray_test(cohort["duration"], cohort["cause"], cohort["value_model"], cause_of_interest=2)
+    if not np.isfinite(test.statistic):
+        _skip(report, out, "survival.competing.gray_section", [Reason("survival.competing.reason_gray_undefined")])
+        return
+    report.results["gray_test_closure_value_model"] = {"chi2": test.statistic, "df": test.df, "p_value": test.p_value}
+    report.say("survival.competing.gray_result", chi2=test.statistic, df=test.df, p=test.p_value)
+
+
 def state_occupation(report: Report) -> SectionOutput:
     """Where initiatives are by age: P(plan / start / growth / mature / closed), multi-state Aalen-Johansen."""
     out = _Output()
@@ -869,6 +1113,8 @@ SECTIONS = (
     survival_by_phase,
     transitions,
     leaving_start,
+    phase_paths,
+    competing_effects,
     state_occupation,
     cox_model,
     ph_checks,
