@@ -32,10 +32,12 @@ from maexlab.funding.tables import (
     plot_gap_heatmap,
     plot_missing_middle,
     plot_share_distribution,
+    protect_gap_amounts,
     share_capped,
     undecided_table,
 )
 from maexlab.reporting import Col, Needs, Reason, SectionOutput, two_groups_large_enough, unmet
+from maexlab.reporting.disclosure import DOMINANCE_K, DOMINANCE_N, P_PERCENT
 from maexlab.reporting.verdicts import Verdict
 
 __all__ = [
@@ -151,7 +153,24 @@ def _large_groups(report, table: pd.DataFrame, dim: str) -> Reason | None:
 
 
 def _publish_gap(report, table: pd.DataFrame, name: str, by: tuple[str, ...]) -> pd.DataFrame:
-    return report.table(table, name, keep=by, count_column="n_initiatives")
+    """Publish a gap table after the threshold, dominance and p% rules (its euro columns)."""
+    protected = protect_gap_amounts(table, _apps(report), by, min_group_size=report.min_group_size)
+    rules = protected["suppressed_rule"].value_counts()
+    report.results.setdefault("disclosure", {})[name] = {str(k): int(v) for k, v in rules.items() if k}
+    # Suppression is done; publishing only rounds and writes (count_column=None: no second pass).
+    return report.table(protected, name, count_column=None)
+
+
+def _dominance_note(report, shown: pd.DataFrame) -> None:
+    """Say that "·" also hides amounts dominated by one or two initiatives, when it does here."""
+    if shown.get("suppressed_rule") is not None and shown["suppressed_rule"].isin(["dominance", "p_percent"]).any():
+        report.say(
+            "funding.dominance_note",
+            mark=report.t("common.suppressed_mark"),
+            n=DOMINANCE_N,
+            k=DOMINANCE_K / 100,
+            p=P_PERCENT / 100,
+        )
 
 
 def _show_gap(report, shown: pd.DataFrame, by: tuple[str, ...]) -> None:
@@ -167,6 +186,7 @@ def _show_gap(report, shown: pd.DataFrame, by: tuple[str, ...]) -> None:
         else:
             cols.append(Col(dim, "term", label=f"funding.col.{dim}"))
     report.show(display, None, [*cols, *GAP_COLUMNS])
+    _dominance_note(report, shown)
 
 
 # --- 1. applications and decisions -------------------------------------------------------------
@@ -320,6 +340,7 @@ def source_by_phase(report) -> SectionOutput:
     out.figures["gap_heatmap_source_phase"] = report.figure(
         plot_gap_heatmap(cross, "source", "phase", language=report.language), "gap_heatmap_source_phase"
     )
+    _dominance_note(report, cross)
     _left_out_note(report, table, "gap_by_source_phase")
     out.tables["gap_by_source_phase"] = cross
     return out
@@ -344,6 +365,7 @@ def missing_middle(report) -> SectionOutput:
             return _skip(report, section, out, [too_few])
         shown = _publish_gap(report, table, "gap_by_size_band", ("size_band",))
     out.figures["missing_middle"] = report.figure(plot_missing_middle(shown, language=report.language), "missing_middle")
+    _dominance_note(report, shown)
     return out
 
 

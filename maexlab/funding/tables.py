@@ -42,10 +42,12 @@ from maexlab.data.schema import (
     THEMES,
     VALUE_MODELS,
 )
+from maexlab.reporting.disclosure import DEFAULT_DOMINANCE, DEFAULT_P_PERCENT, suppress_magnitudes
 from maexlab.reporting.i18n import DEFAULT_LANGUAGE, messages
 from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
 
 __all__ = [
+    "protect_gap_amounts",
     "ESEM_COVERAGE",
     "SIZE_BANDS",
     "SOURCE_GROUPS",
@@ -437,6 +439,56 @@ def share_capped(apps: pd.DataFrame) -> int:
     if "granted_above_request" not in apps.columns:
         return 0
     return int((apps["decided"] & apps["granted_above_request"]).sum())
+
+
+#: The euro columns of a gap table and the application columns they sum.
+GAP_AMOUNTS: dict[str, str] = {"requested_eur": "amount_requested", "granted_eur": "amount_granted"}
+
+
+def protect_gap_amounts(
+    table: pd.DataFrame,
+    apps: pd.DataFrame,
+    by: Sequence[str],
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    dominance: tuple[int, float] | None = DEFAULT_DOMINANCE,
+    p_percent: float | None = DEFAULT_P_PERCENT,
+) -> pd.DataFrame:
+    """A :func:`gap_table` with its sensitive rows hidden: threshold, dominance and p% rules.
+
+    A group's euros requested or granted can reveal one initiative's amount when one or two
+    initiatives hold nearly all of it, however many initiatives the group counts. The rules of
+    :func:`maexlab.reporting.disclosure.suppress_magnitudes` run on the decided applications
+    summed per initiative (both amount columns; a row is sensitive when either is), then cells
+    are hidden along every line so no hidden row can be recovered by subtraction. Every statistic
+    of a hidden row is hidden (its coverage is granted over requested, so it would reveal the
+    dominant initiative's ratio). Adds ``suppressed`` and ``suppressed_rule``.
+    With ``min_group_size`` 1 (protection switched off) only the threshold rule runs.
+
+    >>> apps = pd.DataFrame({"initiative_id": [f"i{k}" for k in range(20)], "decided": True,
+    ...     "source": ["bank"] * 10 + ["fund_grant"] * 10, "approved": True, "status": "granted",
+    ...     "amount_requested": [1e6] + [1e3] * 19, "amount_granted": [1e6] + [1e3] * 19})
+    >>> t = protect_gap_amounts(gap_table(apps, ["source"], seed=1, n_boot=0), apps, ["source"], min_group_size=5)
+    >>> t[["source", "suppressed", "suppressed_rule"]].to_dict("list")
+    {'source': ['fund_grant', 'bank'], 'suppressed': [True, True], 'suppressed_rule': ['secondary', 'dominance']}
+    """
+    if min_group_size <= 1:
+        # A minimum group of 1 switches disclosure control off (every initiative may be shown),
+        # so the magnitude rules, which always hide a cell of one or two contributors, are off too.
+        dominance = p_percent = None
+    by = list(by)
+    contributions = apps[apps["decided"]].dropna(subset=by)
+    return suppress_magnitudes(
+        table,
+        contributions,
+        by,
+        value=list(GAP_AMOUNTS.values()),
+        unit="initiative_id",
+        count_column="n_initiatives",
+        dominance=dominance,
+        p_percent=p_percent,
+        min_group_size=min_group_size,
+    )
 
 
 def coverage_by_year(data, *, seed: int, n_boot: int = 300) -> pd.DataFrame:

@@ -43,9 +43,11 @@ from maexlab.impact.sroi_case import (
     tornado_ranges,
 )
 from maexlab.impact.tables import (
+    impact_contributions,
     impact_value_table,
     latest_full_year,
     median_impact_value_by,
+    protect_impact_totals,
     proxies_for,
     ratio_medians,
     social_return_example,
@@ -54,6 +56,7 @@ from maexlab.impact.tables import (
     volunteer_valuation,
 )
 from maexlab.reporting import Col, Needs, Reason, Report, SectionOutput, unmet
+from maexlab.reporting.disclosure import DOMINANCE_K, DOMINANCE_N, P_PERCENT
 
 __all__ = [
     "HOURS_PER_VOLUNTEER",
@@ -212,6 +215,27 @@ def proxies(report: Report) -> SectionOutput:
     return out
 
 
+def _publish_totals(report: Report, table: pd.DataFrame, name: str, contributions: pd.DataFrame, by) -> pd.DataFrame:
+    """Publish a table of impact value totals after the threshold, dominance and p% rules."""
+    protected = protect_impact_totals(table, contributions, list(by), min_group_size=report.min_group_size)
+    rules = protected["suppressed_rule"].value_counts()
+    report.results.setdefault("disclosure", {})[name] = {str(k): int(v) for k, v in rules.items() if k}
+    # Suppression is done; publishing only rounds and writes (count_column=None: no second pass).
+    return report.table(protected, name, count_column=None)
+
+
+def _dominance_note(report: Report, shown: pd.DataFrame) -> None:
+    """Say that "·" also hides totals dominated by one or two initiatives, when it does here."""
+    if "suppressed_rule" in shown.columns and shown["suppressed_rule"].isin(["dominance", "p_percent"]).any():
+        report.say(
+            "impact.dominance_note",
+            mark=report.t("common.suppressed_mark"),
+            n=DOMINANCE_N,
+            k=DOMINANCE_K / 100,
+            p=P_PERCENT / 100,
+        )
+
+
 def impact_by_theme(report: Report) -> SectionOutput:
     """Impact value per year, and by theme in the latest full year (table, figure, findings)."""
     out = SectionOutput()
@@ -221,14 +245,18 @@ def impact_by_theme(report: Report) -> SectionOutput:
         return out
     report.say("impact.theme.explain", scouting=MAEX_EXAMPLES["scouting_group"], helmond=MAEX_EXAMPLES["helmond"])
     data = report.data
-    by_theme = report.table(
-        impact_value_table(data.impact, px, data.initiatives, by="theme"), "impact_value_by_theme", keep=("year", "theme")
+    by_theme = _publish_totals(
+        report,
+        impact_value_table(data.impact, px, data.initiatives, by="theme"),
+        "impact_value_by_theme",
+        impact_contributions(data.impact, px, data.initiatives, ["theme"]),
+        ["theme"],
     )
     valued = impact_value(data.impact, px)
     per_year = (
         valued.groupby("year").agg(n=("initiative_id", "nunique"), impact_value_eur=("impact_value_eur", "sum")).reset_index()
     )
-    per_year = report.table(per_year, "impact_value_by_year", keep=("year",))
+    per_year = _publish_totals(report, per_year, "impact_value_by_year", impact_contributions(data.impact, px, None), [])
     out.tables.update(impact_value_by_theme=by_theme, impact_value_by_year=per_year)
     report.results["impact_value_by_year"] = dict(
         zip(per_year["year"].astype(int).astype(str), per_year["impact_value_eur"], strict=True)
@@ -242,10 +270,12 @@ def impact_by_theme(report: Report) -> SectionOutput:
             Col("impact_value_eur", "money", label="impact.col_total"),
         ],
     )
+    _dominance_note(report, per_year)
     latest = _rows(by_theme, year)
     report.results["impact_value_by_theme_latest"] = dict(zip(latest["theme"], latest["impact_value_eur"], strict=True))
     report.say("impact.theme.latest_caption", year=year)
     report.show(latest, None, _group_columns("theme", "term"))
+    _dominance_note(report, latest)
     out.figures["impact_value_by_theme"] = report.figure(
         plot_impact_by(by_theme, "theme", year, report.language), "impact_value_by_theme"
     )
@@ -282,12 +312,19 @@ def impact_by_sdg(report: Report) -> SectionOutput:
     report.say("impact.sdg_section.explain")
     data = report.data
     impact = data.impact.dropna(subset=["sdg"]).assign(sdg=lambda d: pd.to_numeric(d["sdg"]).astype(int))
-    by_sdg = report.table(impact_value_table(impact, px, data.initiatives, by="sdg"), "impact_value_by_sdg", keep=("year", "sdg"))
+    by_sdg = _publish_totals(
+        report,
+        impact_value_table(impact, px, data.initiatives, by="sdg"),
+        "impact_value_by_sdg",
+        impact_contributions(impact, px, data.initiatives, ["sdg"]),
+        ["sdg"],
+    )
     out.tables["impact_value_by_sdg"] = by_sdg
     latest = _rows(by_sdg, year)
     report.results["impact_value_by_sdg_latest"] = dict(zip(latest["sdg"].astype(int), latest["impact_value_eur"], strict=True))
     shown = latest.assign(sdg_label=group_labels(latest["sdg"], "sdg", report.language))
     report.show(shown, None, [Col("sdg_label", "text", label="impact.dims_col.sdg"), *_group_columns("sdg", "text")[1:]])
+    _dominance_note(report, shown)
     out.figures["impact_value_by_sdg"] = report.figure(
         plot_impact_by(by_sdg, "sdg", year, report.language), "impact_value_by_sdg"
     )
@@ -308,8 +345,14 @@ def impact_by_value_model_and_phase(report: Report) -> SectionOutput:
         "impact_value_by_phase": (["phase"], ("year", "phase")),
         "impact_value_by_value_model_phase": (["value_model", "phase"], ("year", "value_model", "phase")),
     }
-    for name, (by, keep) in tables.items():
-        out.tables[name] = report.table(impact_value_table(d.impact, px, d.initiatives, by=by, phases=d.phases), name, keep=keep)
+    for name, (by, _keep) in tables.items():
+        out.tables[name] = _publish_totals(
+            report,
+            impact_value_table(d.impact, px, d.initiatives, by=by, phases=d.phases),
+            name,
+            impact_contributions(d.impact, px, d.initiatives, by, phases=d.phases),
+            by,
+        )
     by_model, by_phase = _rows(out.tables["impact_value_by_value_model"], year), _rows(out.tables["impact_value_by_phase"], year)
     report.results["median_impact_value_per_initiative_by_value_model_latest"] = dict(
         zip(by_model["value_model"], by_model["median_per_initiative_eur"], strict=True)
@@ -319,8 +362,10 @@ def impact_by_value_model_and_phase(report: Report) -> SectionOutput:
     )
     report.say("impact.phase.model_caption", year=year)
     report.show(by_model, None, _group_columns("value_model", "term"))
+    _dominance_note(report, by_model)
     report.say("impact.phase.phase_caption", year=year)
     report.show(by_phase, None, _group_columns("phase", "term"))
+    _dominance_note(report, by_phase)
     fig = plot_phase_heatmap(out.tables["impact_value_by_value_model_phase"], year, report.language)
     out.figures["impact_value_value_model_x_phase"] = report.figure(fig, "impact_value_value_model_x_phase")
     return out

@@ -33,14 +33,18 @@ from maexlab.impact.metrics import (
     social_return_obligation,
     volunteer_value,
 )
+from maexlab.reporting.disclosure import DEFAULT_DOMINANCE, DEFAULT_P_PERCENT, suppress_magnitudes
+from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE
 
 __all__ = [
     "SOCIAL_RETURN_ITEMS",
     "bootstrap_median_ci",
+    "impact_contributions",
     "impact_value_table",
     "latest_full_year",
     "median_impact_value_by",
     "phase_at_year_end",
+    "protect_impact_totals",
     "proxies_for",
     "ratio_medians",
     "shown_rows",
@@ -161,18 +165,10 @@ def impact_value_table(
     0  2023     x  2             320.0                      160.0
     """
     dims = [by] if isinstance(by, str) else list(by)
-    rows = impact
-    if "phase" in dims and "phase" not in impact.columns:
-        if phases is None:
-            raise ValueError("grouping by phase needs the phases table (phase at the year's end)")
-        rows = impact.assign(phase=phase_at_year_end(phases, impact))
+    rows = _with_phase(impact, phases, dims)
     totals = impact_value_by(rows, proxies, initiatives, by=dims)
-    valued = impact_value(rows, proxies)
-    need = [d for d in dims if d not in valued.columns]
-    if need:
-        valued = valued.merge(initiatives[["initiative_id", *need]], on="initiative_id", how="left", validate="m:1")
     keys = ["year", *dims]
-    per_init = valued.groupby([*keys, "initiative_id"], dropna=False, observed=True)["impact_value_eur"].sum().reset_index()
+    per_init = impact_contributions(rows, proxies, initiatives, dims)
     stats = (
         per_init.groupby(keys, dropna=False, observed=True)["impact_value_eur"]
         .agg(mean_per_initiative_eur="mean", median_per_initiative_eur="median")
@@ -181,6 +177,85 @@ def impact_value_table(
     out = totals.merge(stats, on=keys, how="left", validate="1:1").rename(columns={"n_initiatives": "n"})
     out = out[[*keys, "n", "impact_value_eur", "mean_per_initiative_eur", "median_per_initiative_eur"]]
     return out.sort_values(keys).reset_index(drop=True)
+
+
+def _with_phase(impact: pd.DataFrame, phases: pd.DataFrame | None, dims: Sequence[str]) -> pd.DataFrame:
+    if "phase" in dims and "phase" not in impact.columns:
+        if phases is None:
+            raise ValueError("grouping by phase needs the phases table (phase at the year's end)")
+        return impact.assign(phase=phase_at_year_end(phases, impact))
+    return impact
+
+
+def impact_contributions(
+    impact: pd.DataFrame,
+    proxies: pd.DataFrame,
+    initiatives: pd.DataFrame | None,
+    by: Sequence[str] | str = (),
+    phases: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Each initiative's impact value per year and group: what a cell total of euros is made of.
+
+    Columns ``year, *by, initiative_id, impact_value_eur``; the input of the dominance and p%
+    rules (:func:`protect_impact_totals`) and of the per-initiative mean and median.
+
+    >>> impact = pd.DataFrame({"initiative_id": ["A", "B", "B"], "year": [2023] * 3,
+    ...     "indicator": ["volunteer_hours"] * 3, "quantity": [10.0, 5.0, 1.0]})
+    >>> proxies = pd.DataFrame({"indicator": ["volunteer_hours"], "unit": ["hour"],
+    ...     "euro_per_unit": [20.0], "source": ["s"]})
+    >>> impact_contributions(impact, proxies, None)["impact_value_eur"].tolist()
+    [200.0, 120.0]
+    """
+    dims = [by] if isinstance(by, str) else list(by)
+    valued = impact_value(_with_phase(impact, phases, dims), proxies)
+    need = [d for d in dims if d not in valued.columns]
+    if need:
+        valued = valued.merge(initiatives[["initiative_id", *need]], on="initiative_id", how="left", validate="m:1")
+    keys = ["year", *dims]
+    return valued.groupby([*keys, "initiative_id"], dropna=False, observed=True)["impact_value_eur"].sum().reset_index()
+
+
+def protect_impact_totals(
+    table: pd.DataFrame,
+    contributions: pd.DataFrame,
+    by: Sequence[str],
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    dominance: tuple[int, float] | None = DEFAULT_DOMINANCE,
+    p_percent: float | None = DEFAULT_P_PERCENT,
+) -> pd.DataFrame:
+    """A table of impact value per ``year`` and ``by`` with its sensitive rows hidden.
+
+    Threshold, dominance and p% rules (:func:`maexlab.reporting.disclosure.suppress_magnitudes`)
+    on each initiative's impact value (``contributions``, from :func:`impact_contributions`), then
+    secondary suppression along every line (years and groups). Every statistic of a hidden row is
+    hidden (a mean or median of a dominated cell would reveal the large initiative too). ``table``
+    counts initiatives in ``n``. Adds ``suppressed`` and ``suppressed_rule``.
+    With ``min_group_size`` 1 (protection switched off) only the threshold rule runs.
+
+    >>> contributions = pd.DataFrame({"year": 2023, "theme": ["a"] * 6 + ["b"] * 6,
+    ...     "initiative_id": list("abcdefghijkl"), "impact_value_eur": [1e6] + [10.0] * 11})
+    >>> table = contributions.groupby(["year", "theme"]).agg(n=("initiative_id", "nunique"),
+    ...     impact_value_eur=("impact_value_eur", "sum")).reset_index()
+    >>> protect_impact_totals(table, contributions, ["theme"], min_group_size=5)["suppressed_rule"].tolist()
+    ['dominance', 'secondary']
+    """
+    if min_group_size <= 1:
+        # A minimum group of 1 switches disclosure control off (every initiative may be shown),
+        # so the magnitude rules, which always hide a cell of one or two contributors, are off too.
+        dominance = p_percent = None
+    keys = ["year", *by]
+    return suppress_magnitudes(
+        table,
+        contributions,
+        keys,
+        value="impact_value_eur",
+        unit="initiative_id",
+        count_column="n",
+        dominance=dominance,
+        p_percent=p_percent,
+        min_group_size=min_group_size,
+    )
 
 
 def shown_rows(table: pd.DataFrame) -> pd.DataFrame:

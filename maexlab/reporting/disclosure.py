@@ -36,12 +36,31 @@ import pandas as pd
 
 from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE, SUPPRESSED_FLAG, _secondary_suppression
 
-__all__ = ["DEFAULT_DOMINANCE", "DEFAULT_P_PERCENT", "dominance_rule", "p_percent_rule", "sensitive_cells", "suppress_magnitudes"]
+__all__ = [
+    "DEFAULT_DOMINANCE",
+    "DEFAULT_P_PERCENT",
+    "DOMINANCE_K",
+    "DOMINANCE_N",
+    "P_PERCENT",
+    "dominance_rule",
+    "p_percent_rule",
+    "sensitive_cells",
+    "suppress_magnitudes",
+]
 
-#: (n, k): the n largest contributors may hold at most k% of a cell total.
-DEFAULT_DOMINANCE: tuple[int, float] = (2, 85.0)
-#: p: the rest of a cell (after its two largest contributions) must be at least p% of the largest.
-DEFAULT_P_PERCENT: float = 10.0
+#: Dominance rule, n: how many of the largest contributors are summed (ESSnet handbook 4.2.2: n = 2
+#: protects each of two large contributors against the other).
+DOMINANCE_N: int = 2
+#: Dominance rule, k: the percentage of the cell total the n largest may hold at most (85 is the
+#: handbook's and tau-Argus's usual example value).
+DOMINANCE_K: float = 85.0
+#: p% rule, p: the rest of a cell after its two largest contributions must be at least p percent of
+#: the largest, so the second largest cannot estimate the largest to within p% (handbook 4.2.3).
+P_PERCENT: float = 10.0
+#: (n, k) as the functions take it.
+DEFAULT_DOMINANCE: tuple[int, float] = (DOMINANCE_N, DOMINANCE_K)
+#: p as the functions take it.
+DEFAULT_P_PERCENT: float = P_PERCENT
 
 
 def dominance_rule(contributions: Sequence[float], n: int = DEFAULT_DOMINANCE[0], k: float = DEFAULT_DOMINANCE[1]) -> bool:
@@ -78,7 +97,7 @@ def sensitive_cells(
     contributions: pd.DataFrame,
     by: Sequence[str],
     *,
-    value: str,
+    value: str | Sequence[str],
     unit: str = "initiative_id",
     dominance: tuple[int, float] | None = DEFAULT_DOMINANCE,
     p_percent: float | None = DEFAULT_P_PERCENT,
@@ -88,8 +107,21 @@ def sensitive_cells(
 
     Returns columns ``by``, ``n_units``, ``total``, ``threshold`` (fewer than ``min_units``
     contributors), ``dominance``, ``p_percent`` and ``sensitive`` (any of the three).
-    A rule given as None is not applied (its column is False).
+    A rule given as None is not applied (its column is False). With several ``value`` columns
+    (a table showing both euros requested and euros granted) a cell is flagged by a rule when
+    that rule flags any of them; ``total`` is then the first column's.
     """
+    if not isinstance(value, str):
+        values = list(value)
+        parts = [
+            sensitive_cells(contributions, by, value=v, unit=unit, dominance=dominance, p_percent=p_percent, min_units=min_units)
+            for v in values
+        ]
+        out = parts[0].copy()
+        for part in parts[1:]:
+            for rule in ("dominance", "p_percent", "sensitive"):
+                out[rule] = out[rule].to_numpy() | part[rule].to_numpy()
+        return out
     by = list(by)
     per_unit = contributions.groupby([*by, unit], dropna=False, observed=True)[value].sum().reset_index()
     rows = []
@@ -116,7 +148,7 @@ def suppress_magnitudes(
     contributions: pd.DataFrame,
     by: Sequence[str],
     *,
-    value: str,
+    value: str | Sequence[str],
     unit: str = "initiative_id",
     count_column: str = "n_initiatives",
     dominance: tuple[int, float] | None = DEFAULT_DOMINANCE,

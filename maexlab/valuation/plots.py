@@ -133,6 +133,43 @@ def plot_decomposition(oaxaca: pd.DataFrame, language: str = DEFAULT_LANGUAGE):
     return fig
 
 
+def plot_detailed_decomposition(detailed: pd.DataFrame, labels: dict[str, str], language: str = DEFAULT_LANGUAGE):
+    """Horizontal bars: each fundamental's explained share of the valuation gap, with 95% intervals.
+
+    ``detailed`` has ``group, covariate, explained, explained_low, explained_high`` (one row per
+    covariate and investor group, from :func:`maexlab.valuation.sections.detailed_parts`);
+    ``labels`` maps each covariate to its reader's name.
+    """
+    import matplotlib.pyplot as plt
+
+    m = messages(language)
+    groups = [g for g in GROUP_COLOURS if g in set(detailed["group"])]
+    covariates = list(dict.fromkeys(detailed["covariate"]))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 1.2 + 0.55 * len(covariates) * max(len(groups), 1)))
+    height = 0.8 / max(len(groups), 1)
+    for j, g in enumerate(groups):
+        t = detailed[detailed["group"] == g].set_index("covariate").reindex(covariates)
+        y = np.arange(len(covariates)) + (j - (len(groups) - 1) / 2) * height
+        ax.barh(y, t["explained"], height, color=GROUP_COLOURS[g], label=m.term(g))
+        ax.errorbar(
+            t["explained"],
+            y,
+            xerr=[t["explained"] - t["explained_low"], t["explained_high"] - t["explained"]],
+            fmt="none",
+            color="black",
+            capsize=3,
+        )
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(range(len(covariates)), [_wrap(labels.get(c, c), 28) for c in covariates])
+    ax.invert_yaxis()
+    ax.set_xlabel(m.text("valuation.plot.detailed_axis"))
+    locale_ticks(ax.xaxis, language)
+    ax.set_title(_wrap(m.text("valuation.plot.detailed_title"), 70), fontsize=11)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=max(len(groups), 1), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def _ratio_axis(ax, values: np.ndarray, language: str) -> None:
     """A y axis with at least three labelled ticks: log scale over a wide range, linear otherwise."""
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter

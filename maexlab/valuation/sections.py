@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from maexlab.reporting import NOT_TESTABLE, Col, Needs, Reason, SectionOutput, Verdict, unmet
@@ -26,10 +27,25 @@ from maexlab.valuation.blended import DEFAULT_HORIZON_YEARS, DEFAULT_SOCIAL_DISC
 from maexlab.valuation.claims import CLAIMS
 from maexlab.valuation.claims import verdicts as claim_verdicts
 from maexlab.valuation.common import FUNDAMENTALS, MIN_MODEL_ROWS
-from maexlab.valuation.decomposition import MIN_OAXACA_ROWS, oaxaca_gap
-from maexlab.valuation.features import COUNT_LABELS, SUMMARY_LABELS, assessment_counts, build_features, group_summary
-from maexlab.valuation.models import coefficient_table, fits_to_results, hedonic_models, impact_difference
-from maexlab.valuation.plots import plot_blended_gap, plot_coefficients, plot_decomposition, plot_wtp, term_label
+from maexlab.valuation.decomposition import _OAXACA_COLUMNS, MIN_OAXACA_ROWS, OAXACA_COVARIATES
+from maexlab.valuation.features import (
+    COUNT_LABELS,
+    SUMMARY_LABELS,
+    assessment_counts,
+    build_features,
+    complete_rows,
+    group_summary,
+)
+from maexlab.valuation.models import _rows_for, coefficient_table, fits_to_results, hedonic_models, impact_difference
+from maexlab.valuation.oaxaca import CONSTANT, decompose_bootstrap
+from maexlab.valuation.plots import (
+    plot_blended_gap,
+    plot_coefficients,
+    plot_decomposition,
+    plot_detailed_decomposition,
+    plot_wtp,
+    term_label,
+)
 from maexlab.valuation.wtp import BMY_RANGE_PP, willingness_to_pay
 
 
@@ -48,6 +64,12 @@ class Output(SectionOutput):
 #: Cluster-bootstrap draws of the decomposition and of the audit's intervals.
 OAXACA_REPS = 300
 AUDIT_REPS = 200
+#: Reference coefficients of the twofold and detailed decomposition: a pooled fit over both sides
+#: with a side indicator (Jann 2008 after Fortin 2008); "A", "B" and "neumark" are the alternatives.
+OAXACA_REFERENCE = "pooled"
+TWOFOLD: tuple[str, ...] = ("gap", "explained", "unexplained")
+THREEFOLD: tuple[str, ...] = ("endowments", "coefficients", "interaction")
+_TWOFOLD_COLUMNS = _OAXACA_COLUMNS
 
 _ASSESS = ("investor_type", "instrument", "assessed_on", "decision")
 _FIN = ("revenue", "costs", "earned_income")
@@ -274,8 +296,71 @@ def _oaxaca_sides(f: pd.DataFrame, group: str, minimum_rows: int, minimum_initia
     return None
 
 
+def _oaxaca_rows(f: pd.DataFrame, group: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Accepted equity offers of ``group`` with every covariate present (the decomposition's sample)."""
+    offers = _rows_for(f[f["investor_group"] == group], "log_valuation")
+    return complete_rows(offers, ["log_valuation", *OAXACA_COVARIATES], f"accepted equity offers from {group} investors")
+
+
+def _full_rank(rows: pd.DataFrame) -> bool:
+    """Whether each side's design (constant and covariates) has full column rank, so OLS is identified."""
+    for side in (0, 1):
+        X = rows.loc[rows["social_or_hybrid"] == side, list(OAXACA_COVARIATES)].astype(float).to_numpy()
+        X = np.column_stack([np.ones(len(X)), X])
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            return False
+    return True
+
+
+def _oaxaca_group(report, f: pd.DataFrame, group: str) -> tuple[pd.DataFrame | None, Reason | None]:
+    """Twofold table (as before) and the full bootstrap result of one investor group, or a reason."""
+    rows, left_out = _oaxaca_rows(f, group)
+    report.results.setdefault("rows_left_out", {})[f"decomposition ({group})"] = left_out
+    _left_out(report, f"valuation.sections.decomposition_for.{group}", left_out)
+    n1 = int(rows["social_or_hybrid"].sum())
+    n0 = len(rows) - n1
+    i1 = int(rows.loc[rows["social_or_hybrid"] == 1, "initiative_id"].nunique())
+    i0 = int(rows.loc[rows["social_or_hybrid"] == 0, "initiative_id"].nunique())
+    counts = {"n1": n1, "n0": n0, "i1": i1, "i0": i0, "rows": MIN_OAXACA_ROWS, "initiatives": report.min_group_size}
+    if min(n0, n1) < MIN_OAXACA_ROWS or min(i0, i1) < report.min_group_size:
+        return None, Reason("valuation.reasons.oaxaca_sides", {"group": group, **counts})
+    if not _full_rank(rows):
+        return None, Reason("valuation.reasons.oaxaca_rank", {"group": group})
+    boot = decompose_bootstrap(
+        rows,
+        "log_valuation",
+        OAXACA_COVARIATES,
+        group="social_or_hybrid",
+        a=1,
+        cluster="initiative_id",
+        reference=OAXACA_REFERENCE,
+        reps=OAXACA_REPS,
+        seed=report.seed,
+    )
+    used = int(boot["reps_used"].iloc[0])
+    if used < OAXACA_REPS // 2:
+        return None, Reason("valuation.reasons.oaxaca_reps", {"group": group, "used": used, "reps": OAXACA_REPS})
+    boot = boot.assign(
+        group=group,
+        n_social_hybrid=n1,
+        n_commercial=n0,
+        n_initiatives_social_hybrid=i1,
+        n_initiatives_commercial=i0,
+        n_initiatives=min(i0, i1),
+        n_left_out=left_out["n_dropped"],
+        reps=used,
+    )
+    state(report).setdefault("oaxaca_parts", {})[group] = boot
+    twofold = boot[(boot["part"] == "aggregate") & boot["name"].isin(TWOFOLD)].rename(columns={"name": "component"})
+    return twofold.drop(columns=["part", "reps_used"]).reset_index(drop=True), None
+
+
 def decomposition(report) -> Output:
-    """Oaxaca-Blinder decomposition of the valuation gap, social-or-hybrid minus commercial."""
+    """Oaxaca-Blinder decomposition of the valuation gap, social-or-hybrid minus commercial.
+
+    The twofold split (pooled reference) comes from :func:`maexlab.valuation.oaxaca.decompose_bootstrap`;
+    the same result feeds :func:`detailed_decomposition`, so both sections show the same numbers.
+    """
     out = Output()
     report.heading("valuation.sections.decomposition")
     report.say("valuation.text.decomposition", rows=MIN_OAXACA_ROWS, reps=OAXACA_REPS)
@@ -284,22 +369,17 @@ def decomposition(report) -> Output:
     f = state(report)["features"]
     parts = []
     for group in ("mainstream", "impact"):
-        section = f"valuation.sections.decomposition_for.{group}"
-        reason = _oaxaca_sides(f, group, MIN_OAXACA_ROWS, report.min_group_size)
+        table, reason = _oaxaca_group(report, f, group)
         if reason is not None:
             if group == "mainstream":
                 state(report)["oaxaca_reason"] = reason
-            report.not_computed(section, [reason])
+            report.not_computed(f"valuation.sections.decomposition_for.{group}", [reason])
             out.skipped.append(reason)
             continue
-        table, message = oaxaca_gap(f, group, reps=OAXACA_REPS, seed=report.seed)
-        report.results.setdefault("rows_left_out", {})[f"decomposition ({group})"] = table.attrs["rows_left_out"]
-        _left_out(report, section, table.attrs["rows_left_out"])
-        if message is None:
-            parts.append(table)
+        parts.append(table)
     if not parts:
         return out
-    oaxaca = pd.concat(parts, ignore_index=True)
+    oaxaca = pd.concat(parts, ignore_index=True)[list(_TWOFOLD_COLUMNS)]
     state(report)["oaxaca"] = oaxaca
     published = report.table(oaxaca, "oaxaca_decomposition", keep=("group", "component"), count_column="n_initiatives")
     out.tables["oaxaca_decomposition"] = published
@@ -329,7 +409,132 @@ def decomposition(report) -> Output:
     visible = published.dropna(subset=["estimate"])
     if len(visible):
         out.figures["oaxaca_decomposition"] = report.figure(plot_decomposition(visible, report.language), "oaxaca_decomposition")
+    return detailed_decomposition(report, out)
+
+
+# --- 3b. detailed and threefold decomposition ----------------------------------------------------
+
+
+def detailed_parts(boot: pd.DataFrame) -> pd.DataFrame:
+    """One row per covariate (and ``total``): explained and unexplained share with intervals.
+
+    ``boot`` is one group's :func:`~maexlab.valuation.oaxaca.decompose_bootstrap` result with
+    the section's count columns. The constant's explained share is 0 by construction (both groups
+    have mean 1), so it is left missing; its unexplained share is the shift in the intercept. The
+    ``total`` row is the twofold explained and unexplained parts of the same result, so the
+    covariate rows add up to it.
+
+    >>> import pandas as pd
+    >>> b = pd.DataFrame({"part": ["aggregate", "aggregate", "explained", "unexplained", "explained", "unexplained"],
+    ...     "name": ["explained", "unexplained", "const", "const", "x", "x"], "estimate": [1.0, 2.0, 0.0, 0.5, 1.0, 1.5],
+    ...     "ci_low": 0.0, "ci_high": 3.0, "group": "g", "n_initiatives": 12})
+    >>> detailed_parts(b)[["covariate", "explained", "unexplained"]].to_dict("list")
+    {'covariate': ['x', 'const', 'total'], 'explained': [1.0, nan, 1.0], 'unexplained': [1.5, 0.5, 2.0]}
+    """
+    covariates = [c for c in boot.loc[boot["part"] == "explained", "name"] if c != CONSTANT] + [CONSTANT, "total"]
+    rows = []
+    for c in covariates:
+        row: dict[str, Any] = {"group": boot["group"].iloc[0], "covariate": c}
+        for part in ("explained", "unexplained"):
+            sel = (
+                boot[(boot["part"] == "aggregate") & (boot["name"] == part)]
+                if c == "total"
+                else boot[(boot["part"] == part) & (boot["name"] == c)]
+            )
+            est, lo, hi = (float(sel[k].iloc[0]) for k in ("estimate", "ci_low", "ci_high"))
+            if c == CONSTANT and part == "explained":
+                est = lo = hi = np.nan
+            row.update({part: est, f"{part}_low": lo, f"{part}_high": hi})
+        row["n_initiatives"] = int(boot["n_initiatives"].iloc[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _covariate_label(report, covariate: str) -> str:
+    if covariate in ("total", CONSTANT):
+        return report.t(f"valuation.detailed.{'total' if covariate == 'total' else 'constant'}")
+    # The coefficient labels name their scale ("margin (per 0.10)"); a share of the gap has none.
+    key = f"valuation.detailed.covariates.{covariate}"
+    return report.t(key) if report.m.has(key) else term_label(covariate, report.language)
+
+
+def detailed_decomposition(report, out: Output | None = None) -> Output:
+    """Which fundamentals explain the valuation gap: the detailed and threefold decomposition.
+
+    The second half of :func:`decomposition` (which calls it with its own ``out``), shown under
+    a sub-heading. Uses the decomposition computed there (same offers, same bootstrap draws), so
+    the totals equal the twofold table shown just above.
+    """
+    out = Output() if out is None else out
+    report.heading("valuation.sections.detailed_decomposition", level=3)
+    report.say(
+        "valuation.text.detailed_decomposition", reference=report.t(f"valuation.references.{OAXACA_REFERENCE}"), reps=OAXACA_REPS
+    )
+    parts = state(report).get("oaxaca_parts") or {}
+    if not parts:
+        reason = state(report).get("oaxaca_reason") or Reason("valuation.reasons.no_decomposition")
+        return _skip(report, out, "valuation.sections.detailed_decomposition", [reason])
+    detailed = pd.concat([detailed_parts(b) for b in parts.values()], ignore_index=True)
+    published = report.table(detailed, "oaxaca_detailed", keep=("group", "covariate"), count_column="n_initiatives")
+    out.tables["oaxaca_detailed"] = published
+    report.results["oaxaca_detailed"] = published.to_dict(orient="records")
+    shown = published.assign(covariate_label=[_covariate_label(report, c) for c in published["covariate"]])
+    report.show(
+        shown,
+        None,
+        [
+            Col("group", "term", label="valuation.col.investor_group"),
+            Col("covariate_label", "text", label="valuation.col.term"),
+            Col("explained", "signed3", lo="explained_low", hi="explained_high", label="valuation.col.explained_part"),
+            Col("unexplained", "signed3", lo="unexplained_low", hi="unexplained_high", label="valuation.col.unexplained_part"),
+        ],
+    )
+    threefold = pd.concat(
+        [b[(b["part"] == "aggregate") & b["name"].isin(THREEFOLD)] for b in parts.values()], ignore_index=True
+    ).rename(columns={"name": "component"})[["group", "component", "estimate", "ci_low", "ci_high", "n_initiatives"]]
+    published3 = report.table(threefold, "oaxaca_threefold", keep=("group", "component"), count_column="n_initiatives")
+    out.tables["oaxaca_threefold"] = published3
+    report.results["oaxaca_threefold"] = published3.to_dict(orient="records")
+    report.say("valuation.text.threefold")
+    report.show(
+        published3.assign(component_label=[report.t(f"valuation.components.{c}") for c in published3["component"]]),
+        None,
+        [
+            Col("group", "term", label="valuation.col.investor_group"),
+            Col("component_label", "text", label="valuation.col.component"),
+            Col("estimate", "signed3", lo="ci_low", hi="ci_high", label="valuation.col.log_gap"),
+        ],
+    )
+    for group in parts:
+        _largest(report, published[published["group"] == group], group)
+    bars = published[~published["covariate"].isin(["total", CONSTANT])].dropna(subset=["explained"])
+    if len(bars):
+        labels = {c: _covariate_label(report, c) for c in bars["covariate"]}
+        fig = plot_detailed_decomposition(bars, labels, report.language)
+        out.figures["oaxaca_detailed"] = report.figure(fig, "oaxaca_detailed")
     return out
+
+
+def _largest(report, table: pd.DataFrame, group: str) -> None:
+    """One sentence naming the fundamental with the largest explained share, and whether its interval excludes 0."""
+    rows = table[~table["covariate"].isin(["total", CONSTANT])].dropna(subset=["explained"])
+    total = table[table["covariate"] == "total"]
+    if rows.empty or total.empty or pd.isna(total["explained"].iloc[0]):
+        return
+    top = rows.loc[rows["explained"].abs().idxmax()]
+    clear = top["explained_low"] > 0 or top["explained_high"] < 0
+    key = "valuation.detailed.largest_clear" if clear else "valuation.detailed.largest_unclear"
+    values = {
+        "group": group,
+        "covariate": _covariate_label(report, top["covariate"]),
+        "evidence": report.m.interval(top["explained"], top["explained_low"], top["explained_high"], "signed3"),
+        "explained": report.m.interval(
+            total["explained"].iloc[0], total["explained_low"].iloc[0], total["explained_high"].iloc[0], "signed3"
+        ),
+    }
+    report.say(key, **values)
+    if group == "mainstream":
+        report.finding(key, **values)
 
 
 # --- 4. blended value ---------------------------------------------------------------------------
