@@ -48,19 +48,23 @@ def test_preloaded_data_equals_a_fresh_load(patched):
 
 def test_in_process_execution_updates_displays_by_id():
     # A report reserves its findings at the top and fills them in at the end (update_display).
-    import nbformat
+    # Run in a fresh process, as the runner does: the engine's shell is a process-wide singleton.
+    import json
+    import subprocess
+    import sys
 
-    from maexlab.runner.inprocess import execute_notebook
-
-    nb = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell(
-                'from IPython.display import display, update_display\n_ = display("pending", display_id="findings")'
-            ),
-            nbformat.v4.new_code_cell('update_display("final findings", display_id="findings")'),
-        ]
-    )
-    outcome = execute_notebook(nb)
-    assert outcome.stopped_at is None
-    assert [o["data"]["text/plain"] for o in nb.cells[0].outputs] == ["'final findings'"]
-    assert nb.cells[1].outputs == []
+    code = """
+import json, nbformat
+from maexlab.runner.inprocess import execute_notebook
+nb = nbformat.v4.new_notebook(cells=[
+    nbformat.v4.new_code_cell('from IPython.display import display, update_display\\n_ = display("pending", display_id="findings")'),
+    nbformat.v4.new_code_cell('update_display("final findings", display_id="findings")'),
+])
+outcome = execute_notebook(nb)
+print(json.dumps({"stopped_at": outcome.stopped_at,
+                  "first": [o["data"]["text/plain"] for o in nb.cells[0].outputs],
+                  "second": nb.cells[1].outputs}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"stopped_at": None, "first": ["'final findings'"], "second": []}
