@@ -98,7 +98,8 @@ class _Cells:
     @property
     def empty(self) -> pd.Series:
         if self._empty is None:
-            if self.native:
+            # A bool column from Parquet is empty exactly where it is missing: no text needed.
+            if self.native or pd.api.types.is_bool_dtype(self.raw):
                 self._empty = self.raw.isna()
             else:
                 self._empty = pd.Series((self.text == "").fillna(True).to_numpy(dtype=bool), index=self.raw.index)
@@ -130,6 +131,8 @@ def special_cells(cells: _Cells, col: Column) -> list[tuple[pd.Series, str]]:
         if padded.any():
             found.append((padded, "outer whitespace around the category; write it without leading or trailing spaces or tabs"))
     elif col.kind in ("int", "float"):
+        if pd.api.types.is_integer_dtype(raw):
+            return found  # an integer column cannot hold infinity
         if cells.native:
             infinite = pd.Series(np.isinf(raw.astype("float64")), index=raw.index)
         else:
@@ -152,6 +155,19 @@ def special_cells(cells: _Cells, col: Column) -> list[tuple[pd.Series, str]]:
     return found
 
 
+def _object_text(text: pd.Series, empty: pd.Series) -> pd.Series:
+    """Trimmed text as Python strings, ``None`` where the cell is empty (the canonical text dtype)."""
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # One pass in Arrow (empty text -> null) and one conversion, instead of astype + where.
+        arrow = pa.chunked_array(text.array._pa_array)
+        nulled = pc.if_else(pc.equal(arrow, ""), pa.scalar(None, arrow.type), arrow)
+        return pd.Series(nulled.to_numpy(zero_copy_only=False), index=text.index, dtype=object)
+    return text.astype(object).where(~empty, None)
+
+
 def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
     """Return (parsed values, mask of unparseable cells, what was expected)."""
     if not isinstance(cells, _Cells):
@@ -161,7 +177,7 @@ def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd
     no_problem = pd.Series(False, index=raw.index)
     if col.kind in ("id", "str", "category"):
         text = cells.text
-        values = text.astype(object).where(~empty, None)
+        values = _object_text(text, empty)
         bad = no_problem
         expected = "text"
         if col.vocabulary:
@@ -174,10 +190,13 @@ def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd
     if col.kind == "date":
         if pd.api.types.is_datetime64_any_dtype(raw):
             values = pd.to_datetime(raw).dt.tz_localize(None) if raw.dt.tz is not None else raw
-            return values.astype("datetime64[ns]"), no_problem, "a date"
+            return values.astype("datetime64[ns]", copy=False), no_problem, "a date"
         text = cells.text.astype(object).where(~empty, None)
         values = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         return values.astype("datetime64[ns]"), (~empty & values.isna()).astype(bool), "a date as YYYY-MM-DD"
+    if col.kind == "int" and pd.api.types.is_integer_dtype(raw):
+        # Whole numbers already (Parquet int64 / Int64): nothing to parse, round or check.
+        return raw.astype("Int64", copy=False), no_problem, "a whole number"
     if col.kind in ("int", "float"):
         if cells.native:
             numbers = raw.astype("float64")
@@ -192,8 +211,9 @@ def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd
             return numbers.round().astype("Int64"), bad.astype(bool), expected
         return numbers, bad.astype(bool), expected
     if col.kind == "bool":
-        if pd.api.types.is_bool_dtype(raw) and not raw.isna().any():
-            return raw.astype("boolean"), no_problem, "true or false"
+        if pd.api.types.is_bool_dtype(raw):
+            # True, False or missing already (missing is checked as an empty cell).
+            return raw.astype("boolean", copy=False), no_problem, "true or false"
         lowered = cells.text.str.lower()
         true = lowered.isin(["true", "1", "1.0"]).fillna(False).to_numpy(dtype=bool)
         false = lowered.isin(["false", "0", "0.0"]).fillna(False).to_numpy(dtype=bool)
@@ -260,7 +280,7 @@ def parse_table(
             above = (values > col.maximum).fillna(False) & ~bad
             cell_problems(above, col.name, lambda v, m=col.maximum: f"expected a value <= {m:g}, got {_shown(v)}")
         parsed[col.name] = values
-    frame = pd.DataFrame(parsed, index=raw.index)
+    frame = pd.DataFrame(parsed, index=raw.index, copy=False)
     return frame.reset_index(drop=True), problems
 
 
