@@ -359,9 +359,80 @@ def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_o
     return problems
 
 
+def _distinct_isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:
+    """``values.isin(allowed)`` as a boolean array, hashing the distinct values of ``allowed`` once."""
+    return values.isin(pd.unique(allowed.to_numpy())).to_numpy(dtype=bool)
+
+
+class _InitiativeLookup:
+    """Row positions of initiative ids in the initiatives table, found once per table.
+
+    Used only when the initiatives' ids are unique and present (otherwise the plain join
+    runs, whose duplicates the key check reports). One hash lookup per row then serves the
+    foreign key, the life-span checks and the phase order, with the results a join would give.
+    """
+
+    def __init__(self, initiatives: pd.DataFrame):
+        self.index = pd.Index(initiatives["initiative_id"].to_numpy())
+        self.life = {
+            c: initiatives[c].to_numpy(dtype="datetime64[ns]")
+            for c in ("founded_on", "closed_on", "observed_until")
+            if c in initiatives.columns
+        }
+        self._positions: dict[str, np.ndarray] = {}
+
+    def positions(self, table: str, ids: pd.Series) -> np.ndarray:
+        """Position of each row's initiative in the initiatives table, -1 where there is none."""
+        if table not in self._positions:
+            self._positions[table] = self.index.get_indexer(ids.to_numpy())
+        return self._positions[table]
+
+    def joined(self, table: str, events: pd.DataFrame, column: str) -> pd.DataFrame:
+        """``events[[column]]`` beside the initiative's dates (NaT where no initiative matches)."""
+        where = self.positions(table, events["initiative_id"])
+        missing = where < 0
+        columns = {column: events[column]}
+        for name, dates in self.life.items():
+            taken = dates[np.where(missing, 0, where)] if len(dates) else np.full(len(where), np.datetime64("NaT"), "M8[ns]")
+            taken[missing] = np.datetime64("NaT")
+            columns[name] = pd.Series(taken, index=events.index)
+        return pd.DataFrame(columns, index=events.index, copy=False)
+
+    def phases_out_of_order(self, phases: pd.DataFrame) -> list[int] | None:
+        """1-based rows dated before a phase ranked earlier for the same initiative, in the order
+        of a sort by (initiative_id, phase rank); None if an id is unknown (the general path runs)."""
+        where = self.positions("phases", phases["initiative_id"])
+        known = where >= 0
+        if not (known | phases["initiative_id"].isna().to_numpy()).all():
+            return None
+        phase = phases["phase"].to_numpy()
+        rank = pd.Categorical(phase, categories=PHASES).codes.astype(np.int64)
+        rank[rank < 0] = len(PHASES)  # an unknown or empty phase sorts last, like a missing rank
+        keep = np.flatnonzero(known & (phase != "closed"))
+        # Sort initiatives by their id's text, as a sort on the id column would.
+        id_rank = np.empty(len(self.index), dtype=np.int64)
+        id_rank[np.argsort(self.index.to_numpy(), kind="stable")] = np.arange(len(self.index))
+        initiative = id_rank[where[keep]]
+        order = keep[np.lexsort((rank[keep], initiative))]
+        entered = phases["entered_on"].to_numpy(dtype="datetime64[ns]")[order]
+        same = initiative[np.lexsort((rank[keep], initiative))]
+        late = (same[1:] == same[:-1]) & (entered[1:] < entered[:-1])
+        return [int(r) + 1 for r in order[1:][late]]
+
+
+def _initiative_lookup(initiatives: pd.DataFrame | None) -> _InitiativeLookup | None:
+    if initiatives is None or "initiative_id" not in initiatives.columns:
+        return None
+    ids = initiatives["initiative_id"]
+    if ids.isna().any() or not ids.is_unique:
+        return None
+    return _InitiativeLookup(initiatives)
+
+
 def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], offsets: dict[str, int | None]) -> list[Problem]:
     """Foreign keys that must resolve and date order across initiatives and phases."""
     problems: list[Problem] = []
+    lookup = _initiative_lookup(tables.get("initiatives"))
     for name, df in tables.items():
         schema = TABLES[name]
         for fk in schema.foreign_keys:
@@ -369,12 +440,16 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
             if target is None or not set(fk.columns) <= set(df.columns):
                 continue  # checked only against tables that are present
             here = df[list(fk.columns)]
-            there = target[list(fk.target_columns)].dropna()
-            if len(fk.columns) == 1:
-                found = here.iloc[:, 0].isin(there.iloc[:, 0]).to_numpy()
+            if lookup is not None and fk.table == "initiatives" and fk.columns == fk.target_columns == ("initiative_id",):
+                # One hash lookup per row gives both the foreign key and the join used below.
+                orphan = (lookup.positions(name, here.iloc[:, 0]) < 0) & here.iloc[:, 0].notna().to_numpy()
             else:
-                found = pd.MultiIndex.from_frame(here).isin(pd.MultiIndex.from_frame(there))
-            orphan = ~found & here.notna().all(axis=1).to_numpy()
+                there = target[list(fk.target_columns)].dropna()
+                if len(fk.columns) == 1:
+                    found = _distinct_isin(here.iloc[:, 0], there.iloc[:, 0])
+                else:
+                    found = pd.MultiIndex.from_frame(here).isin(pd.MultiIndex.from_frame(there))
+                orphan = ~found & here.notna().all(axis=1).to_numpy()
             values = here.to_numpy()
             for position in np.flatnonzero(orphan):
                 problems.append(
@@ -397,7 +472,10 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
             events = tables.get(name)
             if events is None or not {"initiative_id", column} <= set(events.columns):
                 continue
-            joined = events[["initiative_id", column]].join(life, on="initiative_id")
+            if lookup is not None:
+                joined = lookup.joined(name, events, column)
+            else:
+                joined = events[["initiative_id", column]].join(life, on="initiative_id")
             for bound, mask, message in (
                 (
                     "founded_on",
@@ -424,7 +502,10 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
         dates = initiatives.set_index("initiative_id")[
             [c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]
         ]
-        joined = phases[["initiative_id", "phase", "entered_on"]].join(dates, on="initiative_id")
+        if lookup is not None:
+            joined = lookup.joined("phases", phases, "entered_on")
+        else:
+            joined = phases[["initiative_id", "phase", "entered_on"]].join(dates, on="initiative_id")
         checks = [
             (
                 "founded_on",
@@ -447,11 +528,16 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
                 for row in _rows(mask.fillna(False)):
                     problems.append(Problem(origins["phases"], message, row, "entered_on", offsets["phases"]))
         # Phases are entered in the order plan, start, growth, mature (closed may come any time).
-        order = {p: i for i, p in enumerate(PHASES)}
-        ranked = joined.assign(rank=joined["phase"].map(order), row=np.arange(len(joined)) + 1)
-        ranked = ranked[ranked["phase"] != "closed"].sort_values(["initiative_id", "rank"])
-        previous = ranked.groupby("initiative_id")["entered_on"].shift()
-        for row in ranked.loc[ranked["entered_on"] < previous, "row"]:
+        out_of_order = lookup.phases_out_of_order(phases) if lookup is not None else None
+        if out_of_order is None:
+            order = {p: i for i, p in enumerate(PHASES)}
+            ranked = phases[["initiative_id", "phase", "entered_on"]].assign(
+                rank=phases["phase"].map(order), row=np.arange(len(phases)) + 1
+            )
+            ranked = ranked[ranked["phase"] != "closed"].sort_values(["initiative_id", "rank"])
+            previous = ranked.groupby("initiative_id")["entered_on"].shift()
+            out_of_order = ranked.loc[ranked["entered_on"] < previous, "row"]
+        for row in out_of_order:
             problems.append(
                 Problem(
                     origins["phases"],
