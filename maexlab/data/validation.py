@@ -161,10 +161,13 @@ def _object_text(text: pd.Series, empty: pd.Series) -> pd.Series:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        # One pass in Arrow (empty text -> null) and one conversion, instead of astype + where.
+        # One pass in Arrow (empty text -> null) and one conversion, instead of astype + where;
+        # Arrow's conversion makes one Python string per distinct value, as read_parquet does.
         arrow = pa.chunked_array(text.array._pa_array)
         nulled = pc.if_else(pc.equal(arrow, ""), pa.scalar(None, arrow.type), arrow)
-        return pd.Series(nulled.to_numpy(zero_copy_only=False), index=text.index, dtype=object)
+        values = nulled.to_pandas()
+        values.index = text.index
+        return values
     return text.astype(object).where(~empty, None)
 
 
