@@ -284,6 +284,8 @@ def parse_table(
             cell_problems(above, col.name, lambda v, m=col.maximum: f"expected a value <= {m:g}, got {_shown(v)}")
         parsed[col.name] = values
     frame = pd.DataFrame(parsed, index=raw.index, copy=False)
+    if isinstance(raw.index, pd.RangeIndex) and raw.index.start == 0 and raw.index.step == 1 and raw.index.name is None:
+        return frame, problems  # already numbered 0..n-1: resetting would only copy the table
     return frame.reset_index(drop=True), problems
 
 
@@ -304,7 +306,9 @@ def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_o
 
     key = [k for k in schema.key if k in df.columns]
     if len(key) == len(schema.key) and len(df):
-        dup = df.duplicated(subset=key, keep="first") & df[key].notna().all(axis=1)
+        dup = df.duplicated(subset=key, keep="first")
+        if dup.any():  # a key with an empty part is not a duplicate (it is reported as empty)
+            dup &= df[key].notna().all(axis=1)
         for row in _rows(dup):
             values = ", ".join(f"{k}={df[k].iloc[row - 1]!r}" for k in key)
             problems.append(Problem(origin, f"duplicate key ({values}); each must be unique", row, key[0], line_offset))
@@ -445,7 +449,9 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
             here = df[list(fk.columns)]
             if lookup is not None and fk.table == "initiatives" and fk.columns == fk.target_columns == ("initiative_id",):
                 # One hash lookup per row gives both the foreign key and the join used below.
-                orphan = (lookup.positions(name, here.iloc[:, 0]) < 0) & here.iloc[:, 0].notna().to_numpy()
+                orphan = lookup.positions(name, here.iloc[:, 0]) < 0
+                if orphan.any():  # an empty id is reported as empty, not as unknown
+                    orphan &= here.iloc[:, 0].notna().to_numpy()
             else:
                 there = target[list(fk.target_columns)].dropna()
                 if len(fk.columns) == 1:
