@@ -79,6 +79,13 @@ class _Cells:
         self._text: pd.Series | None = None
         self._untrimmed: pd.Series | None = None
         self._empty: pd.Series | None = None
+        self._known: tuple[tuple[str, ...], pd.Series] | None = None
+
+    def in_vocabulary(self, vocabulary: tuple[str, ...]) -> pd.Series:
+        """Whether each trimmed cell is one of ``vocabulary`` (False where empty), computed once."""
+        if self._known is None or self._known[0] != tuple(vocabulary):
+            self._known = (tuple(vocabulary), self.text.isin(vocabulary).fillna(False))
+        return self._known[1]
 
     @property
     def untrimmed(self) -> pd.Series:
@@ -127,7 +134,7 @@ def special_cells(cells: _Cells, col: Column) -> list[tuple[pd.Series, str]]:
     found: list[tuple[pd.Series, str]] = []
     if col.kind == "category" and not cells.native:
         text = cells.text
-        padded = (cells.untrimmed != text).fillna(False) & text.isin(col.vocabulary).fillna(False)
+        padded = (cells.untrimmed != text).fillna(False) & cells.in_vocabulary(col.vocabulary)
         if padded.any():
             found.append((padded, "outer whitespace around the category; write it without leading or trailing spaces or tabs"))
     elif col.kind in ("int", "float"):
@@ -184,7 +191,7 @@ def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd
         bad = no_problem
         expected = "text"
         if col.vocabulary:
-            bad = ~empty & ~text.isin(col.vocabulary).fillna(False)
+            bad = ~empty & ~cells.in_vocabulary(col.vocabulary)
             expected = "one of: " + ", ".join(col.vocabulary)
         elif col.pattern:
             bad = ~empty & ~text.str.fullmatch(col.pattern).fillna(False)
@@ -330,21 +337,24 @@ def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_o
             add(df["decided_on"] < df["applied_on"], "decided_on", "expected decided_on on or after applied_on")
         if {"status", "amount_granted", "amount_requested"} <= set(df.columns):
             granted = df["amount_granted"].fillna(0)
-            no_money = df["status"].isin(["rejected", "withdrawn", "pending"])
+            # One hash pass over the statuses, then integer comparisons (-1: any other or empty).
+            code = pd.Series(
+                pd.Categorical(df["status"], categories=["rejected", "withdrawn", "pending", "partial", "granted"]).codes,
+                index=df.index,
+            )
+            no_money = code.between(0, 2)
             add(
                 no_money & (granted > 0), "amount_granted", "expected 0 or empty for a rejected, withdrawn or pending application"
             )
             add(
-                (df["status"] == "partial") & ((granted <= 0) | (granted >= df["amount_requested"])),
+                (code == 3) & ((granted <= 0) | (granted >= df["amount_requested"])),
                 "amount_granted",
                 "expected 0 < amount_granted < amount_requested for status 'partial'",
             )
-            add(
-                (df["status"] == "granted") & (granted <= 0), "amount_granted", "expected amount_granted > 0 for status 'granted'"
-            )
+            add((code == 4) & (granted <= 0), "amount_granted", "expected amount_granted > 0 for status 'granted'")
             # Only 'granted' may exceed the request (a documented top-up); others never do.
             add(
-                (df["status"] != "granted") & (df["amount_requested"] >= 0) & (granted > df["amount_requested"]),
+                (code != 4) & (df["amount_requested"] >= 0) & (granted > df["amount_requested"]),
                 "amount_granted",
                 "expected amount_granted <= amount_requested unless status is 'granted'",
             )
