@@ -426,15 +426,23 @@ class _InitiativeLookup:
         rank = pd.Categorical(phase, categories=PHASES).codes.astype(np.int64)
         rank[rank < 0] = len(PHASES)  # an unknown or empty phase sorts last, like a missing rank
         keep = np.flatnonzero(known & (phase != "closed"))
-        # Sort initiatives by their id's text, as a sort on the id column would.
-        id_rank = np.empty(len(self.index), dtype=np.int64)
-        id_rank[np.argsort(self.index.to_numpy(), kind="stable")] = np.arange(len(self.index))
-        initiative = id_rank[where[keep]]
-        order = keep[np.lexsort((rank[keep], initiative))]
-        entered = phases["entered_on"].to_numpy(dtype="datetime64[ns]")[order]
-        same = initiative[np.lexsort((rank[keep], initiative))]
-        late = (same[1:] == same[:-1]) & (entered[1:] < entered[:-1])
-        return [int(r) + 1 for r in order[1:][late]]
+        entered_on = phases["entered_on"].to_numpy(dtype="datetime64[ns]")
+
+        def late_rows(group: np.ndarray) -> np.ndarray:
+            # Rows sorted by (group, rank), stably; a row is late if dated before the one before it.
+            sort = np.lexsort((rank[keep], group))
+            order, same = keep[sort], group[sort]
+            entered = entered_on[order]
+            return order[1:][(same[1:] == same[:-1]) & (entered[1:] < entered[:-1])]
+
+        # Grouping by position finds the same rows as grouping by id; only when there are any is
+        # the (costlier) sort by the id's text needed, to list them in the order a sort by id gives.
+        late = late_rows(where[keep])
+        if len(late):
+            id_rank = np.empty(len(self.index), dtype=np.int64)
+            id_rank[np.argsort(self.index.to_numpy(), kind="stable")] = np.arange(len(self.index))
+            late = late_rows(id_rank[where[keep]])
+        return [int(r) + 1 for r in late]
 
 
 def _initiative_lookup(initiatives: pd.DataFrame | None) -> _InitiativeLookup | None:
