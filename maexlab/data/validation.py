@@ -79,6 +79,13 @@ class _Cells:
         self._text: pd.Series | None = None
         self._untrimmed: pd.Series | None = None
         self._empty: pd.Series | None = None
+        self._known: tuple[tuple[str, ...], pd.Series] | None = None
+
+    def in_vocabulary(self, vocabulary: tuple[str, ...]) -> pd.Series:
+        """Whether each trimmed cell is one of ``vocabulary`` (False where empty), computed once."""
+        if self._known is None or self._known[0] != tuple(vocabulary):
+            self._known = (tuple(vocabulary), self.text.isin(vocabulary).fillna(False))
+        return self._known[1]
 
     @property
     def untrimmed(self) -> pd.Series:
@@ -98,7 +105,8 @@ class _Cells:
     @property
     def empty(self) -> pd.Series:
         if self._empty is None:
-            if self.native:
+            # A bool column from Parquet is empty exactly where it is missing: no text needed.
+            if self.native or pd.api.types.is_bool_dtype(self.raw):
                 self._empty = self.raw.isna()
             else:
                 self._empty = pd.Series((self.text == "").fillna(True).to_numpy(dtype=bool), index=self.raw.index)
@@ -126,10 +134,12 @@ def special_cells(cells: _Cells, col: Column) -> list[tuple[pd.Series, str]]:
     found: list[tuple[pd.Series, str]] = []
     if col.kind == "category" and not cells.native:
         text = cells.text
-        padded = (cells.untrimmed != text).fillna(False) & text.isin(col.vocabulary).fillna(False)
+        padded = (cells.untrimmed != text).fillna(False) & cells.in_vocabulary(col.vocabulary)
         if padded.any():
             found.append((padded, "outer whitespace around the category; write it without leading or trailing spaces or tabs"))
     elif col.kind in ("int", "float"):
+        if pd.api.types.is_integer_dtype(raw):
+            return found  # an integer column cannot hold infinity
         if cells.native:
             infinite = pd.Series(np.isinf(raw.astype("float64")), index=raw.index)
         else:
@@ -152,6 +162,22 @@ def special_cells(cells: _Cells, col: Column) -> list[tuple[pd.Series, str]]:
     return found
 
 
+def _object_text(text: pd.Series, empty: pd.Series) -> pd.Series:
+    """Trimmed text as Python strings, ``None`` where the cell is empty (the canonical text dtype)."""
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # One pass in Arrow (empty text -> null) and one conversion, instead of astype + where;
+        # Arrow's conversion makes one Python string per distinct value, as read_parquet does.
+        arrow = pa.chunked_array(text.array._pa_array)
+        nulled = pc.if_else(pc.equal(arrow, ""), pa.scalar(None, arrow.type), arrow)
+        values = nulled.to_pandas()
+        values.index = text.index
+        return values
+    return text.astype(object).where(~empty, None)
+
+
 def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd.Series, str]:
     """Return (parsed values, mask of unparseable cells, what was expected)."""
     if not isinstance(cells, _Cells):
@@ -161,11 +187,11 @@ def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd
     no_problem = pd.Series(False, index=raw.index)
     if col.kind in ("id", "str", "category"):
         text = cells.text
-        values = text.astype(object).where(~empty, None)
+        values = _object_text(text, empty)
         bad = no_problem
         expected = "text"
         if col.vocabulary:
-            bad = ~empty & ~text.isin(col.vocabulary).fillna(False)
+            bad = ~empty & ~cells.in_vocabulary(col.vocabulary)
             expected = "one of: " + ", ".join(col.vocabulary)
         elif col.pattern:
             bad = ~empty & ~text.str.fullmatch(col.pattern).fillna(False)
@@ -174,10 +200,13 @@ def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd
     if col.kind == "date":
         if pd.api.types.is_datetime64_any_dtype(raw):
             values = pd.to_datetime(raw).dt.tz_localize(None) if raw.dt.tz is not None else raw
-            return values.astype("datetime64[ns]"), no_problem, "a date"
+            return values.astype("datetime64[ns]", copy=False), no_problem, "a date"
         text = cells.text.astype(object).where(~empty, None)
         values = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         return values.astype("datetime64[ns]"), (~empty & values.isna()).astype(bool), "a date as YYYY-MM-DD"
+    if col.kind == "int" and pd.api.types.is_integer_dtype(raw):
+        # Whole numbers already (Parquet int64 / Int64): nothing to parse, round or check.
+        return raw.astype("Int64", copy=False), no_problem, "a whole number"
     if col.kind in ("int", "float"):
         if cells.native:
             numbers = raw.astype("float64")
@@ -192,8 +221,9 @@ def _parse_column(cells: _Cells | pd.Series, col: Column) -> tuple[pd.Series, pd
             return numbers.round().astype("Int64"), bad.astype(bool), expected
         return numbers, bad.astype(bool), expected
     if col.kind == "bool":
-        if pd.api.types.is_bool_dtype(raw) and not raw.isna().any():
-            return raw.astype("boolean"), no_problem, "true or false"
+        if pd.api.types.is_bool_dtype(raw):
+            # True, False or missing already (missing is checked as an empty cell).
+            return raw.astype("boolean", copy=False), no_problem, "true or false"
         lowered = cells.text.str.lower()
         true = lowered.isin(["true", "1", "1.0"]).fillna(False).to_numpy(dtype=bool)
         false = lowered.isin(["false", "0", "0.0"]).fillna(False).to_numpy(dtype=bool)
@@ -260,7 +290,9 @@ def parse_table(
             above = (values > col.maximum).fillna(False) & ~bad
             cell_problems(above, col.name, lambda v, m=col.maximum: f"expected a value <= {m:g}, got {_shown(v)}")
         parsed[col.name] = values
-    frame = pd.DataFrame(parsed, index=raw.index)
+    frame = pd.DataFrame(parsed, index=raw.index, copy=False)
+    if isinstance(raw.index, pd.RangeIndex) and raw.index.start == 0 and raw.index.step == 1 and raw.index.name is None:
+        return frame, problems  # already numbered 0..n-1: resetting would only copy the table
     return frame.reset_index(drop=True), problems
 
 
@@ -281,7 +313,9 @@ def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_o
 
     key = [k for k in schema.key if k in df.columns]
     if len(key) == len(schema.key) and len(df):
-        dup = df.duplicated(subset=key, keep="first") & df[key].notna().all(axis=1)
+        dup = df.duplicated(subset=key, keep="first")
+        if dup.any():  # a key with an empty part is not a duplicate (it is reported as empty)
+            dup &= df[key].notna().all(axis=1)
         for row in _rows(dup):
             values = ", ".join(f"{k}={df[k].iloc[row - 1]!r}" for k in key)
             problems.append(Problem(origin, f"duplicate key ({values}); each must be unique", row, key[0], line_offset))
@@ -303,21 +337,24 @@ def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_o
             add(df["decided_on"] < df["applied_on"], "decided_on", "expected decided_on on or after applied_on")
         if {"status", "amount_granted", "amount_requested"} <= set(df.columns):
             granted = df["amount_granted"].fillna(0)
-            no_money = df["status"].isin(["rejected", "withdrawn", "pending"])
+            # One hash pass over the statuses, then integer comparisons (-1: any other or empty).
+            code = pd.Series(
+                pd.Categorical(df["status"], categories=["rejected", "withdrawn", "pending", "partial", "granted"]).codes,
+                index=df.index,
+            )
+            no_money = code.between(0, 2)
             add(
                 no_money & (granted > 0), "amount_granted", "expected 0 or empty for a rejected, withdrawn or pending application"
             )
             add(
-                (df["status"] == "partial") & ((granted <= 0) | (granted >= df["amount_requested"])),
+                (code == 3) & ((granted <= 0) | (granted >= df["amount_requested"])),
                 "amount_granted",
                 "expected 0 < amount_granted < amount_requested for status 'partial'",
             )
-            add(
-                (df["status"] == "granted") & (granted <= 0), "amount_granted", "expected amount_granted > 0 for status 'granted'"
-            )
+            add((code == 4) & (granted <= 0), "amount_granted", "expected amount_granted > 0 for status 'granted'")
             # Only 'granted' may exceed the request (a documented top-up); others never do.
             add(
-                (df["status"] != "granted") & (df["amount_requested"] >= 0) & (granted > df["amount_requested"]),
+                (code != 4) & (df["amount_requested"] >= 0) & (granted > df["amount_requested"]),
                 "amount_granted",
                 "expected amount_granted <= amount_requested unless status is 'granted'",
             )
@@ -339,9 +376,88 @@ def check_table_rules(df: pd.DataFrame, schema: TableSchema, origin: str, line_o
     return problems
 
 
+def _distinct_isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:
+    """``values.isin(allowed)`` as a boolean array, hashing the distinct values of ``allowed`` once."""
+    return values.isin(pd.unique(allowed.to_numpy())).to_numpy(dtype=bool)
+
+
+class _InitiativeLookup:
+    """Row positions of initiative ids in the initiatives table, found once per table.
+
+    Used only when the initiatives' ids are unique and present (otherwise the plain join
+    runs, whose duplicates the key check reports). One hash lookup per row then serves the
+    foreign key, the life-span checks and the phase order, with the results a join would give.
+    """
+
+    def __init__(self, initiatives: pd.DataFrame):
+        self.index = pd.Index(initiatives["initiative_id"].to_numpy())
+        self.life = {
+            c: initiatives[c].to_numpy(dtype="datetime64[ns]")
+            for c in ("founded_on", "closed_on", "observed_until")
+            if c in initiatives.columns
+        }
+        self._positions: dict[str, np.ndarray] = {}
+
+    def positions(self, table: str, ids: pd.Series) -> np.ndarray:
+        """Position of each row's initiative in the initiatives table, -1 where there is none."""
+        if table not in self._positions:
+            self._positions[table] = self.index.get_indexer(ids.to_numpy())
+        return self._positions[table]
+
+    def joined(self, table: str, events: pd.DataFrame, column: str) -> pd.DataFrame:
+        """``events[[column]]`` beside the initiative's dates (NaT where no initiative matches)."""
+        where = self.positions(table, events["initiative_id"])
+        missing = where < 0
+        columns = {column: events[column]}
+        for name, dates in self.life.items():
+            taken = dates[np.where(missing, 0, where)] if len(dates) else np.full(len(where), np.datetime64("NaT"), "M8[ns]")
+            taken[missing] = np.datetime64("NaT")
+            columns[name] = pd.Series(taken, index=events.index)
+        return pd.DataFrame(columns, index=events.index, copy=False)
+
+    def phases_out_of_order(self, phases: pd.DataFrame) -> list[int] | None:
+        """1-based rows dated before a phase ranked earlier for the same initiative, in the order
+        of a sort by (initiative_id, phase rank); None if an id is unknown (the general path runs)."""
+        where = self.positions("phases", phases["initiative_id"])
+        known = where >= 0
+        if not (known | phases["initiative_id"].isna().to_numpy()).all():
+            return None
+        phase = phases["phase"].to_numpy()
+        rank = pd.Categorical(phase, categories=PHASES).codes.astype(np.int64)
+        rank[rank < 0] = len(PHASES)  # an unknown or empty phase sorts last, like a missing rank
+        keep = np.flatnonzero(known & (phase != "closed"))
+        entered_on = phases["entered_on"].to_numpy(dtype="datetime64[ns]")
+
+        def late_rows(group: np.ndarray) -> np.ndarray:
+            # Rows sorted by (group, rank), stably; a row is late if dated before the one before it.
+            sort = np.lexsort((rank[keep], group))
+            order, same = keep[sort], group[sort]
+            entered = entered_on[order]
+            return order[1:][(same[1:] == same[:-1]) & (entered[1:] < entered[:-1])]
+
+        # Grouping by position finds the same rows as grouping by id; only when there are any is
+        # the (costlier) sort by the id's text needed, to list them in the order a sort by id gives.
+        late = late_rows(where[keep])
+        if len(late):
+            id_rank = np.empty(len(self.index), dtype=np.int64)
+            id_rank[np.argsort(self.index.to_numpy(), kind="stable")] = np.arange(len(self.index))
+            late = late_rows(id_rank[where[keep]])
+        return [int(r) + 1 for r in late]
+
+
+def _initiative_lookup(initiatives: pd.DataFrame | None) -> _InitiativeLookup | None:
+    if initiatives is None or "initiative_id" not in initiatives.columns:
+        return None
+    ids = initiatives["initiative_id"]
+    if ids.isna().any() or not ids.is_unique:
+        return None
+    return _InitiativeLookup(initiatives)
+
+
 def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], offsets: dict[str, int | None]) -> list[Problem]:
     """Foreign keys that must resolve and date order across initiatives and phases."""
     problems: list[Problem] = []
+    lookup = _initiative_lookup(tables.get("initiatives"))
     for name, df in tables.items():
         schema = TABLES[name]
         for fk in schema.foreign_keys:
@@ -349,12 +465,18 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
             if target is None or not set(fk.columns) <= set(df.columns):
                 continue  # checked only against tables that are present
             here = df[list(fk.columns)]
-            there = target[list(fk.target_columns)].dropna()
-            if len(fk.columns) == 1:
-                found = here.iloc[:, 0].isin(there.iloc[:, 0]).to_numpy()
+            if lookup is not None and fk.table == "initiatives" and fk.columns == fk.target_columns == ("initiative_id",):
+                # One hash lookup per row gives both the foreign key and the join used below.
+                orphan = lookup.positions(name, here.iloc[:, 0]) < 0
+                if orphan.any():  # an empty id is reported as empty, not as unknown
+                    orphan &= here.iloc[:, 0].notna().to_numpy()
             else:
-                found = pd.MultiIndex.from_frame(here).isin(pd.MultiIndex.from_frame(there))
-            orphan = ~found & here.notna().all(axis=1).to_numpy()
+                there = target[list(fk.target_columns)].dropna()
+                if len(fk.columns) == 1:
+                    found = _distinct_isin(here.iloc[:, 0], there.iloc[:, 0])
+                else:
+                    found = pd.MultiIndex.from_frame(here).isin(pd.MultiIndex.from_frame(there))
+                orphan = ~found & here.notna().all(axis=1).to_numpy()
             values = here.to_numpy()
             for position in np.flatnonzero(orphan):
                 problems.append(
@@ -377,7 +499,10 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
             events = tables.get(name)
             if events is None or not {"initiative_id", column} <= set(events.columns):
                 continue
-            joined = events[["initiative_id", column]].join(life, on="initiative_id")
+            if lookup is not None:
+                joined = lookup.joined(name, events, column)
+            else:
+                joined = events[["initiative_id", column]].join(life, on="initiative_id")
             for bound, mask, message in (
                 (
                     "founded_on",
@@ -404,7 +529,10 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
         dates = initiatives.set_index("initiative_id")[
             [c for c in ("founded_on", "closed_on", "observed_until") if c in initiatives.columns]
         ]
-        joined = phases[["initiative_id", "phase", "entered_on"]].join(dates, on="initiative_id")
+        if lookup is not None:
+            joined = lookup.joined("phases", phases, "entered_on")
+        else:
+            joined = phases[["initiative_id", "phase", "entered_on"]].join(dates, on="initiative_id")
         checks = [
             (
                 "founded_on",
@@ -427,11 +555,16 @@ def check_cross_table(tables: dict[str, pd.DataFrame], origins: dict[str, str], 
                 for row in _rows(mask.fillna(False)):
                     problems.append(Problem(origins["phases"], message, row, "entered_on", offsets["phases"]))
         # Phases are entered in the order plan, start, growth, mature (closed may come any time).
-        order = {p: i for i, p in enumerate(PHASES)}
-        ranked = joined.assign(rank=joined["phase"].map(order), row=np.arange(len(joined)) + 1)
-        ranked = ranked[ranked["phase"] != "closed"].sort_values(["initiative_id", "rank"])
-        previous = ranked.groupby("initiative_id")["entered_on"].shift()
-        for row in ranked.loc[ranked["entered_on"] < previous, "row"]:
+        out_of_order = lookup.phases_out_of_order(phases) if lookup is not None else None
+        if out_of_order is None:
+            order = {p: i for i, p in enumerate(PHASES)}
+            ranked = phases[["initiative_id", "phase", "entered_on"]].assign(
+                rank=phases["phase"].map(order), row=np.arange(len(phases)) + 1
+            )
+            ranked = ranked[ranked["phase"] != "closed"].sort_values(["initiative_id", "rank"])
+            previous = ranked.groupby("initiative_id")["entered_on"].shift()
+            out_of_order = ranked.loc[ranked["entered_on"] < previous, "row"]
+        for row in out_of_order:
             problems.append(
                 Problem(
                     origins["phases"],
