@@ -220,3 +220,26 @@ def test_findings_and_headline_on_embedded_province(tmp_path):
     head = results["headline"]["funding.headline.coverage"]
     assert head["kind"] == "percent" and head["lo"] <= head["value"] <= head["hi"]
     assert all(k in results["verdicts"] for k in claims.CLAIMS.values())
+
+
+def test_model_findings_give_percentage_points_beside_log_odds(tmp_path):
+    """Readers get the deciding contrast as a change in the chance of approval, computed from the
+    same fit's average marginal effect; the log-odds stay beside it."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    with capture_output():
+        report = open_report("01_funding_gaps", output_dir=str(tmp_path), language="en", echo=False)
+        for section in sections.SECTIONS:
+            section(report)
+        report.finish()
+    results = json.loads((tmp_path / "results.json").read_text())
+    by_key = {f["key"]: f["text"] for f in results["findings"]}
+    multi = by_key["funding.findings.multi_year_points"]
+    ame = results["average_marginal_effects_pp"]["approval|multi_year"]
+    assert f"{ame['ame']:+.1f} percentage points ({ame['lo']:+.1f} to {ame['hi']:+.1f})".replace("+", "") in multi.replace(
+        "+", ""
+    )
+    assert "log-odds" in multi
+    assert "funding.findings.hybrid_points" in by_key

@@ -561,11 +561,50 @@ def _coverage_claim(report) -> Verdict:
     return claims.coverage_verdict(row["coverage"], row["coverage_lo"], row["coverage_hi"])
 
 
+#: The contrast a model claim is decided on (its ``funding.evidence`` label) -> the model it comes
+#: from and the average marginal effect that states the same contrast in percentage points
+#: (:data:`fm.AME_SPECS`). Organisational strengthening against projects within funds has no AME.
+EVIDENCE_AME = {
+    "hybrid_social_subsidy": ("approval", "hybrid_social_subsidy"),
+    "hybrid_commercial_investor": ("approval", "hybrid_commercial_investor"),
+    "fund_org_startup": ("fund", "org_startup_fund"),
+    "multi_year": ("approval", "multi_year"),
+}
+
+
+def _decisive_label(v: Verdict) -> str | None:
+    """The evidence label of the contrast whose estimate decided ``v`` (the claim's own for one-contrast claims)."""
+    for r in v.reasons:
+        if r.key.startswith("funding.evidence.") and r.values.get("estimate") == v.estimate:
+            return r.key.rsplit(".", 1)[1]
+    return v.claim.rsplit(".", 1)[1] if not v.reasons else None
+
+
+def _points(report, v: Verdict) -> str | None:
+    """The deciding contrast in percentage points of approval probability, for readers who do not
+    think in log-odds; None when the model or the averaged group does not give it (or it is too small)."""
+    source = EVIDENCE_AME.get(_decisive_label(v) or "")
+    if source is None or not _usable(fit := _fits(report).get(source[0])):
+        return None
+    table = fm.ame_table(fit)
+    row = table[table["effect"] == source[1]]
+    if row.empty or int(row["n"].iloc[0]) < report.min_group_size:
+        return None
+    r = row.iloc[0]
+    value = {k: report.m.value(r[c], "signed1") for k, c in (("estimate", "ame_pp"), ("lo", "lo_pp"), ("hi", "hi_pp"))}
+    return report.t("funding.findings.points", **value)
+
+
 def _claim_finding(report, v: Verdict) -> None:
     verdict = report.t(f"common.verdict.{v.verdict}")
     if v.estimate is not None and v.verdict != "not_testable":
         evidence = report.m.interval(v.estimate, v.lo, v.hi, v.kind)
-        report.finding(f"funding.findings.{v.claim.rsplit('.', 1)[1]}", verdict=verdict, evidence=evidence)
+        key = f"funding.findings.{v.claim.rsplit('.', 1)[1]}"
+        points = _points(report, v) if v.claim != "funding.claims.coverage_60" else None
+        if points is None:
+            report.finding(key, verdict=verdict, evidence=evidence)
+        else:
+            report.finding(f"{key}_points", verdict=verdict, evidence=evidence, points=points)
     else:
         why = "; ".join(report.reason_text(r) for r in v.reasons)
         report.finding("funding.findings.claim_not_testable", claim=report.t(v.claim), verdict=verdict, reason=why)

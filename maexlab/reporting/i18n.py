@@ -17,6 +17,7 @@ placeholder        nl                    en
 ``{x:count}``      1.234                 1,234
 ``{x:number}``     1.234,5               1,234.5
 ``{x:number2}``    0,52                  0.52
+``{x:signed1}``    -11,7                 -11.7
 ``{x:signed2}``    -0,06                 -0.06
 ``{x:date}``       1 maart 2024          1 March 2024
 ``{x:term}``       overheidssubsidie     government subsidy
@@ -132,6 +133,7 @@ class Messages:
         "number",
         "number2",
         "number3",
+        "signed1",
         "signed2",
         "signed3",
         "date",
@@ -200,7 +202,7 @@ class Messages:
         if kind in ("number2", "number3"):
             digits = int(kind[-1])
             return format_decimal(number, format="#,##0." + "0" * digits, locale=loc)
-        if kind in ("signed2", "signed3"):
+        if kind in ("signed1", "signed2", "signed3"):
             digits = "0" * int(kind[-1])
             return format_decimal(number, format=f"+#,##0.{digits};-#,##0.{digits}", locale=loc)
         raise ValueError(f"unknown value kind {kind!r}; expected one of {self.KINDS}")
