@@ -361,7 +361,8 @@ def test_blended_value():
     assert im.blended_value(0, 1_000, 0.10, 2) == pytest.approx(1735.5372, abs=1e-4)
     assert im.blended_value(-500, 1_000, 0.10, 0) == -500.0
     # default 3.5%, 5 years: 1000 x (1 - 1.035^-5) / 0.035 = 4515.0524
-    assert im.blended_value(0, 1_000) == pytest.approx(4515.0524, abs=1e-4)
+    # default: the Dutch standard discount rate, 2.25% over 5 years
+    assert im.blended_value(0, 1_000) == pytest.approx(sum(1_000 / 1.0225**t for t in range(1, 6)), abs=1e-6)
 
 
 def test_blended_value_errors():

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from maexlab.data.schema import FINANCIALS, IMPACT, INITIATIVES, PROXIES
+from maexlab.impact.sroi import DUTCH_DISCOUNT_RATE
 
 __all__ = [
     "REFERENCE_PROXIES_PATH",
@@ -718,7 +719,7 @@ def impact_value_per_euro_funding(
 
 
 def blended_value(
-    financial_value: float, social_value_per_year: float, social_discount_rate: float = 0.035, years: int = 5
+    financial_value: float, social_value_per_year: float, social_discount_rate: float = DUTCH_DISCOUNT_RATE, years: int = 5
 ) -> float:
     """Blended value: financial value plus the present value of a yearly social value.
 
@@ -732,8 +733,8 @@ def blended_value(
     social_value_per_year : float
         Yearly social value, EUR (e.g. the MAEX impact value), >= 0.
     social_discount_rate : float
-        Discount rate for social value, in [0, 1); default 3.5% (HM Treasury Green Book
-        social time preference rate, as referenced by the SROI guide).
+        Discount rate for social value, in [0, 1); default 2.25%, the Dutch standard discount
+        rate (:data:`maexlab.impact.sroi.DISCOUNT_RATES`, which also names the UK Green Book's 3.5%).
     years : int
         Years the social value lasts, integer >= 0.
 

@@ -13,13 +13,16 @@ import numpy as np
 import pandas as pd
 
 from maexlab.data.schema import VALUE_MODELS
+from maexlab.impact.sroi import DUTCH_DISCOUNT_RATE
 from maexlab.valuation.common import VALUE_MODEL_DUMMIES, NotComputable
 from maexlab.valuation.features import complete_rows
 from maexlab.valuation.models import ModelFit, _rows_for
 
-#: Default horizon (years) and social discount rate for capitalising yearly impact value.
+#: Default horizon (years) and social discount rate for capitalising yearly impact value: the
+#: Dutch standard discount rate, as for the SROI of notebook 04 (:data:`maexlab.impact.sroi.DISCOUNT_RATES`
+#: names it and the UK Green Book alternative with their sources).
 DEFAULT_HORIZON_YEARS = 5
-DEFAULT_SOCIAL_DISCOUNT_RATE = 0.035
+DEFAULT_SOCIAL_DISCOUNT_RATE = DUTCH_DISCOUNT_RATE
 
 
 def blended_gap(

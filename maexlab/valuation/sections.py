@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from maexlab.impact.sroi import discount_rate_named
 from maexlab.reporting import NOT_TESTABLE, Col, Needs, Reason, SectionOutput, Verdict, unmet
 from maexlab.valuation import audit as vaudit
 from maexlab.valuation.blended import DEFAULT_HORIZON_YEARS, DEFAULT_SOCIAL_DISCOUNT_RATE, blended_gap, blended_gap_table
@@ -546,7 +547,9 @@ def blended(
     """Blended value (fundamentals-only value plus capitalised impact value) against the investor's valuation."""
     out = Output()
     report.heading("valuation.sections.blended")
-    report.say("valuation.text.blended", years=horizon_years, rate=social_discount_rate)
+    named = discount_rate_named(social_discount_rate)
+    source = report.t(f"valuation.discount_sources.{named.name if named else 'chosen'}")
+    report.say("valuation.text.blended", years=horizon_years, rate=social_discount_rate, source=source)
     if not _needs_features(report, out, "valuation.sections.blended", NEEDS["blended"]):
         return out
     ref = state(report)["fits"].get("log_valuation|mainstream")
