@@ -12,13 +12,16 @@ the rule's nominal rate where its null holds, and pass when the rate is not abov
 Monte Carlo error (Wilson lower end at or below nominal).
 
 Writes (each atomically): ``--out``/validation.csv (one row per dataset x estimand or verdict,
-sorted, so it is byte-identical for the same options), validation_summary.csv, and the summary
-table into docs/validation.md between its markers, with date, N, sizes, machine and wall time.
+sorted, so it is byte-identical for the same options), validation_summary.csv and
+validation_timing.csv (wall and CPU seconds per dataset), and the summary table into
+docs/validation.md between its markers, with date, N, sizes, machine and wall time. A run of a
+subset (``--only``) writes validation_<names>*.csv and no docs page unless ``--docs`` is given,
+so it never replaces a full run's results.
 
-Usage (the full run takes about 25 minutes on an idle 2-core machine; see docs/validation.md)::
+Usage (the full run takes about 15 minutes on an idle 2-core machine; see docs/validation.md)::
 
     python benchmarks/validate.py                                   # N = 50 per mode, 2 workers
-    python benchmarks/validate.py --seeds 3 --only funding,survival --no-docs --out /tmp/v
+    python benchmarks/validate.py --seeds 3 --only funding,survival --out /tmp/v
 """
 
 from __future__ import annotations
@@ -48,15 +51,16 @@ from validation import areas, common, competing, funding, survival, valuation  #
 from validation.docs import write_docs  # noqa: E402
 
 #: Collector name -> (collect function, default initiatives per dataset, modes it runs in).
-#: Sizes are chosen so N = 50 per mode fits in 30 minutes on 2 idle cores (docs/validation.md):
-#: valuation at the default 2,500 (its elasticities need the offers), funding at 1,500, survival
-#: at 600 (its Cox and bootstrap steps grow fastest with n), areas at the 1,200 of its own script.
+#: Sizes (docs/validation.md, "Sizes and time budget"): the notebooks' default 2,500 initiatives
+#: and bootstrap replicates for funding, valuation and survival, the areas script's own 1,200 and
+#: the Fine-Gray design's 300 subjects; measured CPU time puts N = 50 per mode near 15 minutes on
+#: 2 idle cores, inside the 30-minute budget.
 COLLECTORS: dict[str, tuple[Callable[..., list[dict]], int, tuple[bool, ...]]] = {
     # slowest first, so the two workers finish together on the short tasks at the end
     "areas": (areas.collect, 1200, (True,)),
-    "funding": (funding.collect, 1500, (True, False)),
+    "funding": (funding.collect, 2500, (True, False)),
     "valuation": (valuation.collect, 2500, (True, False)),
-    "survival": (survival.collect, 600, (True, False)),
+    "survival": (survival.collect, 2500, (True, False)),
     "competing": (competing.collect, 300, (True, False)),
 }
 RESULTS = ROOT / "benchmarks" / "results"
@@ -192,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(COLLECTORS), help=f"comma-separated subset of {','.join(COLLECTORS)}")
     parser.add_argument("--size", action="append", default=[], metavar="COLLECTOR=N", help="initiatives per dataset")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the CSVs (default benchmarks/results)")
-    parser.add_argument("--docs", type=Path, default=DOCS, help="page the summary table is written into")
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help="page the summary table is written into (default docs/validation.md, full runs only)",
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not write the docs page")
     parser.add_argument(
         "--design-fixed", type=int, default=0, metavar="DRAWS", help="also run the valuation design-fixed check (e.g. 2000)"
@@ -210,9 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     rows, timing = run(names, seeds, sizes, workers=args.workers)
     wall = time.perf_counter() - start
     estimands, verdicts = summary(rows)
-    common.atomic_write_csv(args.out / "validation.csv", rows)
-    common.atomic_write_csv(args.out / "validation_summary.csv", summary_csv(estimands, verdicts))
-    common.atomic_write_csv(args.out / "validation_timing.csv", timing)
+    # A subset run gets its own files, so it never replaces the results of a full run.
+    stem = "validation" if set(names) == set(COLLECTORS) else "validation_" + "_".join(names)
+    common.atomic_write_csv(args.out / f"{stem}.csv", rows)
+    common.atomic_write_csv(args.out / f"{stem}_summary.csv", summary_csv(estimands, verdicts))
+    common.atomic_write_csv(args.out / f"{stem}_timing.csv", timing)
     per = timing.groupby("collector")[["seconds", "cpu_seconds"]].mean()
     cpu_total = float(timing["cpu_seconds"].sum())
     run_info = {
@@ -245,10 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         fixed = valuation.design_fixed_check(args.first_seed, sizes["valuation"], args.design_fixed)
         print(f"\nDesign-fixed check of the valuation SEs (seed {args.first_seed}, {time.perf_counter() - t0:.0f} s)")
         print(fixed.round(4).to_string(index=False))
-    if not args.no_docs:
-        write_docs(args.docs, estimands, verdicts, run_info)
-        print(f"\nsummary table written to {args.docs}")
-    print(f"per-dataset rows: {args.out / 'validation.csv'}")
+    docs = args.docs or (DOCS if stem == "validation" else None)
+    if docs is not None and not args.no_docs:
+        write_docs(docs, estimands, verdicts, run_info)
+        print(f"\nsummary table written to {docs}")
+    print(f"per-dataset rows: {args.out / f'{stem}.csv'}")
     return 0
 
 

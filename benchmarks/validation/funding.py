@@ -34,8 +34,8 @@ from maexlab.funding import models as fm
 from .common import estimand, verdict
 
 NAME = "funding"
-#: Cluster-bootstrap replicates of the overall coverage interval (the notebook uses 300).
-N_BOOT = 200
+#: Cluster-bootstrap replicates of the overall coverage interval, as in the notebook.
+N_BOOT = 300
 
 
 def _approval_contrasts(truth: dict) -> dict[str, tuple[dict[str, float], float]]:
@@ -122,7 +122,7 @@ COVERAGE_TERMS: tuple[str, ...] = (
 )
 
 
-def collect(seed: int, effects: bool, n_initiatives: int = 1500, n_boot: int = N_BOOT) -> list[dict]:
+def collect(seed: int, effects: bool, n_initiatives: int = synth.DEFAULT_N, n_boot: int = N_BOOT) -> list[dict]:
     """Every funding estimand and verdict on one generated dataset (see the module docstring)."""
     tables, truth = synth.generate(seed, n_initiatives=n_initiatives, effects=effects)
     data = MaexData(tables, source=f"synth-{seed}", synthetic=True)

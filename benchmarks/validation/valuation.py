@@ -29,8 +29,8 @@ from maexlab.valuation.oaxaca import decompose_bootstrap
 from .common import estimand, verdict, wilson
 
 NAME = "valuation"
-#: Cluster-bootstrap draws of the Oaxaca-Blinder interval (the notebook uses 300).
-OAXACA_REPS = 100
+#: Cluster-bootstrap draws of the Oaxaca-Blinder interval, as in the notebook.
+OAXACA_REPS = 300
 
 #: (label, model key, term, truth with effects, truth without)
 ESTIMANDS = (
