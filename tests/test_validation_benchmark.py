@@ -83,6 +83,12 @@ def test_bias_and_sd_over_se(common):
     assert s["truth"] == 2.0 and s["se_source"] == "reported"
 
 
+def test_illustrations_are_measured_but_never_passed_or_failed(common):
+    rows = [common.estimand("t", "naive", True, s, 0.0, 1.0, 0.9, 1.1, n_initiatives=5, role="illustration") for s in range(20)]
+    s = common.summarise_estimands(common.frame(rows)).iloc[0]
+    assert s["coverage"] == 0.0 and s["bias"] == pytest.approx(1.0) and s["passed"] == ""
+
+
 def test_not_computed_estimates_are_counted_not_scored(common):
     rows = [common.estimand("t", "x", False, s, 0.0, 0.0, -1.0, 1.0, n_initiatives=5) for s in range(3)]
     rows.append(common.estimand("t", "x", False, 9, 0.0, None, None, None, n_initiatives=5, note="did not converge"))
@@ -156,6 +162,8 @@ def test_every_collector_gives_rows_in_the_schema(bench, common, small_run):
         "Fine-Gray log SHR z1, delayed entry",
         "Gray's test rejects at 5% (z1)",
         "survival_5y per municipality, shrunk",
+        "KM 5-year survival ignoring delayed entry",
+        "approval: purpose organisational_strengthening, model without phase terms",
     ):
         assert expected in names, expected
 

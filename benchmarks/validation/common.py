@@ -5,7 +5,9 @@ returns rows made by :func:`estimand` or :func:`verdict`, so one summary covers 
 
 * an *estimand* row is one estimate on one dataset: ``truth``, ``estimate``, ``se`` (reported, or
   implied by the interval's width when the method gives only an interval: ``se_source``), and
-  the nominal 95% interval ``lo``-``hi``;
+  the nominal 95% interval ``lo``-``hi``. Its ``role`` is "check" (the estimate a notebook
+  reports: its coverage must be 95%) or "illustration" (an estimate the docs quote to show a
+  bias, e.g. survival ignoring delayed entry: measured, never passed or failed);
 * a *verdict* row is one verdict rule on one dataset: the verdict reached, the outcome counted
   (``target``: usually "supported") and ``nominal``, the most often that outcome may occur on
   this dataset's truth (the rule's nominal false-positive rate when its null holds; empty when
@@ -35,6 +37,7 @@ MODES = {True: "on", False: "off"}
 ROW_COLUMNS: tuple[str, ...] = (
     "collector",
     "kind",
+    "role",
     "name",
     "mode",
     "seed",
@@ -73,6 +76,7 @@ def estimand(
     n_initiatives: int,
     unit: str = "",
     note: str = "",
+    role: str = "check",
 ) -> dict:
     """One estimate on one dataset (``estimate`` None: not computed, ``note`` says why).
 
@@ -90,6 +94,7 @@ def estimand(
     return {
         "collector": collector,
         "kind": "estimand",
+        "role": role,
         "name": name,
         "mode": mode(effects),
         "seed": int(seed),
@@ -129,6 +134,7 @@ def verdict(
     return {
         "collector": collector,
         "kind": "verdict",
+        "role": "check",
         "name": name,
         "mode": mode(effects),
         "seed": int(seed),
@@ -174,7 +180,8 @@ def summarise_estimands(rows: pd.DataFrame) -> pd.DataFrame:
 
     Bias and its SD are taken over ``estimate - truth`` (the truth may differ between datasets,
     e.g. a simulated 5-year survival or one value per municipality). ``passed`` is True when the
-    Wilson 95% interval of the observed coverage contains the nominal 95%.
+    Wilson 95% interval of the observed coverage contains the nominal 95% (empty for the role
+    "illustration").
     """
     out = []
     est = rows[rows["kind"] == "estimand"]
@@ -185,10 +192,12 @@ def summarise_estimands(rows: pd.DataFrame) -> pd.DataFrame:
         k = int(((fitted["lo"] <= fitted["truth"]) & (fitted["truth"] <= fitted["hi"])).sum())
         c_lo, c_hi = wilson(k, n)
         sd = float(err.std(ddof=1)) if n > 1 else math.nan
+        role = str(g["role"].iloc[0])
         out.append(
             {
                 "collector": collector,
                 "estimand": name,
+                "role": role,
                 "mode": m,
                 "datasets": int(g["seed"].nunique()),
                 "estimates": n,
@@ -204,7 +213,7 @@ def summarise_estimands(rows: pd.DataFrame) -> pd.DataFrame:
                 "coverage": k / n if n else math.nan,
                 "coverage_lo": c_lo,
                 "coverage_hi": c_hi,
-                "passed": bool(n > 0 and c_lo <= NOMINAL_COVERAGE <= c_hi),
+                "passed": bool(n > 0 and c_lo <= NOMINAL_COVERAGE <= c_hi) if role == "check" else "",
             }
         )
     return pd.DataFrame(out)

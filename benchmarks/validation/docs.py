@@ -45,13 +45,14 @@ def estimand_table(estimands: pd.DataFrame) -> str:
     ]
     for r in estimands.itertuples():
         implied = " (SE from interval)" if r.se_source == "interval" else ""
+        name = r.estimand if r.role == "check" else f"{r.estimand} (illustration)"
         missing = f" ({r.not_computed} not computed)" if r.not_computed else ""
         lines.append(
-            f"| {r.collector} | {r.estimand} | {r.mode} | {r.estimates}{missing} | {_num(r.truth)} | {_num(r.mean_estimate)} "
+            f"| {r.collector} | {name} | {r.mode} | {r.estimates}{missing} | {_num(r.truth)} | {_num(r.mean_estimate)} "
             f"| {_num(r.bias)} ({abs(r.bias_mc_se):.3f}) | {r.sd_over_se:.2f}{implied} "
             f"| {_pct(r.coverage)} [{_pct(r.coverage_lo)}, {_pct(r.coverage_hi)}] | {_pass(r.passed)} |"
             if not math.isnan(r.bias_mc_se) and not math.isnan(r.sd_over_se)
-            else f"| {r.collector} | {r.estimand} | {r.mode} | {r.estimates}{missing} | {_num(r.truth)} | {_num(r.mean_estimate)} "
+            else f"| {r.collector} | {name} | {r.mode} | {r.estimates}{missing} | {_num(r.truth)} | {_num(r.mean_estimate)} "
             f"| {_num(r.bias)} | – | {_pct(r.coverage)} [{_pct(r.coverage_lo)}, {_pct(r.coverage_hi)}] | {_pass(r.passed)} |"
         )
     return "\n".join(lines)
@@ -79,7 +80,8 @@ def render(estimands: pd.DataFrame, verdicts: pd.DataFrame, run: dict) -> str:
         f"{name} {s:.1f} s ({cpu[name]:.1f} s CPU)" if name in cpu else f"{name} {s:.1f} s"
         for name, s in run.get("seconds_per_dataset", {}).items()
     )
-    failed_e = int((~estimands["passed"].astype(bool)).sum()) if len(estimands) else 0
+    checked = estimands[estimands["role"] == "check"] if len(estimands) else estimands
+    failed_e = int((checked["passed"].astype(str) == "False").sum()) if len(checked) else 0
     failed_v = int((verdicts["passed"].astype(str) == "False").sum()) if len(verdicts) else 0
     return "\n".join(
         [
@@ -90,7 +92,7 @@ def render(estimands: pd.DataFrame, verdicts: pd.DataFrame, run: dict) -> str:
             f"wall time {run['wall_seconds']:.0f} s ({run['wall_seconds'] / 60:.1f} min); machine: {run['machine']}.",
             f"Time per dataset (wall, and CPU of its worker): {per}." if per else "",
             "",
-            f"{failed_e} of {len(estimands)} estimand lines fail (95% outside the Wilson interval of the observed coverage); "
+            f"{failed_e} of {len(checked)} estimand lines fail (95% outside the Wilson interval of the observed coverage); "
             f"{failed_v} verdict lines have a rate above their nominal rate beyond Monte Carlo error.",
             "",
             "### Estimands",

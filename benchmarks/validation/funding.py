@@ -178,6 +178,21 @@ def collect(seed: int, effects: bool, n_initiatives: int = synth.DEFAULT_N, n_bo
         )
     )  # fmt: skip
 
+    # Partial data (docs/funding_gaps.md): without phases the purpose terms also pick up phase.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        no_phase = fm.fit_approval(apps.drop(columns=["phase"]))
+    term = "purpose[organisational_strengthening]"
+    c = no_phase.coef(term) if no_phase is not None and no_phase.usable and term in no_phase.params.index else None
+    rows.append(
+        estimand(
+            NAME, "approval: purpose organisational_strengthening, model without phase terms", effects, seed,
+            a["organisational_strengthening"] - a["startup"],
+            *((c["estimate"], c["lo"], c["hi"], c["se"]) if c else (None, None, None, None)),
+            n_initiatives=n, unit="log-odds", role="illustration",
+        )
+    )  # fmt: skip
+
     # Verdicts: the rules' nominal 2.5% false support applies when the planted effect is 0.
     null = None if effects else claims.NOMINAL_RATE
     found = [
