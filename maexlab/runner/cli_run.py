@@ -17,7 +17,7 @@ Every fault ends in one line ``maexlab run: ...`` on stderr and one of these exi
       ...): nothing ran
 3     the run folder is in use by another run (the message names it): nothing ran
 4     the outputs cannot be written (``--out`` is a file, read-only folder, disk full)
-5     the executor cannot start (Dask scheduler unreachable, warm worker failed)
+5     the executor cannot start (Dask scheduler unreachable)
 130   interrupted (Ctrl-C / SIGTERM)
 ====  =====================================================================================
 
