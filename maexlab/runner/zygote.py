@@ -257,6 +257,15 @@ def _warm_up(inbox: _Inbox) -> None:
     if loader is not None:
         for problem in loader.collect():
             print(f"maexlab warm worker: not preloaded {problem}", file=sys.stderr, flush=True)
+    _freeze()
+
+
+def _freeze() -> None:
+    """Move everything imported and preloaded out of the garbage collector's sight: a forked
+    report's collections then do not walk (and so copy, page by page) the warm worker's objects."""
+    import gc
+
+    gc.freeze()
 
 
 def main() -> int:
@@ -284,6 +293,7 @@ def main() -> int:
             if "preload" in message:  # datasets every report of the run reads: loaded once, inherited
                 for problem in _adopt(_load(message)):
                     print(f"maexlab warm worker: not preloaded {problem}", file=sys.stderr, flush=True)
+                _freeze()
                 continue
             spec = message["spec"]
             control = Path(spec["control_dir"])
