@@ -10,12 +10,15 @@ session and exits. Reports therefore share no state (each is a copy of the untou
 process, and its changes die with it), and a crash, hang or timeout is contained to the child,
 which the supervisor can kill by process id.
 
-Protocol (one JSON object per line on the worker's stdin): ``{"preload": [data sources]}``
-(see :mod:`~maexlab.runner.preload`) or ``{"spec": {...}}``. For a spec the worker
-writes the child's pid to ``<control_dir>/pid`` and, when the child has ended, its exit
-status to ``<control_dir>/exit``. When its stdin closes (the runner ended, even by SIGKILL)
-the worker kills its children, removes their control folders and exits; a child also dies
-with the worker (``PR_SET_PDEATHSIG``).
+Protocol (one JSON object per line on the worker's stdin): ``{"preload": [data sources],
+"notebooks": [paths]}`` (see :mod:`~maexlab.runner.preload`; while the worker is still
+importing, a loader child loads them alongside and hands them back pickled, see
+:class:`_Loader`) or ``{"spec": {...}}``. For a spec the worker writes the child's pid to
+``<control_dir>/pid`` and, when the child has ended (noticed at once through a pidfd), its
+exit status to ``<control_dir>/exit``. When its stdin closes (the runner ended, even by
+SIGKILL) the worker kills its children, removes their control folders and exits; a child also
+dies with the worker (``PR_SET_PDEATHSIG``). It exits with ``os._exit``: Python's own shutdown
+of the imported stack would take most of a second.
 
 Python's hash seed is fixed (``PYTHONHASHSEED=0``) so the order of sets of text is the same
 in every run: part of making identical inputs give identical reports.
