@@ -12,7 +12,11 @@ Printed:
   durations papermill records, which include the imports each fresh kernel pays);
 * runner overhead per report = wall time x workers / reports - cell time per report: what a
   report costs beyond its cells (fork, HTML export, bookkeeping, waiting);
-* goal checks: speed-up >= 4x and overhead < 0.3 s.
+* goal checks: speed-up >= 4x and overhead < 0.3 s;
+* where the overhead goes (:func:`breakdown`): start, in-report, idle between reports,
+  tail, end; the parts add up to the overhead.
+
+``--runner-only`` skips the papermill loop (for looking at the breakdown alone).
 
 Usage (not run by the tests)::
 
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +48,94 @@ def cell_seconds(nb_path: Path) -> float:
     return sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0) for c in nb["cells"])
 
 
+def _idle(intervals: list[tuple[float, float]], workers: int, start: float, end: float) -> float:
+    """Worker-seconds with no report running between ``start`` and ``end`` (``workers`` slots)."""
+    events = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
+    idle, running, at = 0.0, 0, start
+    for t, step in events:
+        t = min(max(t, start), end)
+        idle += max(0, workers - running) * (t - at)
+        running, at = running + step, t
+    return idle + max(0, workers - running) * max(0.0, end - at)
+
+
+def breakdown(reports: list[dict], workers: int, began: datetime, ended: datetime) -> list[str]:
+    """Where the runner's overhead (wall x workers - cell time) goes, in seconds per report.
+
+    From the run's own timestamps: each report's start and finish in its process, its cell
+    seconds, and the supervisor's wall time. The parts add up to the overhead:
+    start (workers x time to the first report) + in the report process beyond its cells +
+    idle between reports while others were still queued (fork, supervision, hand-off) +
+    tail (workers idle after the last report started, waiting for the others) + end
+    (workers x time from the last report's end to the command's return).
+    """
+    rows = [r for r in reports if r.get("started") and r.get("finished")]
+    n = len(rows)
+    if not n:
+        return ["breakdown: no report ran"]
+
+    def sec(iso: str) -> float:
+        return (datetime.fromisoformat(iso) - began).total_seconds()
+
+    spans = [(sec(r["started"]), sec(r["finished"])) for r in rows]
+    first, last_start, last_end = min(a for a, _ in spans), max(a for a, _ in spans), max(b for _, b in spans)
+    total = (ended - began).total_seconds()
+    in_report = [(r.get("duration") or 0) - (r.get("execution_time") or 0) for r in rows]
+    supervision = sorted((r.get("wall_time") or 0) - (r.get("duration") or 0) for r in rows if r.get("wall_time"))
+    gaps = _idle(spans, workers, first, last_start)
+    tail = _idle(spans, workers, last_start, last_end)
+    parts = {
+        "start (first report began after)": (first, workers * first / n),
+        "in the report process beyond cells": (sorted(in_report)[n // 2], sum(in_report) / n),
+        "idle between reports (fork, supervision)": (gaps, gaps / n),
+        "tail (workers idle at the end)": (tail, tail / n),
+        "end (last report done to return)": (total - last_end, workers * (total - last_end) / n),
+    }
+    lines = [f"breakdown of the runner's overhead per report ({n} reports, {workers} workers):"]
+    lines.append(f"  {'part':44}{'seconds':>9}{'per report':>12}")
+    for name, (seconds, per) in parts.items():
+        lines.append(f"  {name:44}{seconds:9.3f}{per:12.3f}")
+    lines.append(f"  {'sum':44}{'':9}{sum(p for _, p in parts.values()):12.3f}")
+    if supervision:
+        lines.append(
+            f"  (median fork and supervision per report, inside the idle part: {supervision[len(supervision) // 2]:.3f} s;"
+        )
+        lines.append("   'seconds' of the in-report row is its median; idle and tail are worker-seconds)")
+    return lines
+
+
+def papermill_loop(notebooks: list[Path], seeds: list[int], nbdir: Path, loop_dir: Path, kernel: str) -> tuple[float, float]:
+    """The baseline: the same reports one after another with the papermill CLI; (wall s, cell s)."""
+    loop_dir.mkdir()
+    papermill_cli = Path(sys.executable).with_name("papermill")
+    t0 = time.perf_counter()
+    loop_cells = 0.0
+    for nb in notebooks:
+        for seed in seeds:
+            out_nb = loop_dir / f"{nb.stem}-{seed}.ipynb"
+            cmd = [
+                str(papermill_cli),
+                str(nbdir / nb.name),
+                str(out_nb),
+                "-k",
+                kernel,
+                "--cwd",
+                str(nbdir),
+                "-p",
+                "seed",
+                str(seed),
+                "-p",
+                "output_dir",
+                str(loop_dir / f"out-{nb.stem}-{seed}"),
+                "--no-progress-bar",
+            ]
+            subprocess.run(cmd, check=True, capture_output=True)  # noqa: S603
+            loop_cells += cell_seconds(out_nb)
+    loop_wall = time.perf_counter() - t0
+    print(f"papermill loop: {loop_wall:.1f} s")
+    return loop_wall, loop_cells
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", "--reports", type=int, default=30, help="number of reports in all (default 30)")
@@ -51,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--executor", choices=("local", "dask"), default="local")
     ap.add_argument("--kernel", default="maexlab")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument("--runner-only", action="store_true", help="skip the papermill loop (no speed-up figure)")
     args = ap.parse_args(argv)
 
     from maexlab.runner.cli_run import run
@@ -73,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} CPUs, load average at start {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     # 1. maexlab run
+    run_began = datetime.now(UTC)
     t0 = time.perf_counter()
     rc = run(
         pset,
@@ -84,76 +179,43 @@ def main(argv: list[str] | None = None) -> int:
         progress="log",
     )
     runner_wall = time.perf_counter() - t0
+    runner_end = datetime.now(UTC)
     manifest = json.loads((scratch / "out" / "bench" / "manifest.json").read_text(encoding="utf-8"))
     runner_cells = sum(r.get("execution_time") or 0 for r in manifest["reports"])
     print(f"maexlab run: exit {rc}, {runner_wall:.1f} s, engine {manifest['run'].get('engine')}")
 
     # 2. sequential papermill CLI loop
-    loop_dir = scratch / "loop"
-    loop_dir.mkdir()
-    papermill_cli = Path(sys.executable).with_name("papermill")
-    t0 = time.perf_counter()
-    loop_cells = 0.0
-    for nb in notebooks:
-        for seed in seeds:
-            out_nb = loop_dir / f"{nb.stem}-{seed}.ipynb"
-            cmd = [
-                str(papermill_cli),
-                str(nbdir / nb.name),
-                str(out_nb),
-                "-k",
-                args.kernel,
-                "--cwd",
-                str(nbdir),
-                "-p",
-                "seed",
-                str(seed),
-                "-p",
-                "output_dir",
-                str(loop_dir / f"out-{nb.stem}-{seed}"),
-                "--no-progress-bar",
-            ]
-            subprocess.run(cmd, check=True, capture_output=True)  # noqa: S603
-            loop_cells += cell_seconds(out_nb)
-    loop_wall = time.perf_counter() - t0
-    print(f"papermill loop: {loop_wall:.1f} s")
+    loop = None if args.runner_only else papermill_loop(notebooks, seeds, nbdir, scratch / "loop", args.kernel)
     print(f"load average at end {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     w = min(args.workers, n)
     print()
     print(f"{'':24}{'wall s':>9}{'reports/s':>11}{'s/report':>10}{'cells s/report':>16}{'overhead s/report':>19}")
     runner_over = runner_wall * w / n - runner_cells / n
-    loop_over = loop_wall / n - loop_cells / n
     print(
         f"{'maexlab run':24}{runner_wall:9.1f}{n / runner_wall:11.2f}{runner_wall / n:10.2f}"
         f"{runner_cells / n:16.3f}{runner_over:19.3f}"
     )
-    print(
-        f"{'papermill CLI loop':24}{loop_wall:9.1f}{n / loop_wall:11.2f}{loop_wall / n:10.2f}{loop_cells / n:16.3f}{loop_over:19.3f}"
-    )
-    speedup = loop_wall / runner_wall
-    print(
-        f"speed-up (loop wall / runner wall): {speedup:.2f}x with {w} workers (goal >= 4x: {'met' if speedup >= 4 else 'NOT met'})"
-    )
+    if loop is not None:
+        loop_wall, loop_cells = loop
+        loop_over = loop_wall / n - loop_cells / n
+        print(
+            f"{'papermill CLI loop':24}{loop_wall:9.1f}{n / loop_wall:11.2f}{loop_wall / n:10.2f}"
+            f"{loop_cells / n:16.3f}{loop_over:19.3f}"
+        )
+        speedup = loop_wall / runner_wall
+        print(
+            f"speed-up (loop wall / runner wall): {speedup:.2f}x with {w} workers "
+            f"(goal >= 4x: {'met' if speedup >= 4 else 'NOT met'})"
+        )
     print(
         f"runner overhead per report beyond its cells: {runner_over:.3f} s "
         f"(goal < 0.3 s: {'met' if runner_over < 0.3 else 'NOT met'}); "
         "includes the warm worker's start spread over the reports and any CPU contention"
     )
-    # where the runner's overhead goes, from the manifest of the same run
-    reports = manifest["reports"]
-    in_report = sorted((r["duration"] or 0) - (r["execution_time"] or 0) for r in reports)
-    supervision = sorted((r.get("wall_time") or 0) - (r["duration"] or 0) for r in reports)
-    first_start = min(r["started"] for r in reports)
-    from datetime import datetime
-
-    start_wait = (datetime.fromisoformat(first_start) - datetime.fromisoformat(manifest["run"]["started"])).total_seconds()
-    print(
-        f"per report, median: {in_report[n // 2]:.3f} s in the report process beyond its cells (shell, saves, HTML export), "
-        f"{supervision[n // 2]:.3f} s fork and supervision; one-time start (warm worker imports and data preload, "
-        f"overlapping the runner's own start): first report forked {start_wait:.1f} s after the run folder was locked, "
-        f"{max(supervision):.1f} s wait for the first reports"
-    )
+    print()
+    for line in breakdown(manifest["reports"], w, run_began, runner_end):
+        print(line)
     if args.keep:
         print(f"kept {scratch}")
     else:

@@ -456,3 +456,42 @@ def test_runner_killed_leaves_a_truthful_manifest_and_no_processes(tmp_path, nbd
     assert run(path, notebooks_dir=nbdir, out=out, workers=1, progress="log") == 0
     assert {r["status"] for r in manifest(run_dir)["reports"]} == {"ok"}
     assert not (run_dir / ".staging").exists()
+
+
+# --- the warm worker dies mid-run -----------------------------------------------------------
+
+
+def test_dead_warm_worker_is_started_again_once(tmp_path, nbdir, monkeypatch, capsys):
+    marker = tmp_path / "kill-once"
+    marker.write_text("x")
+    monkeypatch.setenv("MAEXLAB_TEST_KILL_WORKER_FILE", str(marker))
+    path = write(tmp_path, "name: restart\nnotebooks: [kills_warm_worker, state_isolation]\ngrid:\n  seed: [1, 2]\n")
+    out = tmp_path / "out"
+    assert run(path, notebooks_dir=nbdir, out=out, workers=2, progress="log") == 0
+    assert not marker.exists()  # the worker was killed once
+    m = manifest(out / "restart")
+    assert {r["status"] for r in m["reports"]} == {"ok"}, [r["error"] for r in m["reports"]]
+    record = m["run"]["warm_worker"]
+    assert record["restarts"] == 1 and len(record["deaths"]) == 1 and "warm worker died" in record["deaths"][0]
+    for r in m["reports"]:
+        if r["notebook_stem"] == "kills_warm_worker":
+            nb = json.loads((out / "restart" / r["path"] / "kills_warm_worker.ipynb").read_text(encoding="utf-8"))
+            assert any("ran to the end" in "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "warm worker died; starting it again" in capsys.readouterr().err
+
+
+def test_warm_worker_dying_again_fails_the_rest_with_the_reason(tmp_path, nbdir, monkeypatch):
+    monkeypatch.setenv("MAEXLAB_TEST_KILL_WORKER_ALWAYS", "1")
+    path = write(tmp_path, "name: again\nnotebooks: [kills_warm_worker, state_isolation]\ngrid:\n  seed: [1]\n")
+    out = tmp_path / "out"
+    assert run(path, notebooks_dir=nbdir, out=out, workers=1, timeout=60, progress="log") == 1
+    m = manifest(out / "again")
+    assert m["status"] == "failed"
+    assert m["run"]["warm_worker"]["restarts"] == 1 and len(m["run"]["warm_worker"]["deaths"]) == 2
+    killer = next(r for r in m["reports"] if r["notebook_stem"] == "kills_warm_worker")
+    assert killer["status"] == "failed" and "lost with the warm worker" in killer["error"]
+    other = next(r for r in m["reports"] if r["notebook_stem"] == "state_isolation")
+    assert other["status"] in ("ok", "failed")  # ran before the killer, or refused with the reason
+    if other["status"] == "failed":
+        assert "warm worker is not running" in other["error"]
+    assert not (out / "again" / ".staging").exists()

@@ -68,3 +68,26 @@ print(json.dumps({"stopped_at": outcome.stopped_at,
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"stopped_at": None, "first": ["'final findings'"], "second": []}
+
+
+def test_deferred_import_behaves_like_the_real_module():
+    # rfc3987_syntax (compiling 39 grammars at import) is deferred until first use, not dropped:
+    # jsonschema's "iri" check still rejects a bad IRI. In a fresh process, as the runner starts one.
+    import subprocess
+    import sys
+
+    code = """
+import importlib.util, sys
+import maexlab.runner, jsonschema
+if importlib.util.find_spec("rfc3987_syntax") is None:
+    print("absent"); sys.exit()
+print(type(sys.modules["rfc3987_syntax"]).__name__)
+v = jsonschema.Draft7Validator({"format": "iri"}, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+print(v.is_valid("https://example.org/caf\\u00e9"), v.is_valid("not an iri \\\\\\\\"))
+print(type(sys.modules["rfc3987_syntax"]).__name__)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    lines = done.stdout.split()
+    if lines == ["absent"]:
+        pytest.skip("rfc3987_syntax is not installed")
+    assert lines == ["Deferred", "True", "False", "module"], done.stdout + done.stderr

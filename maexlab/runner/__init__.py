@@ -12,3 +12,7 @@ and :mod:`~maexlab.runner.kernel_engine` (the two ways to execute a notebook),
 :mod:`~maexlab.runner.render` (HTML, index), :mod:`~maexlab.runner.manifest`,
 :mod:`~maexlab.runner.notebook_exec` (``make notebooks``).
 """
+
+from maexlab.runner.deferred import defer_slow_imports
+
+defer_slow_imports()  # before anything below imports nbformat (and so jsonschema): see deferred.py

@@ -17,7 +17,7 @@ Every fault ends in one line ``maexlab run: ...`` on stderr and one of these exi
       ...): nothing ran
 3     the run folder is in use by another run (the message names it): nothing ran
 4     the outputs cannot be written (``--out`` is a file, read-only folder, disk full)
-5     the executor cannot start (Dask scheduler unreachable, warm worker failed)
+5     the executor cannot start (Dask scheduler unreachable)
 130   interrupted (Ctrl-C / SIGTERM)
 ====  =====================================================================================
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -44,6 +45,7 @@ from maexlab.runner.jobs import DONE_MARKER, Job, build_jobs, job_spec, read_don
 from maexlab.runner.manifest import environment, git_commit, write_manifest
 from maexlab.runner.params import ParamsError, load_parameter_set
 from maexlab.runner.render import read_data_notice, read_headline, write_index
+from maexlab.runner.schedule import previous_durations
 from maexlab.runner.slug import slugify
 from maexlab.runner.staging import STAGING, RunBusy, RunLock, commit, discard, recover, staging_dir
 from maexlab.runner.worker import atomic_write_bytes, now_iso
@@ -306,7 +308,6 @@ def _run(
         raise RunError(EXIT_INVALID, f"--executor {executor!r}: expected local or dask")
     if scheduler and executor != "dask":
         raise RunError(EXIT_INVALID, "--scheduler needs --executor dask")
-    chosen_engine = _choose_engine(engine, _kernel_spec(kernel))
     if run_name is not None and not str(run_name).strip():
         raise RunError(EXIT_INVALID, "--run-name is empty")
 
@@ -316,7 +317,9 @@ def _run(
     ex: Any = DaskExecutor(scheduler=scheduler, workers=workers) if executor == "dask" else LocalExecutor(workers=workers)
     with contextlib.ExitStack() as stack:
         stack.callback(ex.close)
-        ex.start()  # the warm worker imports the stack while the parameter set is read and checked
+        # first of all: the warm worker imports the stack while the options and the set are checked
+        ex.start()
+        chosen_engine = _choose_engine(engine, _kernel_spec(kernel))
         if notebooks_dir is None:
             notebooks_dir = Path("notebooks") if Path("notebooks").is_dir() else repo_root() / "notebooks"
         try:
@@ -325,6 +328,12 @@ def _run(
             raise RunError(EXIT_INVALID, str(exc)) from None
         defaults = {nb: {k: s.default for k, s in specs.items()} for nb, specs in pset.specs.items()}
         jobs = build_jobs(pset.jobs(), defaults)
+        if chosen_engine == "inprocess" and jobs:
+            # as early as possible: a loader child of the warm worker reads them while it still imports
+            sources = sorted({str(job.exec_params.get("data_source", job.data_source)) for job in jobs})
+            notebooks = sorted({str(job.notebook.resolve()) for job in jobs})
+            with contextlib.suppress(WorkerGone):  # a dead worker is reported when the first report needs it
+                ex.preload(sources, notebooks)
         name = str(run_name if run_name is not None else pset.name)
         run_slug = slugify(name, 80)
         if run_name is not None and run_slug != run_name:
@@ -422,6 +431,15 @@ class _Signals:
             raise KeyboardInterrupt if pending[0] == signal.SIGINT else _Terminate()
 
 
+def _read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    """The manifest an earlier run left in the folder, if readable."""
+    try:
+        data = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def _previous(final: Path) -> str | None:
     """What an existing report folder holds: 'ok' (done-marker present), 'unfinished' or None."""
     if not final.is_dir():
@@ -501,12 +519,12 @@ def _execute(
     }
 
     def publish() -> None:
+        manifest["run"].update(ex.status())  # e.g. a warm worker that died and was started again
         write_manifest(run_dir, manifest)
         write_index(run_dir, manifest)
 
+    prior = previous_durations(_read_manifest(run_dir))  # the last run's durations order this one's reports
     publish()  # from now on manifest and index say what each folder holds
-    if engine == "inprocess" and pending:
-        ex.preload(sorted({str(job.exec_params.get("data_source", job.data_source)) for job in pending}))
     bar = _Progress(len(pending), progress)
     if len(pending) < len(jobs):
         print(f"maexlab run: {len(jobs) - len(pending)} of {len(jobs)} reports already done, skipped", file=sys.stderr)
@@ -531,7 +549,7 @@ def _execute(
                 entries[job.key]["queued"] = True
                 queued.add(job.key)
                 items.append((job, job_spec(job, staged, kernel_name=kernel, engine=engine, environ=environ)))
-            ex.submit(items, timeout)
+            ex.submit(items, timeout, prior)
             for job, result in ex.results():
                 land(job, result)
         except (KeyboardInterrupt, _Terminate):

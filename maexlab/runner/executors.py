@@ -21,16 +21,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
+import select
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from maexlab.runner.schedule import LongestFirst
 from maexlab.runner.worker import RESULT_FILE, WORKER_LOG, now_iso, salvage_partial
 from maexlab.runner.zygote import EXIT_FILE, PID_FILE, WarmWorker, WorkerGone, shared_worker
 
@@ -43,6 +46,8 @@ SCHEDULER_TIMEOUT = 10.0
 #: Files in a report folder that are scaffolding, not report content.
 SCAFFOLDING = {RESULT_FILE, WORKER_LOG + ".tmp"}
 POLL = 0.02
+#: seconds between looks for the report's pid file while the warm worker forks it
+FORK_POLL = 0.005
 #: Seconds a report may wait for the warm worker to fork it (its imports, on a busy machine).
 WARM_START_LIMIT = 600.0
 
@@ -117,6 +122,38 @@ def _tail(path: Path, n: int = 600) -> str:
         return ""
 
 
+class _ChildWatch:
+    """Wakes the supervisor the moment the report process ends (a pidfd), not at the next poll.
+
+    Without pidfds (Linux before 5.3) it sleeps :data:`POLL` seconds between looks.
+    """
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        self.ended = False
+
+    def watch(self, pid: int) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            self.fd = os.pidfd_open(pid)
+
+    def wait(self, pid_known: bool) -> None:
+        if not pid_known:
+            time.sleep(FORK_POLL)
+        elif self.fd is None:
+            time.sleep(POLL)
+        elif self.ended:
+            time.sleep(0.001)  # the warm worker writes the exit file right after reaping it
+        else:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)  # 0.1 s: deadlines and Ctrl-C are checked
+            self.ended = bool(ready)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+
 def run_job_isolated(
     spec: dict[str, Any],
     timeout: float | None = None,
@@ -187,19 +224,21 @@ def _supervise(
     try:
         warm.submit(spec)
     except WorkerGone as exc:
-        return outcome("failed", str(exc))
+        return dict(outcome("failed", str(exc)), worker_lost=True)
     pid: int | None = None
     hard_deadline: float | None = None  # counted from the child's start: the warm worker may still be importing
     start_deadline = time.monotonic() + WARM_START_LIMIT
     term_deadline: float | None = None
     status: str | None = None
     exit_info: dict[str, Any] | None = None
+    child = _ChildWatch()
     try:
         while True:
             if pid is None:
                 text = _read_json(control / PID_FILE) if (control / PID_FILE).exists() else None
                 if isinstance(text, int):
                     pid = text
+                    child.watch(pid)
                     if timeout:
                         hard_deadline = time.monotonic() + float(timeout) + GRACE
                 elif time.monotonic() > start_deadline and term_deadline is None:
@@ -223,11 +262,13 @@ def _supervise(
             if term_deadline is not None and now > term_deadline:
                 status = "interrupted"
                 break
-            time.sleep(POLL)
+            child.wait(pid is not None)
     except BaseException:
         if pid is not None:
             kill_tree(pid)
         raise
+    finally:
+        child.close()
     if pid is not None and exit_info is None:
         kill_tree(pid)
         deadline = time.monotonic() + 5
@@ -236,6 +277,7 @@ def _supervise(
     result = _read_json(staging / RESULT_FILE)
     if result is not None:
         return result
+    lost = exit_info is None and not warm.alive()  # the report died with the warm worker, not by itself
     if status is None or (status == "failed" and exit_info is None):
         code = exit_info.get("code") if exit_info else None
         if code is None:
@@ -253,34 +295,54 @@ def _supervise(
     execution_time, problem = salvage_partial(spec, reason=error)
     res = outcome(status, error if not problem or problem.startswith("no output") else f"{error}; {problem}")
     res["execution_time"] = execution_time
+    if lost and status == "failed":
+        res["worker_lost"] = True
     return res
 
 
 class LocalExecutor:
-    """Up to ``workers`` reports at a time, forked from one warm worker on this machine."""
+    """Up to ``workers`` reports at a time, forked from one warm worker on this machine.
+
+    Reports start longest expected first (:class:`~maexlab.runner.schedule.LongestFirst`).
+    If the warm worker dies during the run (killed, out of memory), it is started again
+    once: the reports it took with it run again on the new one, and :meth:`status` records
+    it (the manifest's ``run.warm_worker``). A second death fails the remaining reports
+    with the reason.
+    """
 
     name = "local"
     returns_files = False
+    #: how often a dead warm worker is replaced in one run
+    RESTARTS = 1
 
     def __init__(self, workers: int | None = None):
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self._cancel = threading.Event()
-        self._pool: ThreadPoolExecutor | None = None
-        self._warm = WarmWorker(threads=max(1, (os.cpu_count() or 1) // self.workers))
-        self._futures: dict[Future, Any] = {}
+        self._threads_per_report = max(1, (os.cpu_count() or 1) // self.workers)
+        self._warm = WarmWorker(threads=self._threads_per_report)
+        self._warm_lock = threading.Lock()
+        self._preload: list[str] | None = None
+        self._notebooks: list[str] = []
+        self._deaths: list[str] = []
+        self._gave_up = False
+        self._threads: list[threading.Thread] = []
+        self._done: queue.Queue[tuple[Any, dict[str, Any]]] = queue.Queue()
+        self._outstanding = 0
+        self._entered = False
 
     def start(self) -> LocalExecutor:
         """Start the warm worker (its imports overlap with the runner's own preparation)."""
         self._warm.start()
         return self
 
-    def preload(self, sources: list[str]) -> None:
-        """Load and validate the run's datasets once in the warm worker (reports inherit them)."""
-        self._warm.preload(sources)
+    def preload(self, sources: list[str], notebooks: list[str] | None = None) -> None:
+        """Load and validate the run's datasets (and read its notebooks) once in the warm worker."""
+        self._preload, self._notebooks = list(sources), list(notebooks or [])
+        self._warm.preload(self._preload, self._notebooks)
 
     def __enter__(self) -> LocalExecutor:
         self.start()
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="maexlab-job")
+        self._entered = True
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -289,32 +351,100 @@ class LocalExecutor:
     def describe(self) -> dict[str, Any]:
         return {"executor": self.name, "workers": self.workers}
 
-    def submit(self, items: Iterable[tuple[Any, dict[str, Any]]], timeout: float | None) -> None:
-        assert self._pool is not None, "use the executor as a context manager"
-        for tag, spec in items:
-            fut = self._pool.submit(run_job_isolated, spec, timeout, False, self._cancel, None, self._warm)
-            self._futures[fut] = tag
+    def status(self) -> dict[str, Any]:
+        """What happened to the warm worker so far (for the manifest); empty when nothing did."""
+        if not self._deaths:
+            return {}
+        return {"warm_worker": {"restarts": min(len(self._deaths), self.RESTARTS), "deaths": list(self._deaths)}}
+
+    def _worker(self) -> WarmWorker:
+        with self._warm_lock:
+            return self._warm
+
+    def _replace(self, dead: WarmWorker) -> bool:
+        """After ``dead`` died: start a new warm worker once; False when no restart is left."""
+        with self._warm_lock:
+            if self._warm is not dead or dead.alive():
+                return True  # another report's supervisor has replaced it already
+            if self._gave_up:
+                return False
+            why = dead.log_tail(300) or f"exit code {dead.proc.poll() if dead.proc else '?'}"
+            self._deaths.append(f"{now_iso()}: warm worker died ({why})")
+            if len(self._deaths) > self.RESTARTS or self._cancel.is_set():
+                self._gave_up = True
+                return False
+            print(f"maexlab run: the warm worker died; starting it again ({self._deaths[-1]})", file=sys.stderr, flush=True)
+            dead.close()
+            self._warm = WarmWorker(threads=self._threads_per_report).start()
+            if self._preload is not None:
+                with contextlib.suppress(WorkerGone):
+                    self._warm.preload(self._preload, self._notebooks)
+            return True
+
+    def _run_one(self, spec: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        while True:
+            warm = self._worker()
+            result = run_job_isolated(spec, timeout, False, self._cancel, None, warm)
+            if not result.pop("worker_lost", False) or not self._replace(warm):
+                return result
+            # the report died with the worker through no fault of its own: run it again, from scratch
+            staging = Path(spec["staging"])
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True, exist_ok=True)
+
+    def submit(
+        self, items: Iterable[tuple[Any, dict[str, Any]]], timeout: float | None, prior: dict[str, float] | None = None
+    ) -> None:
+        """Queue the reports; ``prior`` (report path or notebook stem -> seconds) orders them."""
+        assert self._entered, "use the executor as a context manager"
+        specs = {spec["key"]: (tag, spec) for tag, spec in items}
+        order = LongestFirst(list(specs), group=lambda key: key.split("/", 1)[0], prior=prior)
+        self._outstanding += len(specs)
+
+        def loop() -> None:
+            while (key := order.take()) is not None:
+                tag, spec = specs[key]
+                t0 = time.monotonic()
+                try:
+                    result = self._run_one(spec, timeout)
+                except Exception as exc:  # noqa: BLE001 - a supervisor that failed itself
+                    result = {
+                        "status": "failed",
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "duration": None,
+                        "execution_time": None,
+                    }
+                order.done(key, None if result.get("status") == "not-run" else time.monotonic() - t0)
+                self._done.put((tag, result))
+
+        for i in range(min(self.workers, len(specs))):
+            thread = threading.Thread(target=loop, name=f"maexlab-job-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def results(self) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Yield (tag, result) as reports finish; call again after :meth:`cancel` to drain."""
-        while self._futures:
-            # a short timeout keeps the main thread responsive to Ctrl-C
-            done, _ = wait(list(self._futures), timeout=0.25, return_when=FIRST_COMPLETED)
-            for fut in done:
-                tag = self._futures.pop(fut)
-                yield tag, _result_of(fut)
+        while self._outstanding:
+            try:
+                # a short timeout keeps the main thread responsive to Ctrl-C
+                item = self._done.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            self._outstanding -= 1
+            yield item
 
     def cancel(self) -> None:
         """Stop every running report (SIGTERM, then SIGKILL) and let queued ones return at once."""
         self._cancel.set()
 
     def close(self) -> None:
-        if self._futures:
+        if self._outstanding:
             self._cancel.set()  # supervisors still running stop their reports
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._warm.close()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+        self._entered = False
+        self._worker().close()
 
 
 def _result_of(fut: Any) -> dict[str, Any]:
@@ -347,8 +477,11 @@ class DaskExecutor:
     def start(self) -> DaskExecutor:
         return self
 
-    def preload(self, sources: list[str]) -> None:
+    def preload(self, sources: list[str], notebooks: list[str] | None = None) -> None:
         """Nothing to do: each Dask worker's warm worker serves reports of many runs."""
+
+    def status(self) -> dict[str, Any]:
+        return {}
 
     def __enter__(self) -> DaskExecutor:
         from distributed import Client, LocalCluster
@@ -385,12 +518,28 @@ class DaskExecutor:
             info["workers"] = self.workers
         return info
 
-    def submit(self, items: Iterable[tuple[Any, dict[str, Any]]], timeout: float | None) -> None:
-        for tag, spec in items:
+    def submit(
+        self, items: Iterable[tuple[Any, dict[str, Any]]], timeout: float | None, prior: dict[str, float] | None = None
+    ) -> None:
+        """Queue the reports as tasks, longest first by ``prior`` (earlier durations) when known."""
+        items = list(items)
+        known = prior or {}
+        for rank, (tag, spec) in enumerate(
+            sorted(items, key=lambda it: -known.get(it[1]["key"], known.get(it[1]["key"].split("/", 1)[0], 0.0)))
+        ):
             nb_bytes = Path(spec["notebook"]).read_bytes()
             key = f"maexlab-{spec['key']}-{time.time_ns()}"
             fut = self.client.submit(
-                run_job_isolated, spec, timeout, True, self._event_name, nb_bytes, key=key, pure=False, retries=0
+                run_job_isolated,
+                spec,
+                timeout,
+                True,
+                self._event_name,
+                nb_bytes,
+                key=key,
+                pure=False,
+                retries=0,
+                priority=len(items) - rank,
             )
             self._futures[fut.key] = fut
             self._tags[fut.key] = tag

@@ -123,31 +123,41 @@ class _Stream(io.TextIOBase):
         return "utf-8"
 
 
-def _shell_classes(sink: _Sink) -> tuple[type, type, type]:
+class _Route:
+    """Where the shell's display hooks send outputs: the sink of the notebook being run.
+
+    A level of indirection so the shell can be built before its notebook (in the warm
+    worker, see :func:`warm_up`) and still fill that notebook's cells.
+    """
+
+    sink: _Sink | None = None
+
+
+def _shell_classes(route: type[_Route] | _Route) -> tuple[type, type, type]:
     from IPython.core.displayhook import DisplayHook
     from IPython.core.displaypub import DisplayPublisher
     from IPython.core.interactiveshell import InteractiveShell
 
     class Publisher(DisplayPublisher):
         def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):  # noqa: ANN001
-            sink.display(data, metadata, (transient or {}).get("display_id"), update)
+            route.sink.display(data, metadata, (transient or {}).get("display_id"), update)
 
         def clear_output(self, wait=False):  # noqa: ANN001
-            sink.clear(wait)
+            route.sink.clear(wait)
 
     class Hook(DisplayHook):
         def write_output_prompt(self) -> None:
             pass
 
         def write_format_data(self, format_dict, md_dict=None) -> None:  # noqa: ANN001
-            sink.result(format_dict, md_dict, self.prompt_count)
+            route.sink.result(format_dict, md_dict, self.prompt_count)
 
         def finish_displayhook(self) -> None:
             pass
 
     class Shell(InteractiveShell):
         def _showtraceback(self, etype, evalue, stb):  # noqa: ANN001
-            sink.error(getattr(etype, "__name__", str(etype)), str(evalue), stb)
+            route.sink.error(getattr(etype, "__name__", str(etype)), str(evalue), stb)
 
         def enable_gui(self, gui=None):  # noqa: ANN001 - no event loop here
             pass
@@ -170,14 +180,31 @@ class Outcome:
         return round(sum(t["seconds"] for t in self.timings), 4)
 
 
-def _new_shell(sink: _Sink) -> Any:
+def _new_shell(route: _Route) -> Any:
     from traitlets.config import Config
 
-    shell_cls, hook_cls, pub_cls = _shell_classes(sink)
+    shell_cls, hook_cls, pub_cls = _shell_classes(route)
     config = Config()
     config.HistoryManager.enabled = False  # no sqlite file shared between reports
     shell = shell_cls.instance(config=config, displayhook_class=hook_cls, display_pub_class=pub_cls)
     shell.enable_matplotlib("inline")  # figures become image/png display_data, as in a kernel
+    return shell
+
+
+#: a shell built by :func:`warm_up` that has never run a cell, with its route; used once
+_READY: tuple[Any, _Route] | None = None
+
+
+def _take_shell(sink: _Sink) -> Any:
+    """A shell that has run nothing yet: the one built in the warm worker (once), else a new one."""
+    global _READY
+    if _READY is not None:
+        shell, route = _READY
+        _READY = None  # a second notebook in this process gets a shell of its own
+    else:
+        route = _Route()
+        shell = _new_shell(route)
+    route.sink = sink
     return shell
 
 
@@ -194,7 +221,7 @@ def execute_notebook(
     is recorded as that cell's error and stops the run.
     """
     sink = _Sink()
-    shell = _new_shell(sink)
+    shell = _take_shell(sink)
     outcome = Outcome()
     saved = sys.stdout, sys.stderr
     try:
@@ -229,8 +256,13 @@ def execute_notebook(
     return outcome
 
 
-def warm_up() -> None:
-    """Import what :func:`execute_notebook` needs (called once in the pre-warmed worker)."""
+def warm_up(build_shell: bool = True) -> None:
+    """Import what :func:`execute_notebook` needs (called once in the pre-warmed worker).
+
+    With ``build_shell`` also build the shell the next :func:`execute_notebook` in this
+    process (a forked report: each gets its own copy, which has run nothing) will use.
+    """
+    global _READY
     import IPython.core.interactiveshell  # noqa: F401
     import matplotlib
 
@@ -239,3 +271,7 @@ def warm_up() -> None:
     import matplotlib_inline.backend_inline  # noqa: F401
     import nbformat.v4  # noqa: F401
     import traitlets.config  # noqa: F401
+
+    if build_shell and _READY is None:
+        route = _Route()
+        _READY = (_new_shell(route), route)

@@ -24,25 +24,43 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cached_load", "install", "preload"]
+__all__ = ["adopt", "cached_load", "install", "load_sources", "preload"]
 
 _CACHE: dict[str, Any] = {}
 _ORIGINAL: Any = None
 _FILTERS = {"municipality", "province", "period"}
 
 
-def preload(sources: list[str]) -> list[str]:
-    """Load each source once (in the warm worker); return the problems of those that failed."""
+def load_sources(sources: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Load each source not preloaded yet; return (source -> dataset, problems of those that failed).
+
+    Runs in the warm worker or in its short-lived loader child (see
+    :mod:`~maexlab.runner.zygote`), which hands the datasets back pickled.
+    """
     from maexlab.data import load
 
+    datasets: dict[str, Any] = {}
     problems = []
     for source in sources:
-        if source in _CACHE:
+        if source in _CACHE or source in datasets:
             continue
         try:
-            _CACHE[source] = load(source)
+            datasets[source] = load(source)
         except Exception as exc:  # noqa: BLE001 - the report's own load reports it properly
             problems.append(f"{source}: {type(exc).__name__}: {exc}")
+    return datasets, problems
+
+
+def adopt(datasets: dict[str, Any]) -> None:
+    """Keep these loaded datasets for the reports forked from now on."""
+    for source, data in datasets.items():
+        _CACHE.setdefault(source, data)
+
+
+def preload(sources: list[str]) -> list[str]:
+    """Load each source once (in the warm worker); return the problems of those that failed."""
+    datasets, problems = load_sources(sources)
+    adopt(datasets)
     return problems
 
 

@@ -146,6 +146,48 @@ def salvage_partial(spec: dict[str, Any], reason: str) -> tuple[float | None, st
     return cell_seconds(timings), None
 
 
+#: notebooks read once in the warm worker: path -> ((size, mtime_ns), notebook); a forked report takes its copy
+_NOTEBOOKS: dict[str, tuple[tuple[int, int], Any]] = {}
+
+
+def _stat_key(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def read_notebooks(paths: list[str]) -> dict[str, tuple[tuple[int, int], Any]]:
+    """Read (and validate) these notebooks; unreadable ones are left to the report, which says why."""
+    import nbformat
+
+    out = {}
+    for path in paths:
+        try:
+            key = _stat_key(path)
+            out[path] = (key, nbformat.read(path, as_version=4))
+        except Exception:  # noqa: BLE001 - the report's own read gives the error
+            continue
+    return out
+
+
+def adopt_notebooks(notebooks: dict[str, tuple[tuple[int, int], Any]]) -> None:
+    """Keep notebooks read by :func:`read_notebooks` for the reports forked from now on."""
+    _NOTEBOOKS.update(notebooks)
+
+
+def _read_source(path: str) -> Any:
+    """The notebook at ``path``: the warm worker's copy when the file has not changed since, else read now."""
+    import nbformat
+
+    cached = _NOTEBOOKS.pop(path, None)  # this process's own copy (a forked report): it may change it
+    if cached is not None:
+        try:
+            if _stat_key(path) == cached[0]:
+                return cached[1]
+        except OSError:
+            pass
+    return nbformat.read(path, as_version=4)
+
+
 def _cell_label(nb: Any, index: int) -> str:
     count = nb.cells[index].get("execution_count")
     return f"cell {count}" if count else f"cell {index + 1}"
@@ -161,8 +203,6 @@ def _raise(exc_type: type[BaseException]) -> Any:
 
 def run_report(spec: dict[str, Any]) -> dict[str, Any]:
     """Execute the report of ``spec`` in this process; write its files and return its result."""
-    import nbformat
-
     from maexlab.runner.record import finish, notebook_bytes, prepare
 
     started, t0 = now_iso(), time.perf_counter()
@@ -182,7 +222,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
     timings: list[dict[str, Any]] = []
     outcome = None
     try:
-        source = nbformat.read(spec["notebook"], as_version=4)
+        source = _read_source(spec["notebook"])
         nb = prepare(source, spec["parameters"], input_name=Path(spec["notebook"]).name, output_name=paths["notebook"].name)
 
         def save_partial(current: Any) -> None:
@@ -250,7 +290,9 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
                 status = "failed"
             error = error or f"writing the report failed: {type(exc).__name__}: {exc}"
     seconds = cell_seconds(timings)
-    atomic_write_text(paths["timings"], json.dumps({"cells": timings, "total": seconds}, indent=1) + "\n")
+    # run records, not report content: no fsync (each costs several ms on a busy disk)
+    timings_text = json.dumps({"cells": timings, "total": seconds}, indent=1) + "\n"
+    atomic_write_bytes(paths["timings"], timings_text.encode("utf-8"), durable=False)
     result = {
         "status": status,
         "error": error,
@@ -259,7 +301,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
         "duration": round(time.perf_counter() - t0, 4),
         "execution_time": seconds,
     }
-    atomic_write_text(paths["result"], json.dumps(result))
+    atomic_write_bytes(paths["result"], json.dumps(result).encode("utf-8"), durable=False)
     return result
 
 

@@ -10,12 +10,15 @@ session and exits. Reports therefore share no state (each is a copy of the untou
 process, and its changes die with it), and a crash, hang or timeout is contained to the child,
 which the supervisor can kill by process id.
 
-Protocol (one JSON object per line on the worker's stdin): ``{"preload": [data sources]}``
-(see :mod:`~maexlab.runner.preload`) or ``{"spec": {...}}``. For a spec the worker
-writes the child's pid to ``<control_dir>/pid`` and, when the child has ended, its exit
-status to ``<control_dir>/exit``. When its stdin closes (the runner ended, even by SIGKILL)
-the worker kills its children, removes their control folders and exits; a child also dies
-with the worker (``PR_SET_PDEATHSIG``).
+Protocol (one JSON object per line on the worker's stdin): ``{"preload": [data sources],
+"notebooks": [paths]}`` (see :mod:`~maexlab.runner.preload`; while the worker is still
+importing, a loader child loads them alongside and hands them back pickled, see
+:class:`_Loader`) or ``{"spec": {...}}``. For a spec the worker writes the child's pid to
+``<control_dir>/pid`` and, when the child has ended (noticed at once through a pidfd), its
+exit status to ``<control_dir>/exit``. When its stdin closes (the runner ended, even by
+SIGKILL) the worker kills its children, removes their control folders and exits; a child also
+dies with the worker (``PR_SET_PDEATHSIG``). It exits with ``os._exit``: Python's own shutdown
+of the imported stack would take most of a second.
 
 Python's hash seed is fixed (``PYTHONHASHSEED=0``) so the order of sets of text is the same
 in every run: part of making identical inputs give identical reports.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import select
 import shutil
 import signal
@@ -107,71 +111,203 @@ def _child(spec: dict[str, Any]) -> None:
         os._exit(code)
 
 
-def _preload() -> list[str]:
-    import importlib
+def _warm_steps() -> list[tuple[str, Any]]:
+    """What the warm worker does before it forks reports, in order, as (name, callable).
 
-    os.environ.pop("MPLBACKEND", None)  # the inline backend gives image/png outputs
+    The data stack (pandas, ``maexlab.data``) comes first, so a data preload can start in a
+    loader child while the rest is imported (:class:`_Loader`).
+    """
+    import importlib
     import pkgutil
 
+    os.environ.pop("MPLBACKEND", None)  # the inline backend gives image/png outputs
     import maexlab
 
     # every maexlab package a notebook may use (the runner itself does not use them)
     packages = [f"maexlab.{m.name}" for m in pkgutil.iter_modules(maexlab.__path__) if m.ispkg and m.name != "runner"]
-    skipped = []
-    for name in (*PRELOAD, *packages):
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - an optional package may be absent
-            skipped.append(f"{name}: {type(exc).__name__}: {exc}")
-    from maexlab.runner import inprocess, worker
+    steps: list[tuple[str, Any]] = [
+        (name, lambda name=name: importlib.import_module(name)) for name in ("maexlab.data", *PRELOAD, *packages)
+    ]
 
-    inprocess.warm_up()
-    worker.warm_up()
-    return skipped
+    def warm_engine() -> None:
+        from maexlab.runner import inprocess
+
+        inprocess.warm_up()
+
+    def warm_export() -> None:
+        from maexlab.runner import worker
+
+        worker.warm_up()
+
+    def warm_messages() -> None:
+        # the message catalogues (YAML) and Babel's locale data every report and page reads
+        from maexlab.reporting.i18n import LANGUAGES, messages
+
+        for language in LANGUAGES:
+            m = messages(language)
+            for kind in m.KINDS:
+                with contextlib.suppress(Exception):
+                    m.value(1234.5, kind)
+
+    steps += [("engine", warm_engine), ("export", warm_export), ("messages", warm_messages)]
+    return steps
+
+
+class _Inbox:
+    """The lines (JSON messages) the runner writes to the warm worker's stdin, read without blocking."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = b""
+        self.messages: list[dict[str, Any]] = []
+        self.closed = False
+
+    def poll(self, timeout: float, also: tuple[int, ...] = ()) -> None:
+        """Wait up to ``timeout`` s for input or for one of the ``also`` descriptors (children's pidfds)."""
+        watched = [*also] if self.closed else [self.fd, *also]
+        if not watched:
+            time.sleep(timeout)
+            return
+        ready, _, _ = select.select(watched, [], [], timeout)
+        if self.closed or self.fd not in ready:
+            return
+        chunk = os.read(self.fd, 1 << 16)
+        if chunk == b"":
+            self.closed = True
+            return
+        self.buffer += chunk
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            self.messages.append(json.loads(line))
+
+
+class _Loader:
+    """A child of the warm worker that loads a preload's datasets and notebooks while the
+    worker goes on importing (two cores instead of one), and hands them back pickled.
+
+    The datasets a report gets are unpickled copies of what ``maexlab.data.load`` returned
+    (the same tables, dtypes and metadata; tests/test_runner_preload.py compares them). If
+    the loader fails, the worker loads in-process instead.
+    """
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the loader
+            code = 1
+            try:
+                os.close(read_end)
+                _die_with_parent()
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                payload = pickle.dumps(_load(message), protocol=pickle.HIGHEST_PROTOCOL)
+                with open(write_end, "wb") as out:
+                    out.write(payload)
+                code = 0
+            except BaseException:  # noqa: BLE001 - the worker loads in-process instead
+                with contextlib.suppress(Exception):
+                    import traceback
+
+                    traceback.print_exc()
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self.fd = read_end
+
+    def collect(self) -> list[str]:
+        """Wait for the loader and keep what it loaded; return the problems."""
+        chunks = []
+        with open(self.fd, "rb") as pipe:
+            while chunk := pipe.read(1 << 20):
+                chunks.append(chunk)
+        _, status = os.waitpid(self.pid, 0)
+        if os.waitstatus_to_exitcode(status) == 0:
+            with contextlib.suppress(Exception):
+                return _adopt(pickle.loads(b"".join(chunks)))  # noqa: S301 - our own child's bytes
+        return _adopt(_load(self.message))
+
+
+def _load(message: dict[str, Any]) -> dict[str, Any]:
+    from maexlab.runner.preload import load_sources
+    from maexlab.runner.worker import read_notebooks
+
+    datasets, problems = load_sources(list(message.get("preload") or []))
+    return {"datasets": datasets, "problems": problems, "notebooks": read_notebooks(list(message.get("notebooks") or []))}
+
+
+def _adopt(loaded: dict[str, Any]) -> list[str]:
+    from maexlab.runner.preload import adopt
+    from maexlab.runner.worker import adopt_notebooks
+
+    adopt(loaded["datasets"])
+    adopt_notebooks(loaded["notebooks"])
+    return list(loaded["problems"])
+
+
+def _warm_up(inbox: _Inbox) -> None:
+    """Run the warm steps; a preload that arrives meanwhile is loaded by a :class:`_Loader`."""
+    loader: _Loader | None = None
+    for name, step in _warm_steps():
+        if loader is None and name != "maexlab.data":
+            inbox.poll(0)
+            if inbox.messages and "preload" in inbox.messages[0]:
+                loader = _Loader(inbox.messages.pop(0))
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - an optional package may be absent
+            print(f"maexlab warm worker: skipped preload {name}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    if loader is not None:
+        for problem in loader.collect():
+            print(f"maexlab warm worker: not preloaded {problem}", file=sys.stderr, flush=True)
+    _freeze()
+
+
+def _freeze() -> None:
+    """Move everything imported and preloaded out of the garbage collector's sight: a forked
+    report's collections then do not walk (and so copy, page by page) the warm worker's objects."""
+    import gc
+
+    gc.freeze()
 
 
 def main() -> int:
     """The warm worker's loop (``python -c 'from maexlab.runner.zygote import main; main()'``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides what Ctrl-C stops
-    for problem in _preload():
-        print(f"maexlab warm worker: skipped preload {problem}", file=sys.stderr, flush=True)
-    print("ready", flush=True)
+    inbox = _Inbox(sys.stdin.fileno())
+    _warm_up(inbox)
     children: dict[int, Path] = {}
-    fd = sys.stdin.fileno()
-    buffer = b""
-    open_input = True
-    while open_input or children:
-        if open_input:
-            ready, _, _ = select.select([fd], [], [], 0.02)
-            chunk = os.read(fd, 1 << 16) if ready else None
-            if chunk == b"":
-                open_input = False
-                for pid in children:  # the runner is gone: nothing may outlive it
-                    with contextlib.suppress(OSError):
-                        os.killpg(pid, signal.SIGKILL)
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
-            elif chunk:
-                buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                message = json.loads(line)
-                if "preload" in message:  # datasets every report of the run reads: loaded once, inherited
-                    from maexlab.runner.preload import preload
-
-                    for problem in preload(message["preload"]):
-                        print(f"maexlab warm worker: not preloaded {problem}", file=sys.stderr, flush=True)
-                    continue
-                spec = message["spec"]
-                control = Path(spec["control_dir"])
-                pid = os.fork()
-                if pid == 0:
-                    _child(spec)
-                children[pid] = control
+    pidfds: dict[int, int] = {}  # child pid -> pidfd, readable the moment the child ends (no polling delay)
+    orphaned = False
+    while not inbox.closed or children:
+        if not inbox.messages:
+            # without pidfds (old kernels) the children are polled every 20 ms
+            inbox.poll(0.02 if len(pidfds) < len(children) else 1.0, tuple(pidfds.values()))
+        if inbox.closed and not orphaned:
+            orphaned = True
+            inbox.messages.clear()
+            for pid in children:  # the runner is gone: nothing may outlive it
                 with contextlib.suppress(OSError):
-                    _write(control / PID_FILE, str(pid))
-        else:
-            time.sleep(0.02)
+                    os.killpg(pid, signal.SIGKILL)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        while inbox.messages:
+            message = inbox.messages.pop(0)
+            if "preload" in message:  # datasets every report of the run reads: loaded once, inherited
+                for problem in _adopt(_load(message)):
+                    print(f"maexlab warm worker: not preloaded {problem}", file=sys.stderr, flush=True)
+                _freeze()
+                continue
+            spec = message["spec"]
+            control = Path(spec["control_dir"])
+            pid = os.fork()
+            if pid == 0:
+                _child(spec)
+            children[pid] = control
+            with contextlib.suppress(OSError, AttributeError):
+                pidfds[pid] = os.pidfd_open(pid)
+            with contextlib.suppress(OSError):
+                _write(control / PID_FILE, str(pid))
         while children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -180,10 +316,13 @@ def main() -> int:
                 break
             if pid == 0:
                 break
+            fd = pidfds.pop(pid, None)
+            if fd is not None:
+                os.close(fd)
             control = children.pop(pid, None)
             if control is None:
                 continue
-            if open_input:
+            if not orphaned:
                 with contextlib.suppress(OSError):
                     _write(control / EXIT_FILE, json.dumps({"pid": pid, "code": os.waitstatus_to_exitcode(status)}))
             else:
@@ -203,6 +342,7 @@ class WarmWorker:
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._log: Any = None
+        self._submitted = False
 
     def start(self) -> WarmWorker:
         """Start the process (returns at once; the imports run while the runner prepares)."""
@@ -220,7 +360,7 @@ class WarmWorker:
                 env.setdefault(name, str(self.threads))
         self._log = tempfile.TemporaryFile(prefix="maexlab-warm-")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(  # noqa: S603 - our own module with our own interpreter
-            [sys.executable, "-c", "import sys; from maexlab.runner.zygote import main; sys.exit(main())"],
+            [sys.executable, "-c", "from maexlab.runner.zygote import _exit_now, main; _exit_now(main())"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=self._log,
@@ -243,6 +383,7 @@ class WarmWorker:
 
     def submit(self, spec: dict[str, Any]) -> None:
         """Ask for a child running ``spec``; its pid appears in ``<control_dir>/pid``."""
+        self._submitted = True
         self._send({"spec": spec})
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -256,9 +397,10 @@ class WarmWorker:
             except (BrokenPipeError, OSError) as exc:
                 raise WorkerGone(f"the warm worker is not running: {self.log_tail() or exc}") from exc
 
-    def preload(self, sources: list[str]) -> None:
-        """Have the worker load and validate these data sources once, before the next fork."""
-        self._send({"preload": list(sources)})
+    def preload(self, sources: list[str], notebooks: list[str] | None = None) -> None:
+        """Have the worker load and validate these data sources (and read these notebooks) once,
+        before the next fork; while it is still importing, a loader child does it alongside."""
+        self._send({"preload": list(sources), "notebooks": list(notebooks or [])})
 
     def close(self) -> None:
         """Close the pipe (the worker then stops its children and exits) and wait for it."""
@@ -266,6 +408,9 @@ class WarmWorker:
             with contextlib.suppress(Exception):
                 assert self.proc.stdin is not None
                 self.proc.stdin.close()
+            if not self._submitted:  # no report ever forked (a run refused early): no need to let it finish importing
+                with contextlib.suppress(OSError):
+                    self.proc.kill()
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -299,5 +444,12 @@ def shared_worker() -> WarmWorker:
         return _SHARED
 
 
+def _exit_now(code: int) -> None:
+    """End the warm worker without Python's shutdown (seconds of tearing down the imported stack)."""
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit_now(main())
