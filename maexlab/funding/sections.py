@@ -37,7 +37,6 @@ from maexlab.funding.tables import (
     undecided_table,
 )
 from maexlab.reporting import Col, Needs, Reason, SectionOutput, two_groups_large_enough, unmet
-from maexlab.reporting.disclosure import DOMINANCE_K, DOMINANCE_N, P_PERCENT
 from maexlab.reporting.verdicts import Verdict
 
 __all__ = [
@@ -154,7 +153,14 @@ def _large_groups(report, table: pd.DataFrame, dim: str) -> Reason | None:
 
 def _publish_gap(report, table: pd.DataFrame, name: str, by: tuple[str, ...]) -> pd.DataFrame:
     """Publish a gap table after the threshold, dominance and p% rules (its euro columns)."""
-    protected = protect_gap_amounts(table, _apps(report), by, min_group_size=report.min_group_size)
+    protected = protect_gap_amounts(
+        table,
+        _apps(report),
+        by,
+        min_group_size=report.min_group_size,
+        dominance=report.magnitude_rules.dominance,
+        p_percent=report.magnitude_rules.p_percent,
+    )
     rules = protected["suppressed_rule"].value_counts()
     report.results.setdefault("disclosure", {})[name] = {str(k): int(v) for k, v in rules.items() if k}
     # Suppression is done; publishing only rounds and writes (count_column=None: no second pass).
@@ -167,9 +173,9 @@ def _dominance_note(report, shown: pd.DataFrame) -> None:
         report.say(
             "funding.dominance_note",
             mark=report.t("common.suppressed_mark"),
-            n=DOMINANCE_N,
-            k=DOMINANCE_K / 100,
-            p=P_PERCENT / 100,
+            n=report.magnitude_rules.dominance_n,
+            k=report.magnitude_rules.dominance_k / 100,
+            p=report.magnitude_rules.p_percent / 100,
         )
 
 

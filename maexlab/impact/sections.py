@@ -56,7 +56,6 @@ from maexlab.impact.tables import (
     volunteer_valuation,
 )
 from maexlab.reporting import Col, Needs, Reason, Report, SectionOutput, unmet
-from maexlab.reporting.disclosure import DOMINANCE_K, DOMINANCE_N, P_PERCENT
 
 __all__ = [
     "HOURS_PER_VOLUNTEER",
@@ -217,7 +216,14 @@ def proxies(report: Report) -> SectionOutput:
 
 def _publish_totals(report: Report, table: pd.DataFrame, name: str, contributions: pd.DataFrame, by) -> pd.DataFrame:
     """Publish a table of impact value totals after the threshold, dominance and p% rules."""
-    protected = protect_impact_totals(table, contributions, list(by), min_group_size=report.min_group_size)
+    protected = protect_impact_totals(
+        table,
+        contributions,
+        list(by),
+        min_group_size=report.min_group_size,
+        dominance=report.magnitude_rules.dominance,
+        p_percent=report.magnitude_rules.p_percent,
+    )
     rules = protected["suppressed_rule"].value_counts()
     report.results.setdefault("disclosure", {})[name] = {str(k): int(v) for k, v in rules.items() if k}
     # Suppression is done; publishing only rounds and writes (count_column=None: no second pass).
@@ -230,9 +236,9 @@ def _dominance_note(report: Report, shown: pd.DataFrame) -> None:
         report.say(
             "impact.dominance_note",
             mark=report.t("common.suppressed_mark"),
-            n=DOMINANCE_N,
-            k=DOMINANCE_K / 100,
-            p=P_PERCENT / 100,
+            n=report.magnitude_rules.dominance_n,
+            k=report.magnitude_rules.dominance_k / 100,
+            p=report.magnitude_rules.p_percent / 100,
         )
 
 
