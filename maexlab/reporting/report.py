@@ -176,6 +176,8 @@ class Report:
         self.language = check_language(language)
         #: dominance and p% rule parameters for the euro tables (report parameters of 01 and 04)
         self.magnitude_rules = magnitude_rules or MagnitudeRules()
+        #: the run's whole dataset (every place, same period) for linked suppression; None: the data itself
+        self.population = None
         self.m: Messages = messages(self.language)
         self.results: dict[str, Any] = {
             "headline": {},
@@ -445,7 +447,12 @@ def open_report(
     check_language(language)
     rules = MagnitudeRules(dominance_n, dominance_k, p_percent)
     period = None if period_start is None and period_end is None else (period_start, period_end)
-    data = load(data_source, province=province, municipality=municipality, period=period)
+    # The whole dataset (every place, same period) stays with the report: euro tables share one
+    # suppression pattern over nation, provinces and municipalities (maexlab.reporting.linked).
+    whole = load(data_source)
+    place_filters = {"province": province, "municipality": municipality, "period": period}
+    data = whole.filter(**place_filters) if any(v is not None for v in place_filters.values()) else whole
+    population = whole.filter(period=period) if period is not None else whole
     out = resolve_output_dir(output_dir, notebook)
     parameters = {
         "data_source": str(data_source),
@@ -460,6 +467,7 @@ def open_report(
     }
     set_theme()
     report = Report(notebook, data, out, parameters, min_group_size, seed, language, magnitude_rules=rules)
+    report.population = population
     if intro:
         report.intro()
         report.findings_placeholder()
