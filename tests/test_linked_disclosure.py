@@ -206,3 +206,69 @@ def test_impact_reports_of_a_municipality_and_its_province_follow_one_pattern(pl
         year_pattern = impact_sections._linked(report)["impact_value_by_year"].set_index(["area", "year"])
         for row in by_year.itertuples(index=False):
             assert bool(row.suppressed) == bool(year_pattern.loc[(place, str(row.year)), "hidden"])
+
+
+def _dense_recoverable(pattern: pd.DataFrame, by: str) -> list:
+    """Recoverable hidden cells of a run pattern, by numpy's matrix rank over relations built here."""
+    cells = list(zip(pattern["area"], pattern[by], strict=True))
+    index = {c: i for i, c in enumerate(cells)}
+    areas, cats = sorted(set(pattern["area"])), sorted(set(pattern[by]))
+    provinces = [a for a in areas if "/" not in a and a != NATION] + [a for a in areas if a == f"{NATION}/(rest)"]
+    relations = []
+    for cat in cats:
+        relations.append([(index[(NATION, cat)], -1)] + [(index[(a, cat)], 1) for a in provinces if (a, cat) in index])
+        for province in provinces:
+            kids = [a for a in areas if a.startswith(province + "/")]
+            if kids and (province, cat) in index:
+                relations.append([(index[(province, cat)], -1)] + [(index[(a, cat)], 1) for a in kids if (a, cat) in index])
+    for area in areas:
+        relations.append([(index[(area, ALL)], -1)] + [(index[(area, c)], 1) for c in cats if c != ALL and (area, c) in index])
+    hidden = np.flatnonzero(pattern["hidden"].to_numpy())
+    column = {h: j for j, h in enumerate(hidden)}
+    rows = []
+    for relation in relations:
+        row = np.zeros(len(hidden))
+        for i, sign in relation:
+            if i in column:
+                row[column[i]] = sign
+        if row.any():
+            rows.append(row)
+    A = np.array(rows)
+    rank = np.linalg.matrix_rank(A)
+    found = []
+    for h in hidden:
+        unit = np.zeros(len(hidden))
+        unit[column[h]] = 1.0
+        if np.linalg.matrix_rank(np.vstack([A, unit])) == rank:
+            found.append(cells[h])
+    return found
+
+
+def test_the_embedded_runs_pattern_leaves_no_hidden_cell_recoverable():
+    from maexlab.data import load
+    from maexlab.funding.tables import applications, linked_gap_patterns
+
+    whole = load("embedded")
+    tables = {"gap_overall": (), "gap_by_source": ("source",), "gap_by_phase": ("phase",)}
+    patterns = linked_gap_patterns(applications(whole), whole.initiatives, tables, min_group_size=10)
+    for name, by in (("gap_by_source", "source"), ("gap_by_phase", "phase")):
+        pattern = patterns[name]
+        assert pattern["hidden"].any() and (pattern["rule"] == "secondary").any()
+        assert _dense_recoverable(pattern, by) == [], name
+
+
+def test_the_audit_finds_cells_recoverable_through_two_relations():
+    from maexlab.reporting.linked import _recoverable
+
+    hidden = np.array([False, True, True, False])
+    # 0 = 1 + 2 alone: two unknowns, one equation; nothing follows
+    assert _recoverable(hidden, [(0, [1, 2])]).tolist() == []
+    # with 3 = 1 as well, 1 follows, and then 2
+    assert sorted(_recoverable(hidden, [(0, [1, 2]), (3, [1])]).tolist()) == [1, 2]
+    # a cycle of four hidden cells in a two-way table (rows and columns with shown totals) is safe
+    rows_cols = [(10, [0, 1]), (11, [2, 3]), (12, [0, 2]), (13, [1, 3])]
+    cycle = np.array([True] * 4 + [False] * 10)
+    assert _recoverable(cycle, rows_cols).tolist() == []
+    # three hidden cells, two on every line, yet three lines determine them: a = (k1 + k2 - k3) / 2
+    triangle = np.array([True, True, True, False, False, False])
+    assert sorted(_recoverable(triangle, [(3, [0, 1]), (4, [0, 2]), (5, [1, 2])]).tolist()) == [0, 1, 2]
