@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from maexlab.funding import claims
@@ -26,6 +27,7 @@ from maexlab.funding.tables import (
     coverage_by_year,
     dimension_needs,
     gap_table,
+    linked_gap_patterns,
     multi_year_by_phase,
     phase_needs,
     plot_coverage_by_year,
@@ -37,7 +39,8 @@ from maexlab.funding.tables import (
     undecided_table,
 )
 from maexlab.reporting import Col, Needs, Reason, SectionOutput, two_groups_large_enough, unmet
-from maexlab.reporting.disclosure import DOMINANCE_K, DOMINANCE_N, P_PERCENT
+from maexlab.reporting.linked import apply_linked, population, report_area
+from maexlab.reporting.privacy import suppress_small_cells
 from maexlab.reporting.verdicts import Verdict
 
 __all__ = [
@@ -92,6 +95,7 @@ class _State:
     apps: pd.DataFrame | None = None
     overall: pd.DataFrame | None = None
     gaps: dict[str, pd.DataFrame] = field(default_factory=dict)
+    linked: dict[str, pd.DataFrame] | None = None
     fits: dict[str, fm.ModelFit | None] | None = None
     fit_reasons: list[Reason] = field(default_factory=list)
 
@@ -152,9 +156,42 @@ def _large_groups(report, table: pd.DataFrame, dim: str) -> Reason | None:
     return two_groups_large_enough(counts, report.min_group_size)
 
 
+def _linked(report) -> dict[str, pd.DataFrame]:
+    """The run's suppression pattern of every gap table, over nation, provinces and municipalities.
+
+    Computed on the whole dataset (same period), so the report of every place hides the same
+    cells; empty when protection is off (minimum group size 1) or there is no funding table.
+    """
+    state = _state(report)
+    if state.linked is None:
+        whole = population(report)
+        state.linked = {}
+        if report.min_group_size > 1 and whole.has("funding", "amount_requested") and whole.initiatives is not None:
+            apps = _apps(report) if whole is report.data else applications(whole)
+            tables = {"gap_overall": ()}
+            tables.update({f"gap_by_{dim}": (dim,) for dim in (*GAP_DIMENSIONS, "year") if dim in apps.columns})
+            if "phase" in apps.columns:
+                tables["gap_by_source_phase"] = ("source", "phase")
+            state.linked = linked_gap_patterns(
+                apps, whole.initiatives, tables, min_group_size=report.min_group_size, rules=report.magnitude_rules
+            )
+    return state.linked
+
+
 def _publish_gap(report, table: pd.DataFrame, name: str, by: tuple[str, ...]) -> pd.DataFrame:
-    """Publish a gap table after the threshold, dominance and p% rules (its euro columns)."""
-    protected = protect_gap_amounts(table, _apps(report), by, min_group_size=report.min_group_size)
+    """Publish a gap table after the threshold, dominance and p% rules (its euro columns) and the
+    run's linked pattern (a cell hidden in another place's table stays hidden here)."""
+    protected = protect_gap_amounts(
+        table,
+        _apps(report),
+        by,
+        min_group_size=report.min_group_size,
+        dominance=report.magnitude_rules.dominance,
+        p_percent=report.magnitude_rules.p_percent,
+    )
+    pattern = _linked(report).get(name)
+    if pattern is not None:
+        protected = apply_linked(table, pattern, report_area(report), by, fallback=protected)
     rules = protected["suppressed_rule"].value_counts()
     report.results.setdefault("disclosure", {})[name] = {str(k): int(v) for k, v in rules.items() if k}
     # Suppression is done; publishing only rounds and writes (count_column=None: no second pass).
@@ -167,9 +204,9 @@ def _dominance_note(report, shown: pd.DataFrame) -> None:
         report.say(
             "funding.dominance_note",
             mark=report.t("common.suppressed_mark"),
-            n=DOMINANCE_N,
-            k=DOMINANCE_K / 100,
-            p=P_PERCENT / 100,
+            n=report.magnitude_rules.dominance_n,
+            k=report.magnitude_rules.dominance_k / 100,
+            p=report.magnitude_rules.p_percent / 100,
         )
 
 
@@ -234,8 +271,24 @@ def _overall(report) -> pd.DataFrame:
     state = _state(report)
     if state.overall is None:
         table = gap_table(_apps(report), [], seed=report.seed, n_boot=N_BOOT)
-        state.overall = report.table(table, "gap_overall", count_column="n_initiatives")
+        # The place's total is a cell of its province's table by municipality: threshold rule here,
+        # then the run's linked pattern (dominance, p% and the cells hidden with other places').
+        protected = suppress_small_cells(table, count_column="n_initiatives", min_group_size=report.min_group_size)
+        protected["suppressed_rule"] = np.where(protected["suppressed"].astype(bool), "threshold", "")
+        pattern = _linked(report).get("gap_overall")
+        if pattern is not None:
+            protected = apply_linked(table, pattern, report_area(report), (), fallback=protected)
+        rules = protected["suppressed_rule"].value_counts()
+        report.results.setdefault("disclosure", {})["gap_overall"] = {str(k): int(v) for k, v in rules.items() if k}
+        state.overall = report.table(protected, "gap_overall", count_column=None)
     return state.overall
+
+
+def _overall_reason(report, row) -> Reason:
+    """Why the place's overall figures are hidden: too few initiatives, or the euro rules."""
+    if row.get("suppressed_rule", "threshold") in ("threshold", ""):
+        return Reason("funding.reasons.suppressed_overall", {"minimum": report.min_group_size})
+    return Reason("funding.reasons.suppressed_overall_linked")
 
 
 def overall_coverage(report) -> SectionOutput:
@@ -253,7 +306,7 @@ def overall_coverage(report) -> SectionOutput:
             report,
             "funding.sections.overall",
             out,
-            [Reason("funding.reasons.suppressed_overall", {"minimum": report.min_group_size})],
+            [_overall_reason(report, row)],
         )
     report.show(overall, None, list(GAP_COLUMNS))
     report.say(
@@ -555,9 +608,7 @@ def _coverage_claim(report) -> Verdict:
         return claims.coverage_verdict(None, None, None, [Reason("funding.reasons.no_decided")])
     row = _overall(report).iloc[0]
     if bool(row["suppressed"]):
-        return claims.coverage_verdict(
-            None, None, None, [Reason("funding.reasons.suppressed_overall", {"minimum": report.min_group_size})]
-        )
+        return claims.coverage_verdict(None, None, None, [_overall_reason(report, row)])
     return claims.coverage_verdict(row["coverage"], row["coverage_lo"], row["coverage_hi"])
 
 

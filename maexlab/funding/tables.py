@@ -42,11 +42,13 @@ from maexlab.data.schema import (
     THEMES,
     VALUE_MODELS,
 )
-from maexlab.reporting.disclosure import DEFAULT_DOMINANCE, DEFAULT_P_PERCENT, suppress_magnitudes
+from maexlab.reporting.disclosure import DEFAULT_DOMINANCE, DEFAULT_P_PERCENT, MagnitudeRules, suppress_magnitudes
 from maexlab.reporting.i18n import DEFAULT_LANGUAGE, messages
+from maexlab.reporting.linked import linked_patterns
 from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_cells
 
 __all__ = [
+    "linked_gap_patterns",
     "protect_gap_amounts",
     "ESEM_COVERAGE",
     "SIZE_BANDS",
@@ -443,6 +445,40 @@ def share_capped(apps: pd.DataFrame) -> int:
 
 #: The euro columns of a gap table and the application columns they sum.
 GAP_AMOUNTS: dict[str, str] = {"requested_eur": "amount_requested", "granted_eur": "amount_granted"}
+
+
+def linked_gap_patterns(
+    apps: pd.DataFrame,
+    initiatives: pd.DataFrame,
+    tables: dict[str, Sequence[str]],
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    rules: MagnitudeRules | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The linked suppression pattern of each gap table over nation, provinces and municipalities.
+
+    ``apps`` are the whole dataset's :func:`applications`, ``initiatives`` its initiatives (their
+    ``province`` and ``municipality_code`` place each application); ``tables`` maps a published
+    table's name to its ``by`` columns (``()`` for ``gap_overall``). The rules run on the decided
+    applications' euros requested and granted, summed per initiative, as in
+    :func:`protect_gap_amounts`; see :mod:`maexlab.reporting.linked`.
+    """
+    places = initiatives[["initiative_id", "province", "municipality_code"]].rename(columns={"municipality_code": "municipality"})
+    decided = apps[apps["decided"]].merge(places.astype({"initiative_id": str}), on="initiative_id", how="left")
+    for column in {d for by in tables.values() for d in by}:
+        # whole years stored as floats (a missing year) must match the tables' integer labels
+        if pd.api.types.is_float_dtype(decided[column]):
+            whole = decided[column].dropna()
+            if len(whole) and (whole == whole.round()).all():
+                decided[column] = decided[column].astype("Int64")
+    return linked_patterns(
+        decided,
+        {name: list(by) for name, by in tables.items()},
+        value=list(GAP_AMOUNTS.values()),
+        unit="initiative_id",
+        rules=rules or MagnitudeRules(),
+        min_group_size=min_group_size,
+    )
 
 
 def protect_gap_amounts(

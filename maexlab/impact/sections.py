@@ -46,6 +46,7 @@ from maexlab.impact.tables import (
     impact_contributions,
     impact_value_table,
     latest_full_year,
+    linked_impact_patterns,
     median_impact_value_by,
     protect_impact_totals,
     proxies_for,
@@ -56,7 +57,7 @@ from maexlab.impact.tables import (
     volunteer_valuation,
 )
 from maexlab.reporting import Col, Needs, Reason, Report, SectionOutput, unmet
-from maexlab.reporting.disclosure import DOMINANCE_K, DOMINANCE_N, P_PERCENT
+from maexlab.reporting.linked import apply_linked, population, report_area
 
 __all__ = [
     "HOURS_PER_VOLUNTEER",
@@ -215,9 +216,41 @@ def proxies(report: Report) -> SectionOutput:
     return out
 
 
+def _linked(report: Report) -> dict[str, pd.DataFrame]:
+    """The run's suppression pattern of every impact total table, over nation, provinces and
+    municipalities, computed once on the whole dataset (same period): every place's report hides
+    the same cells. Empty when protection is off (minimum group size 1) or the data cannot make it."""
+    cached = report.__dict__.get("_impact_linked")
+    if cached is None:
+        whole = population(report)
+        cached = {}
+        if report.min_group_size > 1 and whole.impact is not None and whole.initiatives is not None:
+            try:
+                px, _ = proxies_for(whole)
+                cached = linked_impact_patterns(whole, px, min_group_size=report.min_group_size, rules=report.magnitude_rules)
+            except (KeyError, ValueError) as exc:
+                # The sections say what the data lacks; each table keeps its own rules, and the
+                # results say that the run-wide pattern could not be made.
+                report.results["disclosure_linked_unavailable"] = f"{type(exc).__name__}: {exc}"
+                cached = {}
+        report.__dict__["_impact_linked"] = cached
+    return cached
+
+
 def _publish_totals(report: Report, table: pd.DataFrame, name: str, contributions: pd.DataFrame, by) -> pd.DataFrame:
-    """Publish a table of impact value totals after the threshold, dominance and p% rules."""
-    protected = protect_impact_totals(table, contributions, list(by), min_group_size=report.min_group_size)
+    """Publish a table of impact value totals after the threshold, dominance and p% rules and
+    the run's linked pattern (a cell hidden in another place's table stays hidden here)."""
+    protected = protect_impact_totals(
+        table,
+        contributions,
+        list(by),
+        min_group_size=report.min_group_size,
+        dominance=report.magnitude_rules.dominance,
+        p_percent=report.magnitude_rules.p_percent,
+    )
+    pattern = _linked(report).get(name)
+    if pattern is not None:
+        protected = apply_linked(table, pattern, report_area(report), ["year", *by], fallback=protected)
     rules = protected["suppressed_rule"].value_counts()
     report.results.setdefault("disclosure", {})[name] = {str(k): int(v) for k, v in rules.items() if k}
     # Suppression is done; publishing only rounds and writes (count_column=None: no second pass).
@@ -230,9 +263,9 @@ def _dominance_note(report: Report, shown: pd.DataFrame) -> None:
         report.say(
             "impact.dominance_note",
             mark=report.t("common.suppressed_mark"),
-            n=DOMINANCE_N,
-            k=DOMINANCE_K / 100,
-            p=P_PERCENT / 100,
+            n=report.magnitude_rules.dominance_n,
+            k=report.magnitude_rules.dominance_k / 100,
+            p=report.magnitude_rules.p_percent / 100,
         )
 
 

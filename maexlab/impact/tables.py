@@ -33,7 +33,8 @@ from maexlab.impact.metrics import (
     social_return_obligation,
     volunteer_value,
 )
-from maexlab.reporting.disclosure import DEFAULT_DOMINANCE, DEFAULT_P_PERCENT, suppress_magnitudes
+from maexlab.reporting.disclosure import DEFAULT_DOMINANCE, DEFAULT_P_PERCENT, MagnitudeRules, suppress_magnitudes
+from maexlab.reporting.linked import linked_patterns
 from maexlab.reporting.privacy import DEFAULT_MIN_GROUP_SIZE
 
 __all__ = [
@@ -41,7 +42,9 @@ __all__ = [
     "bootstrap_median_ci",
     "impact_contributions",
     "impact_value_table",
+    "LINKED_IMPACT_TABLES",
     "latest_full_year",
+    "linked_impact_patterns",
     "median_impact_value_by",
     "phase_at_year_end",
     "protect_impact_totals",
@@ -213,6 +216,56 @@ def impact_contributions(
         valued = valued.merge(initiatives[["initiative_id", *need]], on="initiative_id", how="left", validate="m:1")
     keys = ["year", *dims]
     return valued.groupby([*keys, "initiative_id"], dropna=False, observed=True)["impact_value_eur"].sum().reset_index()
+
+
+#: The published tables of impact value totals and their groups (besides the year).
+LINKED_IMPACT_TABLES: dict[str, tuple[str, ...]] = {
+    "impact_value_by_year": (),
+    "impact_value_by_theme": ("theme",),
+    "impact_value_by_sdg": ("sdg",),
+    "impact_value_by_value_model": ("value_model",),
+    "impact_value_by_phase": ("phase",),
+    "impact_value_by_value_model_phase": ("value_model", "phase"),
+}
+
+
+def linked_impact_patterns(
+    data,
+    proxies: pd.DataFrame,
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    rules: MagnitudeRules | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The linked suppression pattern of each impact total table, over nation, provinces and municipalities.
+
+    ``data`` is the run's whole dataset (every place, same period). Each initiative's impact
+    value per year and group (:func:`impact_contributions`, every group column the data has,
+    an unknown group kept as an unpublished rest), placed by its initiative's ``province`` and
+    ``municipality_code``; the tables of :data:`LINKED_IMPACT_TABLES` the data can make share
+    their margins (the by-year totals are the year margins of every other table).
+    See :mod:`maexlab.reporting.linked`.
+    """
+    ini = data.initiatives
+    dims = [d for d in ("theme", "value_model") if d in ini.columns]
+    impact = data.impact
+    if "sdg" in impact.columns:
+        impact = impact.assign(sdg=pd.to_numeric(impact["sdg"], errors="coerce").astype("Int64"))
+        dims.append("sdg")
+    if data.phases is not None:
+        dims.append("phase")
+    contributions = impact_contributions(impact, proxies, ini, dims, phases=data.phases)
+    places = ini[["initiative_id", "province", "municipality_code"]].rename(columns={"municipality_code": "municipality"})
+    contributions = contributions.merge(places, on="initiative_id", how="left")
+    tables = {name: ["year", *by] for name, by in LINKED_IMPACT_TABLES.items() if set(by) <= set(dims)}
+    return linked_patterns(
+        contributions,
+        tables,
+        value="impact_value_eur",
+        unit="initiative_id",
+        rules=rules or MagnitudeRules(),
+        min_group_size=min_group_size,
+        split=["year"],
+    )
 
 
 def protect_impact_totals(

@@ -30,6 +30,8 @@ along every line so no hidden cell can be recovered by subtraction
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_P_PERCENT",
     "DOMINANCE_K",
     "DOMINANCE_N",
+    "MagnitudeRules",
     "P_PERCENT",
     "dominance_rule",
     "p_percent_rule",
@@ -61,6 +64,56 @@ P_PERCENT: float = 10.0
 DEFAULT_DOMINANCE: tuple[int, float] = (DOMINANCE_N, DOMINANCE_K)
 #: p as the functions take it.
 DEFAULT_P_PERCENT: float = P_PERCENT
+
+
+@dataclass(frozen=True)
+class MagnitudeRules:
+    """The dominance (n, k) and p% rule parameters of one run, checked on creation.
+
+    Notebooks that publish euro tables take them as report parameters (``dominance_n``,
+    ``dominance_k``, ``p_percent``; defaults :data:`DOMINANCE_N`, :data:`DOMINANCE_K`,
+    :data:`P_PERCENT`), and :func:`maexlab.reporting.open_report` makes one of these.
+
+    >>> MagnitudeRules(3, 90.0, 15.0).dominance
+    (3, 90.0)
+    >>> MagnitudeRules(2, 150.0, 10.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: dominance_k must be a percentage above 0 and below 100 (the share of a cell total the dominance_n largest contributors may hold); got 150.0
+    """
+
+    dominance_n: int = DOMINANCE_N
+    dominance_k: float = DOMINANCE_K
+    p_percent: float = P_PERCENT
+
+    def __post_init__(self) -> None:
+        n, k, p = self.dominance_n, self.dominance_k, self.p_percent
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+            raise ValueError(
+                f"dominance_n must be a whole number of at least 1 (how many of the largest contributors are summed); got {n!r}"
+            )
+        if isinstance(k, bool) or not isinstance(k, Real) or not 0 < float(k) < 100:
+            raise ValueError(
+                "dominance_k must be a percentage above 0 and below 100 (the share of a cell total "
+                f"the dominance_n largest contributors may hold); got {k!r}"
+            )
+        if isinstance(p, bool) or not isinstance(p, Real) or not 0 < float(p) < 100:
+            raise ValueError(
+                "p_percent must be a percentage above 0 and below 100 (how closely the second largest "
+                f"contributor may estimate the largest); got {p!r}"
+            )
+        object.__setattr__(self, "dominance_n", int(n))
+        object.__setattr__(self, "dominance_k", float(k))
+        object.__setattr__(self, "p_percent", float(p))
+
+    @property
+    def dominance(self) -> tuple[int, float]:
+        """(n, k) as :func:`sensitive_cells` and :func:`suppress_magnitudes` take it."""
+        return (self.dominance_n, self.dominance_k)
+
+    def as_dict(self) -> dict[str, float]:
+        """The parameters by name, as results.json records them."""
+        return {"dominance_n": self.dominance_n, "dominance_k": self.dominance_k, "p_percent": self.p_percent}
 
 
 def dominance_rule(contributions: Sequence[float], n: int = DEFAULT_DOMINANCE[0], k: float = DEFAULT_DOMINANCE[1]) -> bool:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from maexlab.data.io import atomic_write_bytes
+from maexlab.reporting.disclosure import DOMINANCE_K, DOMINANCE_N, P_PERCENT, MagnitudeRules
 from maexlab.reporting.display import Col, DisplayTable, display_table
 from maexlab.reporting.i18n import DEFAULT_LANGUAGE, Messages, check_language, messages
 from maexlab.reporting.preconditions import Needs, unmet
@@ -164,6 +165,7 @@ class Report:
         min_group_size: int,
         seed: int,
         language: str = DEFAULT_LANGUAGE,
+        magnitude_rules: MagnitudeRules | None = None,
     ):
         self.notebook = notebook
         self.data = data
@@ -172,8 +174,18 @@ class Report:
         self.min_group_size = min_group_size
         self.seed = seed
         self.language = check_language(language)
+        #: dominance and p% rule parameters for the euro tables (report parameters of 01 and 04)
+        self.magnitude_rules = magnitude_rules or MagnitudeRules()
+        #: the run's whole dataset (every place, same period) for linked suppression; None: the data itself
+        self.population = None
         self.m: Messages = messages(self.language)
-        self.results: dict[str, Any] = {"headline": {}, "not_computed": {}, "verdicts": {}, "findings": []}
+        self.results: dict[str, Any] = {
+            "headline": {},
+            "not_computed": {},
+            "verdicts": {},
+            "findings": [],
+            "disclosure_rules": {"min_group_size": min_group_size, **self.magnitude_rules.as_dict()},
+        }
         self._findings: list[str] = []
 
     # --- text ----------------------------------------------------------------------------
@@ -417,10 +429,15 @@ def open_report(
     language: str = DEFAULT_LANGUAGE,
     echo: bool = False,
     intro: bool = False,
+    dominance_n: int = DOMINANCE_N,
+    dominance_k: float = DOMINANCE_K,
+    p_percent: float = P_PERCENT,
 ) -> Report:
     """Load the data a notebook's parameters ask for and prepare its output folder.
 
-    With ``intro`` the report shows its title, question, data banner, scope and the place of
+    ``dominance_n``, ``dominance_k`` and ``p_percent`` are the disclosure rules for tables of
+    euro amounts (:class:`maexlab.reporting.disclosure.MagnitudeRules`; a value out of range is
+    a clear ValueError before any data is loaded). With ``intro`` the report shows its title, question, data banner, scope and the place of
     the findings summary (:meth:`Report.intro`, :meth:`Report.findings_placeholder`). ``echo``
     prints where the data comes from in plain English (for scripts; reports use :meth:`Report.intro`).
     """
@@ -428,8 +445,14 @@ def open_report(
     from maexlab.reporting.plots import set_theme
 
     check_language(language)
+    rules = MagnitudeRules(dominance_n, dominance_k, p_percent)
     period = None if period_start is None and period_end is None else (period_start, period_end)
-    data = load(data_source, province=province, municipality=municipality, period=period)
+    # The whole dataset (every place, same period) stays with the report: euro tables share one
+    # suppression pattern over nation, provinces and municipalities (maexlab.reporting.linked).
+    whole = load(data_source)
+    place_filters = {"province": province, "municipality": municipality, "period": period}
+    data = whole.filter(**place_filters) if any(v is not None for v in place_filters.values()) else whole
+    population = whole.filter(period=period) if period is not None else whole
     out = resolve_output_dir(output_dir, notebook)
     parameters = {
         "data_source": str(data_source),
@@ -440,9 +463,11 @@ def open_report(
         "min_group_size": min_group_size,
         "seed": seed,
         "language": language,
+        **rules.as_dict(),
     }
     set_theme()
-    report = Report(notebook, data, out, parameters, min_group_size, seed, language)
+    report = Report(notebook, data, out, parameters, min_group_size, seed, language, magnitude_rules=rules)
+    report.population = population
     if intro:
         report.intro()
         report.findings_placeholder()
@@ -451,7 +476,7 @@ def open_report(
         scope = ", ".join(
             f"{k}={v}"
             for k, v in parameters.items()
-            if v is not None and k not in ("seed", "min_group_size", "data_source", "language")
+            if v is not None and k not in ("seed", "min_group_size", "data_source", "language", *rules.as_dict())
         )
         print(f"Scope: {scope or 'national, all years'}; groups smaller than {min_group_size} are suppressed.")
     return report

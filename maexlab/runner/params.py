@@ -64,6 +64,9 @@ KNOWN_TYPES: dict[str, tuple[type, ...]] = {
     "period_start": (int,),
     "period_end": (int,),
     "min_group_size": (int,),
+    "dominance_n": (int,),
+    "dominance_k": (int, float),
+    "p_percent": (int, float),
     "seed": (int,),
     "output_dir": (str,),
 }

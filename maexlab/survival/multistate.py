@@ -157,27 +157,36 @@ def poisson_interval(
     return lo, hi
 
 
-def transition_rates(s: pd.DataFrame) -> pd.DataFrame:
+def transition_rates(
+    s: pd.DataFrame,
+    *,
+    states: Sequence[str] = STATES,
+    transitions: Sequence[tuple[str, str]] = MAIN_TRANSITIONS,
+) -> pd.DataFrame:
     """Events, person-years at risk and hazard per year for each transition, with exact 95% CI.
 
     Person-time in a phase counts only after delayed entry. Columns: ``from_phase, to_phase,
     n`` (initiatives at risk in the phase), ``events, person_years, hazard, hazard_low, hazard_high``.
+    Transitions run forward in the order of ``states`` (maexlab's phases by default); one with no
+    event is listed only when it is among the model's ``transitions``. Another state space (e.g.
+    the EBMT reference data in tests/reference/) is given by ``states`` and ``transitions``.
     """
+    order = _ORDER if tuple(states) == STATES else {p: i for i, p in enumerate(states)}
     r = _at_risk(s)
     rows = []
     for frm, g in r.groupby("phase", sort=False):
         py = float((g["b"] - g["a"]).sum())
         n = int(g["initiative_id"].nunique())
-        for to in [p for p in STATES if _ORDER[p] > _ORDER[frm]]:
+        for to in [p for p in states if order[p] > order[frm]]:
             d = int((g["next"] == to).sum())
-            if d == 0 and (frm, to) not in MAIN_TRANSITIONS:
+            if d == 0 and (frm, to) not in transitions:
                 continue
             rows.append({"from_phase": frm, "to_phase": to, "n": n, "events": d, "person_years": py})
     out = pd.DataFrame(rows, columns=["from_phase", "to_phase", "n", "events", "person_years"])
     lo, hi = poisson_interval(out["events"].to_numpy(), out["person_years"].to_numpy())
     out["hazard"] = out["events"] / out["person_years"]
     out["hazard_low"], out["hazard_high"] = lo, hi
-    key = out["from_phase"].map(_ORDER) * 10 + out["to_phase"].map(_ORDER)
+    key = out["from_phase"].map(order) * len(order) + out["to_phase"].map(order)
     return out.assign(_k=key).sort_values("_k").drop(columns="_k").reset_index(drop=True)
 
 

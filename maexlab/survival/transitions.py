@@ -42,13 +42,18 @@ __all__ = ["cause_specific_cox", "expected_time_in_phase", "transition_matrices"
 _INDEX = {p: i for i, p in enumerate(STATES)}
 
 
-def transition_matrices(stays: pd.DataFrame, s_time: float, times: Sequence[float]) -> np.ndarray:
+def transition_matrices(
+    stays: pd.DataFrame, s_time: float, times: Sequence[float], *, states: Sequence[str] = STATES
+) -> np.ndarray:
     """``P(s, t)`` for each ``t`` in ``times`` (array ``len(times) x k x k``), Aalen-Johansen.
 
     ``stays`` are sojourns (``phase, t_enter, t_exit, next, entry``). Rows of a matrix sum to 1;
     a phase with nobody at risk after ``s`` keeps its row at the identity (nothing is known).
+    ``states`` orders the rows and columns: maexlab's phases by default, any other state space
+    (e.g. the six states of the EBMT reference data, tests/reference/) when given.
     """
-    k = len(STATES)
+    index = _INDEX if tuple(states) == STATES else {p: i for i, p in enumerate(states)}
+    k = len(states)
     times = np.asarray(times, dtype=float)
     r = _at_risk(stays)
     moves = r[(r["next"] != "censored") & (r["b"] > s_time)]
@@ -56,15 +61,15 @@ def transition_matrices(stays: pd.DataFrame, s_time: float, times: Sequence[floa
     Y = np.zeros((len(u), k))
     for phase, g in r.groupby("phase"):
         a, b = np.sort(g["a"].to_numpy(float)), np.sort(g["b"].to_numpy(float))
-        Y[:, _INDEX[phase]] = np.searchsorted(a, u, side="left") - np.searchsorted(b, u, side="left")
+        Y[:, index[phase]] = np.searchsorted(a, u, side="left") - np.searchsorted(b, u, side="left")
     D = np.zeros((len(u), k, k))
     if len(u):
         np.add.at(
             D,
             (
                 np.searchsorted(u, moves["b"].to_numpy(float)),
-                moves["phase"].map(_INDEX).to_numpy(),
-                moves["next"].map(_INDEX).to_numpy(),
+                moves["phase"].map(index).to_numpy(),
+                moves["next"].map(index).to_numpy(),
             ),
             1.0,
         )
@@ -82,12 +87,12 @@ def transition_matrices(stays: pd.DataFrame, s_time: float, times: Sequence[floa
     return out
 
 
-def _long(matrices: np.ndarray, times: np.ndarray, column: str) -> pd.DataFrame:
-    k = len(STATES)
+def _long(matrices: np.ndarray, times: np.ndarray, column: str, states: Sequence[str] = STATES) -> pd.DataFrame:
+    k = len(states)
     rows = {
         "years": np.repeat(times, k * k),
-        "from_phase": np.tile(np.repeat(STATES, k), len(times)),
-        "to_phase": np.tile(STATES, k * len(times)),
+        "from_phase": np.tile(np.repeat(list(states), k), len(times)),
+        "to_phase": np.tile(list(states), k * len(times)),
         column: matrices.reshape(-1),
     }
     return pd.DataFrame(rows)
@@ -115,6 +120,7 @@ def transition_probabilities(
     reps: int = 200,
     seed: int = 0,
     level: float = 0.95,
+    states: Sequence[str] = STATES,
 ) -> pd.DataFrame:
     """P(phase k at time t | phase j at time s) for every pair of phases, with bootstrap intervals.
 
@@ -124,6 +130,7 @@ def transition_probabilities(
     s_time : the starting time s (years since founding); 0 gives the probabilities from founding
     times : the times t > s to report
     reps : bootstrap replicates over initiatives (0: no intervals)
+    states : the state space, in order (maexlab's phases by default)
 
     Returns
     -------
@@ -132,9 +139,9 @@ def transition_probabilities(
     has no estimate).
     """
     times = np.asarray(times, dtype=float)
-    point = _long(transition_matrices(stays, s_time, times), times, "probability")
+    point = _long(transition_matrices(stays, s_time, times, states=states), times, "probability", states)
     if reps > 0:
-        draws = _bootstrap(stays, reps, seed, lambda b: transition_matrices(b, s_time, times).reshape(-1))
+        draws = _bootstrap(stays, reps, seed, lambda b: transition_matrices(b, s_time, times, states=states).reshape(-1))
         alpha = (1 - level) / 2
         point["ci_low"] = np.quantile(draws, alpha, axis=0)
         point["ci_high"] = np.quantile(draws, 1 - alpha, axis=0)
