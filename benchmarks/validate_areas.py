@@ -30,7 +30,13 @@ TRUTH_KEY = {"approval": "expected_approval_rate", "coverage": "expected_coverag
 
 
 def one_seed(seed: int, n: int) -> pd.DataFrame:
+    """Generate one dataset of ``n`` initiatives with planted municipality effects and compare with the truth."""
     tables, truth = generate(seed=seed, n_initiatives=n, municipality_effects=True)
+    return compare(tables, truth, seed)
+
+
+def compare(tables: dict[str, pd.DataFrame], truth: dict, seed: int) -> pd.DataFrame:
+    """One row per municipality and measure: the truth, the raw and the shrunk estimate with their intervals."""
     data = MaexData(dict(tables), source=f"generated seed {seed}", synthetic=True)
     estimates = area_estimates(data, level="municipality")
     by_place = truth["municipality_effects"]["by_municipality"]
