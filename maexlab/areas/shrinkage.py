@@ -325,9 +325,7 @@ def _negbin_negloglik(params: np.ndarray, o: np.ndarray, e: np.ndarray) -> float
 MAX_SHAPE = 1e6
 
 
-def poisson_gamma_eb(
-    observed: np.ndarray, expected: np.ndarray, level: float = 0.95, method: str = "ml"
-) -> PoissonGammaFit:
+def poisson_gamma_eb(observed: np.ndarray, expected: np.ndarray, level: float = 0.95, method: str = "ml") -> PoissonGammaFit:
     """Shrink ratios ``observed / expected`` (an SMR per area) with a gamma prior (Clayton and Kaldor 1987).
 
     ``O_i ~ Poisson(E_i theta_i)``, ``theta_i ~ Gamma(shape, rate)``, fitted by marginal maximum
@@ -403,7 +401,10 @@ def _poisson_gamma_integrated(o: np.ndarray, e: np.ndarray, keep: np.ndarray, po
     shape = 1 / k
     mu = ek[None, :] * m
     ll = (
-        special.gammaln(shape + ok) - special.gammaln(shape) + shape * np.log(shape / (shape + mu)) + ok * np.log(mu / (shape + mu))
+        special.gammaln(shape + ok)
+        - special.gammaln(shape)
+        + shape * np.log(shape / (shape + mu))
+        + ok * np.log(mu / (shape + mu))
     ).sum(axis=1)
     # Cox-Reid adjustment for the profiled mean (the analogue of REML) and the flat prior on k (density ~ cv)
     info = (ek[None, :] / (m * (1 + k * mu))).sum(axis=1)
