@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, optimize, stats
 
-from maexlab.areas.estimates import area_estimates, coverage_by_area
+from maexlab.areas.estimates import _survival_interval, area_estimates, coverage_by_area
 from maexlab.areas.shrinkage import normal_eb, poisson_gamma_eb
 from maexlab.cli import build_parser, main
 from maexlab.data import MaexData, synth
@@ -167,3 +167,18 @@ def test_the_generate_help_documents_the_municipality_effects(capsys):
         main(["data", "generate", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert "--municipality-effects" in shown and "docs/small_area.md" in shown
+
+
+def test_survival_interval_carries_the_uncertainty_of_the_national_survival():
+    fit = poisson_gamma_eb(np.array([2, 20, 9, 30, 4]), np.array([4.0, 18.0, 10.0, 28.0, 6.0]), method="integrated")
+    h = 0.5
+    lo0, hi0 = _survival_interval(fit, h, 0.0)
+    # without national uncertainty: S_national ** (the quantiles of theta), the ends swapped
+    assert lo0 == pytest.approx(np.exp(-h * fit.hi), rel=1e-9)
+    assert hi0 == pytest.approx(np.exp(-h * fit.lo), rel=1e-9)
+    lo, hi = _survival_interval(fit, h, 0.01)
+    assert np.all(lo < lo0) and np.all(hi > hi0)
+    # on the log(-log S) scale each side grows to sqrt(side^2 + z^2 var)
+    mid = np.log(h) + np.log(fit.quantiles((0.5,))[0])
+    side0, side = np.log(-np.log(lo0)) - mid, np.log(-np.log(lo)) - mid
+    assert side == pytest.approx(np.sqrt(side0**2 + stats.norm.ppf(0.975) ** 2 * 0.01), rel=1e-9)

@@ -210,7 +210,7 @@ def coverage_by_area(apps: pd.DataFrame, keys: pd.DataFrame, level: str = "munic
     ``var(R_i) = phi sum_j x_j^2 c_j (1 - c_j) / X_i^2``; ``phi`` is pooled over all places from the
     residuals of initiatives' totals about their place's ratio (initiatives as clusters). The
     place's own linearised variance was too small for small places with skewed amounts (raw
-    intervals covered 80% of planted truths). On the logit scale the variance is divided by
+    intervals covered 85% of planted truths over 50 seeds). On the logit scale the variance is divided by
     ``(c_i (1 - c_i))^2`` with ``c_i`` the place's case-mix expected coverage, not its raw ratio, so
     that the variance does not depend on the place's own luck. The raw interval is symmetric on the
     logit scale; the shrinkage is a normal hierarchical model on logit coverage. See docs/small_area.md.
@@ -370,7 +370,7 @@ def survival_by_area(
     fit = poisson_gamma_eb(t["observed"].to_numpy(float), t["expected"].to_numpy(float), method=POISSON_GAMMA_METHOD)
     big_h = -math.log(national)
     t["shrunk"] = fit.mean_exp(big_h)
-    t["shrunk_lo"], t["shrunk_hi"] = national**fit.hi, national**fit.lo
+    t["shrunk_lo"], t["shrunk_hi"] = _survival_interval(fit, big_h, nat_v)
     t["shrinkage"] = fit.shrinkage
     t["se"] = se * t["raw"] * np.abs(np.log(t["raw"]))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -380,6 +380,23 @@ def survival_by_area(
     if not fit.converged:
         measure.notes.append("areas.notes.fit_not_converged")
     return measure
+
+
+def _survival_interval(fit, big_h: float, national_var: float) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval of S_i = exp(-H theta_i): the posterior of theta_i widened by the uncertainty of H.
+
+    ``log(-log S_i) = log H + log theta_i``; the national ``H = -log S_national(5)`` is one estimate
+    shared by every place, with Greenwood variance ``national_var`` of ``log H``. Each side of the
+    posterior interval of ``log theta_i`` (about its median) is widened to
+    ``sqrt(side^2 + z^2 national_var)``: without it, a national estimate that is off by chance moved
+    every place's interval together (survival intervals covered 93.6% of planted truths over 50 seeds).
+    """
+    q_lo, q_mid, q_hi = (np.log(q) for q in fit.quantiles((0.025, 0.5, 0.975)))
+    extra = Z95**2 * (national_var if np.isfinite(national_var) else 0.0)
+    log_lo = q_mid - np.sqrt((q_mid - q_lo) ** 2 + extra)
+    log_hi = q_mid + np.sqrt((q_hi - q_mid) ** 2 + extra)
+    # S falls as theta rises, so the ends swap
+    return np.exp(-big_h * np.exp(log_hi)), np.exp(-big_h * np.exp(log_lo))
 
 
 def _impact_per_initiative(impact: pd.DataFrame, proxies: pd.DataFrame, year: int) -> pd.DataFrame:

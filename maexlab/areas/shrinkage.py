@@ -301,6 +301,20 @@ class PoissonGammaFit:
         """Standard deviation of the true ratios across areas implied by the prior."""
         return math.sqrt(self.shape) / self.rate
 
+    def quantiles(self, probs: tuple[float, ...]) -> list[np.ndarray]:
+        """Posterior quantiles of theta per area, one array per probability.
+
+        >>> fit = poisson_gamma_eb(np.array([2, 20, 9, 30]), np.array([4.0, 18.0, 10.0, 28.0]))
+        >>> lo, mid, hi = fit.quantiles((0.025, 0.5, 0.975))
+        >>> bool(np.all((lo < mid) & (mid < hi)))
+        True
+        """
+        if self.components is None:
+            return [stats.gamma.ppf(q, self.posterior_shape, scale=1 / self.posterior_rate) for q in probs]
+        p, shapes, rates = self.components
+        sd = np.sqrt(self.posterior_shape) / self.posterior_rate
+        return _gamma_mixture_quantiles(p, shapes, rates, self.posterior_mean, sd, probs)
+
     def mean_exp(self, h: float) -> np.ndarray:
         """Posterior mean of ``exp(-h theta_i)`` per area (for a survival ``S ** theta_i`` with ``h = -log S``).
 
@@ -436,8 +450,8 @@ def _poisson_gamma_integrated(o: np.ndarray, e: np.ndarray, keep: np.ndarray, po
 
 
 def _gamma_mixture_quantiles(
-    p: np.ndarray, shapes: np.ndarray, rates: np.ndarray, mean: np.ndarray, sd: np.ndarray, probs: tuple[float, float]
-) -> tuple[np.ndarray, np.ndarray]:
+    p: np.ndarray, shapes: np.ndarray, rates: np.ndarray, mean: np.ndarray, sd: np.ndarray, probs: tuple[float, ...]
+) -> list[np.ndarray]:
     """Quantiles per area of the mixture sum_k p_k Gamma(shapes[k, i], rates[k, i]), read off a grid of theta."""
     used = p > 1e-9 * p.max()  # grid points with no weight change nothing
     p, shapes, rates = p[used], shapes[used], rates[used]
@@ -451,4 +465,4 @@ def _gamma_mixture_quantiles(
         c0, c1 = cdf[rows, idx - 1], cdf[rows, idx]
         g0, g1 = grid[rows, idx - 1], grid[rows, idx]
         out.append(g0 + (q - c0) / np.where(c1 > c0, c1 - c0, 1.0) * (g1 - g0))
-    return out[0], out[1]
+    return out
