@@ -10,8 +10,15 @@ from pathlib import Path
 def _generate(args: argparse.Namespace) -> int:
     from maexlab.data import synth
 
-    synth.write_embedded(Path(args.out), seed=args.seed, n_initiatives=args.n, effects=not args.no_effects)
-    print(f"wrote a synthetic dataset (seed {args.seed}) to {args.out}")
+    synth.write_embedded(
+        Path(args.out),
+        seed=args.seed,
+        n_initiatives=args.n,
+        effects=not args.no_effects,
+        municipality_effects=args.municipality_effects,
+    )
+    extra = " with planted municipality effects" if args.municipality_effects else ""
+    print(f"wrote a synthetic dataset (seed {args.seed}){extra} to {args.out}")
     return 0
 
 
@@ -60,7 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=20261128)
     generate.add_argument("--out", required=True, help="folder to write")
     generate.add_argument("--n", type=int, default=2500, help="number of initiatives (default 2500)")
-    generate.add_argument("--no-effects", action="store_true", help="switch every planted effect off")
+    planted = generate.add_mutually_exclusive_group()
+    planted.add_argument("--no-effects", action="store_true", help="switch every planted effect off")
+    planted.add_argument(
+        "--municipality-effects",
+        action="store_true",
+        help=(
+            "also plant a random effect per municipality (approval log-odds SD 0.40, log closure hazard SD 0.35); "
+            "the truth per municipality goes to planted_effects.json under municipality_effects "
+            "(docs/small_area.md, docs/planted_effects.md)"
+        ),
+    )
     generate.set_defaults(handler=_generate)
 
     validate = data_commands.add_parser("validate", help="check a canonical dataset (folder or .duckdb)")

@@ -11,8 +11,8 @@ approval       approved / decided apps,        beta-binomial (marginal    expect
                exact (Clopper-Pearson) CI      ML), posterior Beta         each application's source x phase x
                                                                           value model
 coverage       granted / requested (money),    normal model on logit      expected = requested x national
-               linearised CI clustered by      coverage, tau^2 by          coverage of its source x phase x
-               initiative                      moments                    value model
+               model-based variance pooled     coverage, averaged over    coverage of its source x phase x
+               over places, logit CI           tau^2                      value model
 assessments    accepted / assessments,         beta-binomial              expected = national acceptance of
                Clopper-Pearson CI                                         each investor type x instrument
 survival_5y    Kaplan-Meier S(5) with delayed  Poisson-gamma on closures  expected closures = national hazard
@@ -43,6 +43,8 @@ from maexlab.areas.shrinkage import beta_binomial_eb, clopper_pearson, normal_eb
 
 #: How the between-place variance of the normal model is found (see :func:`maexlab.areas.shrinkage.normal_eb`).
 NORMAL_METHOD = "integrated"
+#: How the gamma prior of the survival ratios is found (see :func:`maexlab.areas.shrinkage.poisson_gamma_eb`).
+POISSON_GAMMA_METHOD = "integrated"
 
 __all__ = [
     "AREA_LEVELS",
@@ -203,37 +205,51 @@ def _add_ratio(t: pd.DataFrame, observed: np.ndarray, expected: np.ndarray, nati
 def coverage_by_area(apps: pd.DataFrame, keys: pd.DataFrame, level: str = "municipality") -> AreaMeasure:
     """Funding coverage (sum granted / sum requested over decided applications) per place, raw and shrunk.
 
-    The raw interval is the linearised (ratio-estimator) interval with initiatives as clusters,
-    on the logit scale; the shrinkage is a normal hierarchical model on logit coverage.
+    The sampling variance of a place's ratio is model-based: application j (EUR x_j requested) has
+    granted share variance ``phi c_j (1 - c_j)``, ``c_j`` the national coverage of its stratum, so
+    ``var(R_i) = phi sum_j x_j^2 c_j (1 - c_j) / X_i^2``; ``phi`` is pooled over all places from the
+    residuals of initiatives' totals about their place's ratio (initiatives as clusters). The
+    place's own linearised variance was too small for small places with skewed amounts (raw
+    intervals covered 85% of planted truths over 50 seeds). On the logit scale the variance is divided by
+    ``(c_i (1 - c_i))^2`` with ``c_i`` the place's case-mix expected coverage, not its raw ratio, so
+    that the variance does not depend on the place's own luck. The raw interval is symmetric on the
+    logit scale; the shrinkage is a normal hierarchical model on logit coverage. See docs/small_area.md.
     """
     d = apps[apps["decided"] & (apps["amount_requested"] > 0)].merge(keys, on="initiative_id", how="inner")
     d = d.assign(amount_granted=d["amount_granted"].fillna(0.0))
     strata = _strata(d, CASE_MIX["coverage"])
     d["_expected"] = _expected(d, "amount_granted", "amount_requested", strata)
+    c_j = (d["_expected"] / d["amount_requested"]).clip(COVERAGE_CLIP, 1 - COVERAGE_CLIP)
+    d["_unit_var"] = d["amount_requested"] ** 2 * c_j * (1 - c_j)
     areas = _areas_frame(keys)
-    rows = []
-    for area, g in d.groupby("area", sort=True):
-        per = g.groupby("initiative_id")[["amount_granted", "amount_requested"]].sum()
-        x, gr = per["amount_requested"].to_numpy(float), per["amount_granted"].to_numpy(float)
-        r = gr.sum() / x.sum()
-        k = len(per)
-        var_r = (k / (k - 1)) * np.sum((gr - r * x) ** 2) / x.sum() ** 2 if k > 1 else np.nan
-        rc = min(max(r, COVERAGE_CLIP), 1 - COVERAGE_CLIP)
-        rows.append(
-            {
-                "area": area,
-                "units": int(len(g)),
-                "raw": r,
-                "logit": special.logit(rc),
-                "logit_var": var_r / (rc * (1 - rc)) ** 2 if np.isfinite(var_r) and var_r > 0 else np.nan,
-                "observed": gr.sum(),
-                "expected": g["_expected"].sum(),
-                "requested": x.sum(),
-            }
-        )
-    t = areas.merge(
-        pd.DataFrame(rows, columns=["area", "units", "raw", "logit", "logit_var", "observed", "expected", "requested"]), on="area"
+    per = d.groupby(["area", "initiative_id"], sort=True)[["amount_granted", "amount_requested", "_unit_var", "_expected"]].sum()
+    by = per.groupby(level="area")
+    req, granted = by["amount_requested"].sum(), by["amount_granted"].sum()
+    ratio = granted / req
+    x, u = per["amount_requested"], per["_unit_var"]
+    area_of = per.index.get_level_values("area")
+    resid2 = ((per["amount_granted"] - x * ratio.reindex(area_of).to_numpy()) ** 2).groupby(level="area").sum()
+    # E[sum_k (G_k - R X_k)^2] under var(G_k) = phi U_k: phi (U - 2 sum X_k U_k / X + sum X_k^2 U / X^2)
+    unit = by["_unit_var"].sum()
+    expect = unit - 2 * (x * u).groupby(level="area").sum() / req + (x**2).groupby(level="area").sum() * unit / req**2
+    phi = float(resid2.sum() / expect.sum()) if expect.sum() > 0 else np.nan
+    g = pd.DataFrame(
+        {
+            "units": d.groupby("area").size(),
+            "raw": ratio,
+            "observed": granted,
+            "expected": by["_expected"].sum(),
+            "requested": req,
+            "coverage_var": phi * unit / req**2,
+        }
     )
+    g.index.name = "area"
+    t = areas.merge(g.reset_index(), on="area")
+    t["units"] = t["units"].astype(int)
+    rc = t["raw"].clip(COVERAGE_CLIP, 1 - COVERAGE_CLIP)
+    ce = (t["expected"] / t["requested"]).clip(COVERAGE_CLIP, 1 - COVERAGE_CLIP)
+    t["logit"] = special.logit(rc)
+    t["logit_var"] = (t["coverage_var"] / (ce * (1 - ce)) ** 2).where(t["coverage_var"] > 0)
     national = float(d["amount_granted"].sum() / d["amount_requested"].sum()) if len(d) else None
     if len(t) == 0 or not np.isfinite(t["logit_var"]).any():
         return AreaMeasure("coverage", level, t.iloc[0:0], national, adjustment=strata)
@@ -243,11 +259,10 @@ def coverage_by_area(apps: pd.DataFrame, keys: pd.DataFrame, level: str = "munic
     fit = normal_eb(t["logit"].to_numpy(float), t["logit_var"].to_numpy(float), method=NORMAL_METHOD)
     t["shrunk"], t["shrunk_lo"], t["shrunk_hi"] = special.expit(fit.posterior_mean), special.expit(fit.lo), special.expit(fit.hi)
     t["shrinkage"] = fit.shrinkage
-    # the coverage scale standard error, for the funnel limits (delta method back from logit)
-    t["se"] = se * t["raw"].clip(COVERAGE_CLIP, 1 - COVERAGE_CLIP) * (1 - t["raw"].clip(COVERAGE_CLIP, 1 - COVERAGE_CLIP))
+    t["se"] = np.sqrt(t["coverage_var"])  # on the coverage scale, for the funnel limits
     with np.errstate(invalid="ignore", divide="ignore"):
         t["oe_ratio"] = t["observed"] / t["expected"]
-        oe_se = se * (1 - t["raw"].clip(COVERAGE_CLIP, 1 - COVERAGE_CLIP))  # var(log R) = var(logit R) (1 - R)^2
+        oe_se = t["se"] / ce  # var(log R) = var(R) / c^2
     t["oe_lo"] = t["oe_ratio"] * np.exp(-Z95 * oe_se)
     t["oe_hi"] = t["oe_ratio"] * np.exp(Z95 * oe_se)
     if national is not None:
@@ -352,10 +367,10 @@ def survival_by_area(
     se = np.sqrt(t["cloglog_var"].where(raw_ok).to_numpy(float))
     # S = exp(-exp(c)) falls as c rises, so the interval's ends swap
     t["raw_lo"], t["raw_hi"] = np.exp(-np.exp(c + Z95 * se)), np.exp(-np.exp(c - Z95 * se))
-    fit = poisson_gamma_eb(t["observed"].to_numpy(float), t["expected"].to_numpy(float))
+    fit = poisson_gamma_eb(t["observed"].to_numpy(float), t["expected"].to_numpy(float), method=POISSON_GAMMA_METHOD)
     big_h = -math.log(national)
-    t["shrunk"] = (fit.posterior_rate / (fit.posterior_rate + big_h)) ** fit.posterior_shape
-    t["shrunk_lo"], t["shrunk_hi"] = national**fit.hi, national**fit.lo
+    t["shrunk"] = fit.mean_exp(big_h)
+    t["shrunk_lo"], t["shrunk_hi"] = _survival_interval(fit, big_h, nat_v)
     t["shrinkage"] = fit.shrinkage
     t["se"] = se * t["raw"] * np.abs(np.log(t["raw"]))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -365,6 +380,23 @@ def survival_by_area(
     if not fit.converged:
         measure.notes.append("areas.notes.fit_not_converged")
     return measure
+
+
+def _survival_interval(fit, big_h: float, national_var: float) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval of S_i = exp(-H theta_i): the posterior of theta_i widened by the uncertainty of H.
+
+    ``log(-log S_i) = log H + log theta_i``; the national ``H = -log S_national(5)`` is one estimate
+    shared by every place, with Greenwood variance ``national_var`` of ``log H``. Each side of the
+    posterior interval of ``log theta_i`` (about its median) is widened to
+    ``sqrt(side^2 + z^2 national_var)``: without it, a national estimate that is off by chance moved
+    every place's interval together (survival intervals covered 93.6% of planted truths over 50 seeds).
+    """
+    q_lo, q_mid, q_hi = (np.log(q) for q in fit.quantiles((0.025, 0.5, 0.975)))
+    extra = Z95**2 * (national_var if np.isfinite(national_var) else 0.0)
+    log_lo = q_mid - np.sqrt((q_mid - q_lo) ** 2 + extra)
+    log_hi = q_mid + np.sqrt((q_hi - q_mid) ** 2 + extra)
+    # S falls as theta rises, so the ends swap
+    return np.exp(-big_h * np.exp(log_hi)), np.exp(-big_h * np.exp(log_lo))
 
 
 def _impact_per_initiative(impact: pd.DataFrame, proxies: pd.DataFrame, year: int) -> pd.DataFrame:
