@@ -25,7 +25,7 @@ this module adds
 * :func:`fine_gray_from_start` -- the model on maexlab's phase stays: closing (or moving on) from
   the start phase, with the other exit competing, delayed entry at joining respected.
 * :func:`simulate_fine_gray` -- data from a Fine-Gray model (the design of Fine and Gray 1999,
-  section 5) with optional delayed entry, for the tests and benchmarks/validate_competing_risks.py.
+  section 5) with optional delayed entry, for the tests and benchmarks/validate.py (``--only competing``).
 
 >>> d = simulate_fine_gray(400, seed=1)
 >>> fit = fine_gray(d["duration"], d["cause"], d["entry"], d[["z1", "z2"]])

@@ -22,7 +22,7 @@ claim (catalogue key)          rule                                             
 =============================  ===========================================================  ============
 
 The nominal rate is the chance of a wrong decision when the truth sits exactly at the null (or,
-for support of claim 5, at the margin); ``benchmarks/validate_valuation.py`` measures it.
+for support of claim 5, at the margin); ``benchmarks/validate.py --only valuation`` measures it.
 
 >>> from maexlab.valuation.claims import positive_claim
 >>> positive_claim("valuation.claims.wtp", 1.2, -0.1, 2.5, kind="number2").verdict
