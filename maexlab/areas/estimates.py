@@ -254,8 +254,10 @@ def coverage_by_area(apps: pd.DataFrame, keys: pd.DataFrame, level: str = "munic
     if len(t) == 0 or not np.isfinite(t["logit_var"]).any():
         return AreaMeasure("coverage", level, t.iloc[0:0], national, adjustment=strata)
     se = np.sqrt(t["logit_var"].to_numpy(float))
-    t["raw_lo"] = special.expit(t["logit"] - Z95 * se)
-    t["raw_hi"] = special.expit(t["logit"] + Z95 * se)
+    # A place granted all or nothing sits at the clip on the logit scale; its interval must still
+    # reach the 100% (or 0%) it observed.
+    t["raw_lo"] = np.minimum(special.expit(t["logit"] - Z95 * se), t["raw"])
+    t["raw_hi"] = np.maximum(special.expit(t["logit"] + Z95 * se), t["raw"])
     fit = normal_eb(t["logit"].to_numpy(float), t["logit_var"].to_numpy(float), method=NORMAL_METHOD)
     t["shrunk"], t["shrunk_lo"], t["shrunk_hi"] = special.expit(fit.posterior_mean), special.expit(fit.lo), special.expit(fit.hi)
     t["shrinkage"] = fit.shrinkage
