@@ -380,14 +380,12 @@ def funding_comparison(report) -> SectionOutput:
         _record_measure(report, profile, measure, row, position)
         if row is not None and np.isfinite(row.get("shrunk", np.nan)):
             est = _place_measures(profile)[measure]
-            report.finding(
-                f"areas.finding.{measure}",
-                name=profile.name,
-                shrunk=row["shrunk"],
-                lo=row["shrunk_lo"],
-                hi=row["shrunk_hi"],
-                raw=row["raw"],
-                national=est.national,
+            _place_finding(
+                report,
+                measure,
+                profile,
+                row,
+                est.national,
                 position=report.t(f"areas.position.{position or 'unknown'}"),
             )
     return out
@@ -407,15 +405,23 @@ def valuation_comparison(report) -> SectionOutput:
         report.not_computed("areas.section.valuation", Reason("areas.reasons.no_assessments", {}))
         return out
     est = _place_measures(profile)["assessments"]
+    _place_finding(report, "valuation", profile, row, est.national)
+    return out
+
+
+def _place_finding(report, measure: str, profile, row, national: float | None, **extra) -> None:
+    """The findings sentence ``areas.finding.<measure>``: the place's shrunk estimate with its
+    interval, the raw estimate and the national value (a message uses the values it names)."""
     report.finding(
-        "areas.finding.valuation",
+        f"areas.finding.{measure}",
         name=profile.name,
         shrunk=row["shrunk"],
         lo=row["shrunk_lo"],
         hi=row["shrunk_hi"],
-        national=est.national,
+        raw=row.get("raw"),
+        national=national,
+        **extra,
     )
-    return out
 
 
 def continuity_comparison(report) -> SectionOutput:
@@ -440,15 +446,7 @@ def continuity_comparison(report) -> SectionOutput:
         label = report.t("areas.measure.survival_5y")
         fig = plot_caterpillar(shown, est.national, profile.area, report.language, label)
         out.figures["caterpillar_survival_5y"] = report.figure(fig, "caterpillar_survival_5y")
-    report.finding(
-        "areas.finding.survival_5y",
-        name=profile.name,
-        shrunk=row["shrunk"],
-        lo=row["shrunk_lo"],
-        hi=row["shrunk_hi"],
-        raw=row["raw"],
-        national=est.national,
-    )
+    _place_finding(report, "survival_5y", profile, row, est.national)
     return out
 
 
@@ -471,15 +469,7 @@ def impact_comparison(report) -> SectionOutput:
     if len(shown) >= 3:
         fig = plot_caterpillar(shown, est.national, profile.area, report.language, report.t("areas.measure.impact"), "money")
         out.figures["caterpillar_impact"] = report.figure(fig, "caterpillar_impact")
-    report.finding(
-        "areas.finding.impact",
-        name=profile.name,
-        shrunk=row["shrunk"],
-        lo=row["shrunk_lo"],
-        hi=row["shrunk_hi"],
-        national=est.national,
-        ratio=row.get("oe_ratio"),
-    )
+    _place_finding(report, "impact", profile, row, est.national, ratio=row.get("oe_ratio"))
     return out
 
 
