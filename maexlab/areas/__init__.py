@@ -22,6 +22,11 @@ from maexlab.areas.estimates import AreaMeasure, area_estimates, area_keys
 from maexlab.areas.funnel import binomial_limits, normal_limits, overdispersion
 from maexlab.areas.shrinkage import beta_binomial_eb, clopper_pearson, normal_eb
 
+#: Modules this package's functions import on first use (the runner's warm worker imports
+#: them, and what they import on first use, before it forks the reports of a notebook that
+#: uses this package).
+LAZY_IMPORTS = ("maexlab.funding", "maexlab.impact", "maexlab.impact.tables", "maexlab.survival")
+
 __all__ = [
     "AreaMeasure",
     "area_estimates",

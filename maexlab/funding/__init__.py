@@ -17,4 +17,14 @@ from maexlab.funding.tables import *  # noqa: F403
 from maexlab.funding.tables import BASE_NEEDS, DIMENSIONS, SIZE_BAND_LABELS  # noqa: F401
 from maexlab.funding.tables import __all__ as _tables_all
 
+#: Modules this package's functions import on first use (the runner's warm worker imports
+#: them before it forks the reports of a notebook that uses this package).
+LAZY_IMPORTS = (
+    # what statsmodels imports when a fit asks for cluster-robust standard errors
+    "statsmodels.base.covtype",
+    "statsmodels.stats.moment_helpers",
+    "statsmodels.stats.sandwich_covariance",
+    "statsmodels.tools.grouputils",
+)
+
 __all__ = [*_tables_all, *_models_all]

@@ -43,8 +43,12 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+
+# the model classes themselves: statsmodels.api would import its time-series and graphics modules too
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from maexlab.data.schema import FUNDING_SOURCES, PHASES, PURPOSES, VALUE_MODELS
 from maexlab.funding.tables import SOURCE_GROUP_ORDER
@@ -379,10 +383,10 @@ def _estimate(outcome: str, y: pd.Series, x: pd.DataFrame, groups: np.ndarray):
         warnings.simplefilter("always")
         try:
             if outcome == "approved":
-                res = sm.Logit(y, x).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": groups})
+                res = Logit(y, x).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": groups})
                 converged = bool(res.mle_retvals.get("converged", True))
             else:
-                model = sm.GLM(y, x, family=sm.families.Binomial())
+                model = GLM(y, x, family=families.Binomial())
                 res = model.fit(maxiter=200, cov_type="cluster", cov_kwds={"groups": groups})
                 converged = bool(getattr(res, "converged", True))
             np.asarray(res.cov_params())

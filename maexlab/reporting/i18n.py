@@ -76,13 +76,18 @@ def _flatten(prefix: str, node: Any, out: dict[str, str], origin: Path) -> None:
         raise ValueError(f"{origin}: message {prefix!r} must be text, got {type(node).__name__}")
 
 
+#: libyaml's parser with the safe constructor where PyYAML has it: the same messages in about a
+#: tenth of the time (0.2 s of CPU for the two languages in pure Python, in every report process)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.cache
 def catalogue(language: str) -> dict[str, str]:
     """All messages of one language: ``"namespace.key"`` -> text."""
     check_language(language)
     out: dict[str, str] = {}
     for path in sorted((CATALOGUE_DIR / language).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}  # noqa: S506 - a safe loader
         _flatten(path.stem, data, out, path)
     return out
 

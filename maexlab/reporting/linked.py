@@ -54,6 +54,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.linalg import lsqr
 
 from maexlab.reporting.disclosure import MagnitudeRules
 
@@ -204,9 +206,6 @@ def _relations(cells: pd.DataFrame, by: list[str]) -> list[tuple[int, list[int]]
 
 def _recoverable(hidden: np.ndarray, relations: list[tuple[int, list[int]]], seed: int = 0) -> np.ndarray:
     """Which hidden cells some combination of the relations gives from shown numbers alone."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.linalg import lsqr
-
     cols = np.flatnonzero(hidden)
     if len(cols) == 0:
         return np.zeros(0, dtype=int)

@@ -19,6 +19,7 @@ Execution stops at the first error unless the cell is tagged ``raises-exception`
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import time
@@ -263,7 +264,10 @@ def warm_up(build_shell: bool = True) -> None:
     process (a forked report: each gets its own copy, which has run nothing) will use.
     """
     global _READY
+    import bdb  # noqa: F401 - imported by the shell on every run_cell
+
     import IPython.core.interactiveshell  # noqa: F401
+    import IPython.core.logger  # noqa: F401 - the shell's logger, built on first access
     import matplotlib
 
     matplotlib.use("module://matplotlib_inline.backend_inline")
@@ -271,6 +275,11 @@ def warm_up(build_shell: bool = True) -> None:
     import matplotlib_inline.backend_inline  # noqa: F401
     import nbformat.v4  # noqa: F401
     import traitlets.config  # noqa: F401
+
+    with contextlib.suppress(Exception):  # Pillow's image plugins, loaded by the first PNG a report saves
+        import PIL.Image
+
+        PIL.Image.preinit()
 
     if build_shell and _READY is None:
         route = _Route()

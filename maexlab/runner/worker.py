@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -206,6 +207,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
     from maexlab.runner.record import finish, notebook_bytes, prepare
 
     started, t0 = now_iso(), time.perf_counter()
+    modules_before = set(sys.modules)
     paths = _paths(spec)
     staging = Path(spec["staging"])
     staging.mkdir(parents=True, exist_ok=True)
@@ -291,7 +293,9 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
             error = error or f"writing the report failed: {type(exc).__name__}: {exc}"
     seconds = cell_seconds(timings)
     # run records, not report content: no fsync (each costs several ms on a busy disk)
-    timings_text = json.dumps({"cells": timings, "total": seconds}, indent=1) + "\n"
+    # which modules the report had to import itself (the warm worker had not): each costs its cells time
+    imported = sorted(set(sys.modules) - modules_before)
+    timings_text = json.dumps({"cells": timings, "total": seconds, "imported": imported}, indent=1) + "\n"
     atomic_write_bytes(paths["timings"], timings_text.encode("utf-8"), durable=False)
     result = {
         "status": status,

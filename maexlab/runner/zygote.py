@@ -38,26 +38,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PRELOAD", "WarmWorker", "WorkerGone", "shared_worker"]
+__all__ = ["WarmWorker", "WorkerGone", "shared_worker"]
 
-#: Modules imported once in the warm worker (a missing optional one is skipped); every
-#: ``maexlab`` package is imported too, found at start, for the notebooks that use them.
-PRELOAD = (
-    "numpy",
-    "pandas",
-    "scipy.stats",
-    "statsmodels.api",
-    "lifelines",
-    "matplotlib.pyplot",
-    "seaborn",
-    "maexlab",
-    "nbformat",
-    "nbconvert",
-    "papermill.translators",
-)
 PID_FILE, EXIT_FILE = "pid", "exit"
 
 
@@ -111,23 +97,28 @@ def _child(spec: dict[str, Any]) -> None:
         os._exit(code)
 
 
-def _warm_steps() -> list[tuple[str, Any]]:
+def _warm_steps(notebooks: Callable[[], list[str] | None]) -> list[tuple[str, Any]]:
     """What the warm worker does before it forks reports, in order, as (name, callable).
 
-    The data stack (pandas, ``maexlab.data``) comes first, so a data preload can start in a
-    loader child while the rest is imported (:class:`_Loader`).
+    First :data:`~maexlab.runner.warm_imports.BASE` (``maexlab.data`` first, so a data
+    preload can start in a loader child while the rest is imported, see :class:`_Loader`),
+    then the modules of the run's notebooks (``notebooks()`` gives their paths once the
+    runner has sent them, None if it has not: then every analysis module), then the engine,
+    the exporter and the message catalogues.
     """
     import importlib
-    import pkgutil
+
+    from maexlab.runner.warm_imports import BASE, analysis_modules
 
     os.environ.pop("MPLBACKEND", None)  # the inline backend gives image/png outputs
-    import maexlab
+    steps: list[tuple[str, Any]] = [(name, lambda name=name: importlib.import_module(name)) for name in BASE]
 
-    # every maexlab package a notebook may use (the runner itself does not use them)
-    packages = [f"maexlab.{m.name}" for m in pkgutil.iter_modules(maexlab.__path__) if m.ispkg and m.name != "runner"]
-    steps: list[tuple[str, Any]] = [
-        (name, lambda name=name: importlib.import_module(name)) for name in ("maexlab.data", *PRELOAD, *packages)
-    ]
+    def warm_analysis() -> None:
+        for name in analysis_modules(notebooks()):
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - an optional package may be absent; the report says so
+                print(f"maexlab warm worker: skipped preload {name}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
     def warm_engine() -> None:
         from maexlab.runner import inprocess
@@ -149,7 +140,7 @@ def _warm_steps() -> list[tuple[str, Any]]:
                 with contextlib.suppress(Exception):
                     m.value(1234.5, kind)
 
-    steps += [("engine", warm_engine), ("export", warm_export), ("messages", warm_messages)]
+    steps += [("analysis", warm_analysis), ("engine", warm_engine), ("export", warm_export), ("messages", warm_messages)]
     return steps
 
 
@@ -248,7 +239,11 @@ def _adopt(loaded: dict[str, Any]) -> list[str]:
 def _warm_up(inbox: _Inbox) -> None:
     """Run the warm steps; a preload that arrives meanwhile is loaded by a :class:`_Loader`."""
     loader: _Loader | None = None
-    for name, step in _warm_steps():
+
+    def run_notebooks() -> list[str] | None:
+        return list(loader.message.get("notebooks") or []) if loader is not None else None
+
+    for name, step in _warm_steps(run_notebooks):
         if loader is None and name != "maexlab.data":
             inbox.poll(0)
             if inbox.messages and "preload" in inbox.messages[0]:

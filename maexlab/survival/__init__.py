@@ -79,6 +79,15 @@ from maexlab.survival.verdicts import (
     verdict_valley,
 )
 
+#: Modules this package's functions import on first use (the runner's warm worker imports
+#: them before it forks the reports of a notebook that uses this package).
+LAZY_IMPORTS = (
+    "lifelines",
+    "statsmodels.base.covtype",
+    "statsmodels.genmod.families",
+    "statsmodels.genmod.generalized_linear_model",
+)
+
 __all__ = [
     "CBS_EQUIVALENCE_MARGIN",
     "CBS_REFERENCE",

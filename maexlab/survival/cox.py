@@ -491,7 +491,8 @@ def poisson_closure_model(cp: pd.DataFrame, covariates: Sequence[str]) -> pd.Dat
     Returns one row per term: ``term, estimate, low, high`` (rates per year for ``rate_<phase>``,
     rate ratios otherwise).
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     d = cp.dropna(subset=list(covariates))
     phase = np.select(
@@ -505,7 +506,7 @@ def poisson_closure_model(cp: pd.DataFrame, covariates: Sequence[str]) -> pd.Dat
     X = pd.concat([X, d[[c for c in covariates if not c.startswith("phase_")]].astype(float)], axis=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.GLM(d["event"].astype(float), X, family=sm.families.Poisson(), offset=np.log(d["stop"] - d["start"])).fit()
+        fit = GLM(d["event"].astype(float), X, family=families.Poisson(), offset=np.log(d["stop"] - d["start"])).fit()
     ci = fit.conf_int()
     return pd.DataFrame(
         {

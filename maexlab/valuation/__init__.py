@@ -94,6 +94,29 @@ from maexlab.valuation.models import (
 from maexlab.valuation.plots import plot_blended_gap, plot_coefficients, plot_decomposition, plot_wtp
 from maexlab.valuation.wtp import BMY_RANGE_PP, BMY_SOURCE, willingness_to_pay
 
+#: Modules this package's functions import on first use (the runner's warm worker imports
+#: them before it forks the reports of a notebook that uses this package).
+LAZY_IMPORTS = (
+    "maexlab.data.phases",
+    "maexlab.funding.tables",
+    "scipy.stats",
+    "statsmodels.discrete.discrete_model",
+    "statsmodels.regression.linear_model",
+    "statsmodels.tools.tools",
+    "statsmodels.stats.oaxaca",
+    "statsmodels.tsa.tsatools",
+    # what statsmodels imports when a fit asks for cluster-robust standard errors
+    "statsmodels.base.covtype",
+    "statsmodels.stats.moment_helpers",
+    "statsmodels.stats.sandwich_covariance",
+    "statsmodels.tools.grouputils",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+)
+
 __all__ = [
     "BMY_RANGE_PP",
     "BMY_SOURCE",

@@ -141,7 +141,9 @@ def fit_model(
     >>> round(fit.term("x")["estimate"], 1)
     2.0
     """
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.tools import add_constant
 
     name = name or f"{outcome} ({group})"
     cols = list(dict.fromkeys(regressors))
@@ -161,7 +163,7 @@ def fit_model(
         )
     keep = [c for c in cols if rows[c].astype(float).nunique() > 1]
     dropped = [c for c in cols if c not in keep]
-    X = sm.add_constant(rows[keep].astype(float), has_constant="add")
+    X = add_constant(rows[keep].astype(float), has_constant="add")
     y = rows[outcome].astype(float)
     clusters = pd.factorize(rows["initiative_id"])[0]
     n_clusters = int(len(np.unique(clusters)))
@@ -171,11 +173,11 @@ def fit_model(
             if outcome == "accepted":
                 if y.nunique() < 2:
                     raise ValueError("the outcome does not vary")
-                res = sm.Logit(y, X).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": clusters})
+                res = Logit(y, X).fit(disp=0, maxiter=200, cov_type="cluster", cov_kwds={"groups": clusters})
                 converged = bool(res.mle_retvals.get("converged", True))
                 params, se, df = np.asarray(res.params, float), np.asarray(res.bse, float), None
             else:
-                res = sm.OLS(y, X).fit()
+                res = OLS(y, X).fit()
                 converged = True
                 params = np.asarray(res.params, float)
                 se = np.sqrt(np.clip(np.diag(cluster_robust_cr2(X.to_numpy(), np.asarray(res.resid, float), clusters)), 0, None))
