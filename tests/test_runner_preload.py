@@ -91,3 +91,57 @@ print(type(sys.modules["rfc3987_syntax"]).__name__)
     if lines == ["absent"]:
         pytest.skip("rfc3987_syntax is not installed")
     assert lines == ["Deferred", "True", "False", "module"], done.stdout + done.stderr
+
+
+def test_partial_notebook_journal_gives_the_notebook_after_every_cell(tmp_path):
+    # The partial notebook of a running report is the notebook at its start plus a journal of the
+    # cells that changed; replayed after any cell it must equal the whole notebook at that point,
+    # also when a later cell updates an earlier cell's display (the findings at the top).
+    import copy
+    import json
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from maexlab.runner.worker import PartialNotebook, replay_journal
+
+    code = f"""
+import json, nbformat
+from pathlib import Path
+from maexlab.runner.inprocess import execute_notebook
+from maexlab.runner.worker import PartialNotebook
+nb = nbformat.v4.new_notebook(cells=[
+    nbformat.v4.new_code_cell('from IPython.display import display, update_display\\n_ = display("pending", display_id="findings")'),
+    nbformat.v4.new_markdown_cell('text'),
+    nbformat.v4.new_code_cell('print("one")'),
+    nbformat.v4.new_code_cell('update_display("filled in", display_id="findings")\\nprint("two")'),
+    nbformat.v4.new_code_cell('raise ValueError("stops here")'),
+    nbformat.v4.new_code_cell('print("never")'),
+])
+root = Path({str(tmp_path)!r})
+partial = PartialNotebook(root / "p.ipynb", root / "p.jsonl")
+partial.save(nb)
+snapshots = []
+def after(current, changed):
+    partial.save(current, changed)
+    snapshots.append(json.loads(json.dumps(current)))
+    (root / f"journal-{{len(snapshots)}}.jsonl").write_bytes((root / "p.jsonl").read_bytes())
+execute_notebook(nb, after_cell=after)
+(root / "snapshots.json").write_text(json.dumps(snapshots))
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    snapshots = json.loads((tmp_path / "snapshots.json").read_text())
+    assert len(snapshots) == 4  # three cells ran, the fourth failed and stopped the run
+    start = nbformat.read(str(tmp_path / "p.ipynb"), as_version=4)
+    for step, expected in enumerate(snapshots, 1):
+        replayed = replay_journal(copy.deepcopy(start), tmp_path / f"journal-{step}.jsonl")
+        assert json.loads(json.dumps(replayed)) == expected, f"after cell {step}"
+    assert snapshots[-1]["cells"][0]["outputs"][0]["data"]["text/plain"] == "'filled in'"
+    # a line cut short by a kill is left out; the cells before it stay
+    cut = (tmp_path / "journal-4.jsonl").read_bytes()[:-20]
+    (tmp_path / "cut.jsonl").write_bytes(cut)
+    replayed = replay_journal(copy.deepcopy(start), tmp_path / "cut.jsonl")
+    assert json.loads(json.dumps(replayed))["cells"][:4] == snapshots[2]["cells"][:4]
+    PartialNotebook(tmp_path / "p.ipynb", tmp_path / "p.jsonl").discard()
+    assert not (tmp_path / "p.ipynb").exists() and not (tmp_path / "p.jsonl").exists()

@@ -76,7 +76,7 @@ def collect_files(folder: Path) -> dict[str, bytes]:
     for p in sorted(Path(folder).rglob("*")):
         if p.is_file():
             rel = p.relative_to(folder).as_posix()
-            if rel in SCAFFOLDING or rel.endswith(".partial.ipynb") or rel.endswith(".tmp"):
+            if rel in SCAFFOLDING or rel.endswith((".partial.ipynb", ".partial.jsonl")) or rel.endswith(".tmp"):
                 continue
             out[rel] = p.read_bytes()
     return out

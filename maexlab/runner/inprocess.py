@@ -35,10 +35,13 @@ class _Sink:
 
     def __init__(self) -> None:
         self.outputs: list[Any] = []
+        self.cell = -1  # index of the cell that is running
         self._clear_pending = False
         # Outputs shown with a display_id, so a later update_display can change them in place
-        # (as Jupyter does: a report's findings are reserved at the top and filled in at the end).
-        self._by_display_id: dict[str, list[Any]] = {}
+        # (as Jupyter does: a report's findings are reserved at the top and filled in at the end),
+        # with the index of the cell that holds each.
+        self._by_display_id: dict[str, list[tuple[int, Any]]] = {}
+        self.updated: set[int] = set()  # earlier cells whose outputs an update changed
 
     def _add(self, output: Any) -> None:
         if self._clear_pending:
@@ -63,13 +66,14 @@ class _Sink:
         from nbformat.v4 import new_output
 
         if update:
-            for output in self._by_display_id.get(display_id or "", []):
+            for cell, output in self._by_display_id.get(display_id or "", []):
                 output["data"], output["metadata"] = _jsonable(data), _jsonable(metadata or {})
+                self.updated.add(cell)
             return
         output = new_output("display_data", data=_jsonable(data), metadata=_jsonable(metadata or {}))
         self._add(output)
         if display_id:
-            self._by_display_id.setdefault(display_id, []).append(output)
+            self._by_display_id.setdefault(display_id, []).append((self.cell, output))
 
     def result(self, data: dict[str, Any], metadata: dict[str, Any] | None, count: int) -> None:
         from nbformat.v4 import new_output
@@ -212,12 +216,14 @@ def _take_shell(sink: _Sink) -> Any:
 def execute_notebook(
     nb: Any,
     *,
-    after_cell: Callable[[Any], None] | None = None,
+    after_cell: Callable[[Any, list[int]], None] | None = None,
     stop_exceptions: tuple[type[BaseException], ...] = (),
 ) -> Outcome:
     """Run every code cell of ``nb`` in this process, filling outputs and execution counts.
 
-    ``after_cell(nb)`` runs after each cell (the worker saves the partial notebook there).
+    ``after_cell(nb, changed)`` runs after each cell with the indices of the cells that
+    changed since the last call: the cell just run and any earlier cell whose output an
+    ``update_display`` changed (the worker saves the partial notebook there).
     An exception of a type in ``stop_exceptions`` raised inside a cell (timeout, SIGTERM)
     is recorded as that cell's error and stops the run.
     """
@@ -230,6 +236,7 @@ def execute_notebook(
             if cell.cell_type != "code":
                 continue
             sink.outputs = cell.outputs = []
+            sink.cell = index
             cell.metadata.setdefault("papermill", {})["status"] = "running"
             started = time.perf_counter()
             sys.stdout, sys.stderr = _Stream(sink, "stdout"), _Stream(sink, "stderr")
@@ -245,7 +252,8 @@ def execute_notebook(
             failed = error is not None and not ("raises-exception" in tags and not isinstance(error, stop_exceptions))
             cell.metadata["papermill"] = {"exception": failed, "status": "failed" if failed else "completed"}
             if after_cell is not None:
-                after_cell(nb)
+                after_cell(nb, sorted(sink.updated | {index}))
+            sink.updated.clear()
             if failed:
                 outcome.stopped_at = index
                 outcome.ename = type(error).__name__

@@ -61,8 +61,8 @@ def now_iso() -> str:
 def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``.
 
-    ``durable=False`` skips the fsync (for scratch such as the partial notebook saved after
-    every cell, which a crash of the whole machine may lose without harm).
+    ``durable=False`` skips the fsync (for scratch such as the partial notebook of a running
+    report, which a crash of the whole machine may lose without harm).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,9 +108,76 @@ def _paths(spec: dict[str, Any]) -> dict[str, Path]:
         "notebook": staging / f"{stem}.ipynb",
         "html": staging / f"{stem}.html",
         "partial": staging / f".{stem}.partial.ipynb",
+        "journal": staging / f".{stem}.partial.jsonl",
         "timings": staging / TIMINGS_FILE,
         "result": staging / RESULT_FILE,
     }
+
+
+class PartialNotebook:
+    """The notebook of a running report as far as it got, kept on disk for a report that is killed.
+
+    The notebook is written once when the report starts (``.<stem>.partial.ipynb``); after
+    each cell only the cells that changed are appended to a journal beside it
+    (``.<stem>.partial.jsonl``, one JSON line per cell), so the cost per cell is that cell's
+    outputs, not the whole notebook again (which made saving quadratic in the outputs: about
+    23 ms a report for notebook 01's 15 cells and 0.5 MB of figures). :func:`replay_journal`
+    puts the two together again. ``changed=None`` (an engine that cannot tell) rewrites the
+    notebook and starts a new journal.
+    """
+
+    def __init__(self, notebook: Path, journal: Path) -> None:
+        self.notebook, self.journal = notebook, journal
+
+    def save(self, nb: Any, changed: list[int] | None = None) -> None:
+        if changed is None:
+            # plain JSON (nbformat reads it back), without nbformat's copying and line splitting
+            atomic_write_bytes(self.notebook, json.dumps(nb, ensure_ascii=False).encode("utf-8"), durable=False)
+            self.journal.unlink(missing_ok=True)
+            return
+        lines = b"".join(
+            json.dumps({"cell": i, "content": nb.cells[i]}, ensure_ascii=False).encode("utf-8") + b"\n" for i in changed
+        )
+        with open(self.journal, "ab") as fh:  # a line cut short by a kill is ignored when replayed
+            fh.write(lines)
+
+    def discard(self) -> None:
+        self.notebook.unlink(missing_ok=True)
+        self.journal.unlink(missing_ok=True)
+
+
+def replay_journal(nb: Any, journal: Path) -> Any:
+    """Apply a :class:`PartialNotebook` journal to the notebook read from its partial file.
+
+    Lines are applied in order (a later line for a cell replaces an earlier one); a last line
+    cut short by a kill, or a line for a cell the notebook does not have, is left out.
+
+    >>> import nbformat, tempfile
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    >>> journal = Path(tempfile.mkdtemp()) / "j.jsonl"
+    >>> PartialNotebook(journal.with_suffix(".ipynb"), journal).save(nb)  # the notebook itself
+    >>> nb.cells[0].execution_count = 1
+    >>> PartialNotebook(journal.with_suffix(".ipynb"), journal).save(nb, [0])
+    >>> fresh = nbformat.read(str(journal.with_suffix(".ipynb")), as_version=4)
+    >>> replay_journal(fresh, journal).cells[0].execution_count
+    1
+    """
+    import nbformat
+
+    try:
+        raw = journal.read_bytes()
+    except FileNotFoundError:
+        return nb
+    for line in raw.splitlines():
+        try:
+            entry = json.loads(line)
+            index = int(entry["cell"])
+            cell = nbformat.from_dict(entry["content"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if 0 <= index < len(nb.cells):
+            nb.cells[index] = cell
+    return nb
 
 
 def salvage_partial(spec: dict[str, Any], reason: str) -> tuple[float | None, str | None]:
@@ -125,8 +192,10 @@ def salvage_partial(spec: dict[str, Any], reason: str) -> tuple[float | None, st
         return None, "no output notebook was written"
     try:
         nb = nbformat.read(str(paths["partial"]), as_version=4)
+        replay_journal(nb, paths["journal"])
     except Exception as exc:  # noqa: BLE001 - a notebook cut off mid-write
         os.replace(paths["partial"], paths["notebook"].with_name(paths["notebook"].stem + ".unreadable.ipynb"))
+        paths["journal"].unlink(missing_ok=True)
         return None, f"output notebook unreadable: {exc}"
     from maexlab.runner.record import finish, notebook_bytes
 
@@ -134,6 +203,7 @@ def salvage_partial(spec: dict[str, Any], reason: str) -> tuple[float | None, st
     finish(nb, stopped_at=running[0] if running else len(nb.cells))
     atomic_write_bytes(paths["notebook"], notebook_bytes(nb))
     paths["partial"].unlink()
+    paths["journal"].unlink(missing_ok=True)
     timings = []
     if paths["timings"].exists():
         try:
@@ -226,11 +296,8 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         source = _read_source(spec["notebook"])
         nb = prepare(source, spec["parameters"], input_name=Path(spec["notebook"]).name, output_name=paths["notebook"].name)
-
-        def save_partial(current: Any) -> None:
-            # plain JSON (nbformat reads it back), without nbformat's copying and line splitting
-            atomic_write_bytes(paths["partial"], json.dumps(current, ensure_ascii=False).encode("utf-8"), durable=False)
-
+        partial = PartialNotebook(paths["partial"], paths["journal"])
+        save_partial = partial.save
         save_partial(nb)
         if spec.get("engine") == "kernel":
             from maexlab.runner.kernel_engine import execute_with_kernel
@@ -285,7 +352,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
         try:
             finish(nb, stopped_at=None if status == "ok" else (outcome.stopped_at if outcome else 0))
             atomic_write_bytes(paths["notebook"], notebook_bytes(nb))
-            paths["partial"].unlink(missing_ok=True)
+            PartialNotebook(paths["partial"], paths["journal"]).discard()
             _render_export()(paths["notebook"], paths["html"], incomplete=incomplete)
         except Exception as exc:  # noqa: BLE001
             if status == "ok":
