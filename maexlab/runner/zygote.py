@@ -3,7 +3,8 @@
 A report process used to pay a fresh interpreter, papermill, a kernel start and the imports
 of pandas, statsmodels, lifelines and seaborn: about 3 s before its first cell. The warm worker
 (:class:`WarmWorker`, a separate process started once per run, or once per Dask worker)
-imports all of that, builds the HTML exporter, and then waits for job specs. Each spec is run
+imports what the run's notebooks use (:mod:`~maexlab.runner.warm_imports`), builds the HTML
+exporter, and then waits for job specs. Each spec is run
 in a child made with ``os.fork()``: the child starts with everything imported and nothing
 executed, runs exactly one report (:func:`maexlab.runner.worker.run_report`) in its own
 session and exits. Reports therefore share no state (each is a copy of the untouched warm
