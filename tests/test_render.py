@@ -337,3 +337,32 @@ def test_index_of_a_dutch_only_run_still_reads_in_english(tmp_path):
     assert 'href="01_funding_gaps/utrecht/nb.html"' in en and "<td>Utrecht</td>" in en
     nl = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert Messages("nl").text("index.only_other_language") not in nl  # the Dutch page has its own reports
+
+
+def test_index_rewritten_after_each_report_shows_every_change(two_language_run):
+    # The runner rewrites the index after every report and keeps rows that did not change; a row
+    # must follow its entry (status, duration) and its folder (a report replaced by a new one).
+    import os
+    import shutil
+
+    run_dir, manifest = two_language_run
+    write_index(run_dir, manifest)
+    before = (run_dir / index_file("en")).read_text(encoding="utf-8")
+    write_index(run_dir, manifest)
+    assert (run_dir / index_file("en")).read_text(encoding="utf-8") == before  # unchanged: the same page
+    manifest["reports"][3].update(status="ok", error=None, duration=7.0)
+    fake_report(run_dir, "03_continuity/en.new", {}, "en")
+    (run_dir / "03_continuity" / "en.new" / "figures" / "survival_new.png").write_bytes(b"png")
+    shutil.rmtree(run_dir / "03_continuity" / "en")
+    os.replace(run_dir / "03_continuity" / "en.new", run_dir / "03_continuity" / "en")  # as a finished report lands
+    write_index(run_dir, manifest)
+    after = (run_dir / index_file("en")).read_text(encoding="utf-8")
+    assert "no rows" not in after
+    assert "computing time 7 s" in after and "figures/survival_new.png" in after
+    # the same entry, its folder replaced again (a report put back by hand): the row lists its files
+    fake_report(run_dir, "03_continuity/en.again", {}, "en", files=("figures/survival_again.png",))
+    shutil.rmtree(run_dir / "03_continuity" / "en")
+    os.replace(run_dir / "03_continuity" / "en.again", run_dir / "03_continuity" / "en")
+    write_index(run_dir, manifest)
+    again = (run_dir / index_file("en")).read_text(encoding="utf-8")
+    assert "figures/survival_again.png" in again and "figures/survival_new.png" not in again
