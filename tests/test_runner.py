@@ -26,6 +26,12 @@ FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 FAKE_DATA = {"GM0363": "Noord-Holland", "GM0796": "Noord-Brabant", "GM0080": "Fryslân", "GM0599": "Zuid-Holland"}
 
 
+#: Prefix of a runner started in a subprocess that a test interrupts: Python ignores Ctrl-C
+#: in a process that starts with SIGINT ignored (as a background job of a script, e.g. a CI
+#: runner's), so the child gets the default handler back, as in a terminal.
+INTERRUPTIBLE = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+
+
 @pytest.fixture
 def nbdir(tmp_path: Path) -> Path:
     d = tmp_path / "notebooks"
@@ -329,7 +335,7 @@ def test_interrupt_kills_reports_and_writes_manifest(tmp_path, nbdir, data_dir):
     path = write(tmp_path, f"name: stop\ndefaults: {{data_source: '{data_dir}', sleep: 60.0}}\ngrid:\n  seed: [1, 2, 3]\n")
     out = tmp_path / "out"
     code = (
-        "import sys; from maexlab.runner.cli_run import run; "
+        INTERRUPTIBLE + "import sys; from maexlab.runner.cli_run import run; "
         f"sys.exit(run({str(path)!r}, notebooks_dir={str(nbdir)!r}, out={str(out)!r}, workers=2, progress='log'))"
     )
     root = Path(__file__).resolve().parents[1]

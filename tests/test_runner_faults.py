@@ -26,6 +26,11 @@ from maexlab.runner.cli_run import add_run_parser, run
 from maexlab.runner.staging import RunLock
 
 FAULTS = Path(__file__).parent / "fixtures" / "notebooks" / "faults"
+#: Prefix of a runner started in a subprocess that a test interrupts: Python ignores Ctrl-C
+#: in a process that starts with SIGINT ignored (as a background job of a script, e.g. a CI
+#: runner's), so the child gets the default handler back, as in a terminal.
+INTERRUPTIBLE = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -147,7 +152,7 @@ def test_rerun_interrupted_after_first_report_keeps_the_others(tmp_path, nbdir):
     slow = tmp_path / "slow"  # makes seeds 2 and 3 sleep in the re-run
     slow.write_text("x")
     code = (
-        "import sys; from maexlab.runner.cli_run import run; print('go', flush=True); "
+        INTERRUPTIBLE + "import sys; from maexlab.runner.cli_run import run; print('go', flush=True); "
         f"sys.exit(run({str(path)!r}, notebooks_dir={str(nbdir)!r}, out={str(out)!r}, workers=1, progress='log'))"
     )
     env = {**os.environ, "MAEXLAB_TEST_SLOW_FILE": str(slow)}
@@ -318,7 +323,7 @@ def test_unreachable_scheduler(tmp_path, nbdir, capsys):
 def test_ctrl_c_in_the_first_seconds(tmp_path, nbdir):
     path = write(tmp_path, "runs:\n  - {seed: 1}\nnotebooks: [state_isolation]\n")
     code = (
-        "import sys; from maexlab.runner.cli_run import run; print('go', flush=True); "
+        INTERRUPTIBLE + "import sys; from maexlab.runner.cli_run import run; print('go', flush=True); "
         f"sys.exit(run({str(path)!r}, notebooks_dir={str(nbdir)!r}, out={str(tmp_path / 'out')!r}, progress='log'))"
     )
     proc = subprocess.Popen(  # noqa: S603
