@@ -202,8 +202,7 @@ def salvage_partial(spec: dict[str, Any], reason: str) -> tuple[float | None, st
     running = [i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("papermill", {}).get("status") == "running"]
     finish(nb, stopped_at=running[0] if running else len(nb.cells))
     atomic_write_bytes(paths["notebook"], notebook_bytes(nb))
-    paths["partial"].unlink()
-    paths["journal"].unlink(missing_ok=True)
+    PartialNotebook(paths["partial"], paths["journal"]).discard()
     timings = []
     if paths["timings"].exists():
         try:
@@ -291,14 +290,13 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
 
     status, error, incomplete = "ok", None, None
     nb = None
+    partial = PartialNotebook(paths["partial"], paths["journal"])
     timings: list[dict[str, Any]] = []
     outcome = None
     try:
         source = _read_source(spec["notebook"])
         nb = prepare(source, spec["parameters"], input_name=Path(spec["notebook"]).name, output_name=paths["notebook"].name)
-        partial = PartialNotebook(paths["partial"], paths["journal"])
-        save_partial = partial.save
-        save_partial(nb)
+        partial.save(nb)
         if spec.get("engine") == "kernel":
             from maexlab.runner.kernel_engine import execute_with_kernel
 
@@ -308,7 +306,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
                 cwd=str(staging),
                 control_dir=spec["control_dir"],
                 pythonpath=spec.get("pythonpath"),
-                after_cell=save_partial,
+                after_cell=partial.save,
                 stop_exceptions=(ReportTimeout, ReportInterrupted),
             )
         else:
@@ -317,7 +315,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
 
             install()  # datasets the warm worker loaded: a copy each, filtered here
 
-            outcome = execute_notebook(nb, after_cell=save_partial, stop_exceptions=(ReportTimeout, ReportInterrupted))
+            outcome = execute_notebook(nb, after_cell=partial.save, stop_exceptions=(ReportTimeout, ReportInterrupted))
         signal.setitimer(signal.ITIMER_REAL, 0)
         timings = outcome.timings
         if outcome.stopped_at is not None:
@@ -352,7 +350,7 @@ def run_report(spec: dict[str, Any]) -> dict[str, Any]:
         try:
             finish(nb, stopped_at=None if status == "ok" else (outcome.stopped_at if outcome else 0))
             atomic_write_bytes(paths["notebook"], notebook_bytes(nb))
-            PartialNotebook(paths["partial"], paths["journal"]).discard()
+            partial.discard()
             _render_export()(paths["notebook"], paths["html"], incomplete=incomplete)
         except Exception as exc:  # noqa: BLE001
             if status == "ok":
