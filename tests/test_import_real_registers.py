@@ -70,6 +70,8 @@ def test_ni_charity_register_imports(shared_real: Path, tmp_path: Path):
     closed = data.initiatives.dropna(subset=["closed_on"]).set_index("initiative_id")["closed_on"]
     assert sorted(closed.index) == sorted(dated["regid"])
     assert (closed.loc[dated["regid"]].dt.strftime("%Y-%m-%d").to_numpy() == dated["removed_date"].to_numpy()).all()
+    # Most closures are undated and quarantined: the dataset says so, so survival verdicts are not decided.
+    assert data.metadata["sampling"] == ["closures undated"]
     # Day-first registration dates read day-first: 13/12/2013 is 13 December.
     first = data.initiatives.set_index("initiative_id").loc["100002", "founded_on"]
     assert first == pd.Timestamp("2013-12-13")
